@@ -1,0 +1,251 @@
+#include <redsink/pq.hpp>
+
+#include <catch2/catch.hpp>
+#include <support/pg.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+using redsink::ErrorKind;
+using redsink::pq::Connection;
+using redsink::pq::Transaction;
+using redsink_test::test_config;
+
+namespace {
+
+template <class F>
+redsink::Error error_of(F&& f) {
+    try {
+        f();
+    } catch (const redsink::Error& error) {
+        return error;
+    }
+    FAIL("no redsink::Error was thrown");
+    throw;
+}
+
+}  // namespace
+
+TEST_CASE("connects and reads the server version", "[pg][connection]") {
+    Connection conn(test_config());
+    CHECK(conn.is_open());
+    CHECK(conn.backend_pid() > 0);
+    CHECK(conn.version().find("PostgreSQL 15") != std::string::npos);
+    CHECK_FALSE(conn.is_redshift());
+    INFO(conn.version());
+}
+
+TEST_CASE("bind parameters arrive exactly as sent", "[pg][connection]") {
+    Connection conn(test_config());
+    const std::string utf8 = "Z\xC3\xBCrich \xE6\x9D\xB1\xE4\xBA\xAC \xF0\x9F\x9A\x80";
+    const std::string tricky = R"(it's a "quote" and a \backslash\ and \n not a newline)";
+    const std::string big(1 << 20, 'x');
+    const std::optional<std::string> none;
+    const auto result =
+        conn.exec("SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::int8, $7::float8, $8::bool",
+                  std::nullopt, std::string(), utf8, tricky, big, std::int64_t{-9007199254740993}, 0.1, true);
+    CHECK(result.is_null(0, 0));
+    CHECK_FALSE(result.is_null(0, 1));
+    CHECK(result.get(0, 1).empty());
+    CHECK(result.get(0, 2) == utf8);
+    CHECK(result.get(0, 3) == tricky);
+    CHECK(result.get(0, 4).size() == big.size());
+    CHECK(result.get(0, 4) == big);
+    CHECK(result.as<std::int64_t>(0, 5) == -9007199254740993);
+    CHECK(result.as<double>(0, 6) == 0.1);
+    CHECK(result.as<bool>(0, 7));
+    CHECK(conn.exec("SELECT $1::text IS NULL", none).as<bool>(0, 0));
+    CHECK(conn.exec("SELECT octet_length($1::text)", utf8).as<int>(0, 0) == static_cast<int>(utf8.size()));
+}
+
+TEST_CASE("a NUL byte is refused before it is sent", "[pg][connection]") {
+    Connection conn(test_config());
+    const auto error = error_of([&] { conn.exec("SELECT $1::text", std::string("a\0b", 3)); });
+    CHECK(error.kind() == ErrorKind::bad_data);
+    CHECK_THAT(error.what(), Catch::Contains("$1") && Catch::Contains("NUL"));
+}
+
+TEST_CASE("server errors carry their SQLSTATE and class", "[pg][connection]") {
+    Connection conn(test_config());
+    const auto syntax = error_of([&] { conn.exec("SELEKT 1"); });
+    CHECK(syntax.sqlstate() == "42601");
+    CHECK(syntax.kind() == ErrorKind::schema);
+    CHECK_THAT(syntax.what(), Catch::Contains("SELEKT 1"));
+
+    conn.exec("CREATE TEMP TABLE unique_test (id int PRIMARY KEY)");
+    conn.exec("INSERT INTO unique_test VALUES ($1)", 1);
+    const auto duplicate = error_of([&] { conn.exec("INSERT INTO unique_test VALUES ($1)", 1); });
+    CHECK(duplicate.sqlstate() == "23505");
+    CHECK(duplicate.kind() == ErrorKind::constraint);
+    CHECK_THAT(duplicate.detail(), Catch::Contains("(id)=(1)"));
+
+    const auto bad = error_of([&] { conn.exec("SELECT $1::int", "twelve"); });
+    CHECK(bad.sqlstate() == "22P02");
+    CHECK(bad.kind() == ErrorKind::bad_data);
+    CHECK(conn.is_open());
+}
+
+TEST_CASE("a backend killed from another session is a lost connection, and reconnect heals it", "[pg][connection]") {
+    Connection victim(test_config());
+    Connection killer(test_config());
+    victim.prepare("one", "SELECT 1");
+    const auto session = victim.session();
+    const auto pid = victim.backend_pid();
+    CHECK(killer.exec("SELECT pg_terminate_backend($1)", pid).as<bool>(0, 0));
+    const auto error = error_of([&] { victim.exec("SELECT 1"); });
+    CHECK(error.kind() == ErrorKind::connection_lost);
+    CHECK(error.retryable());
+    CHECK_FALSE(victim.is_open());
+
+    victim.reconnect();
+    CHECK(victim.is_open());
+    CHECK(victim.session() > session);
+    CHECK(victim.backend_pid() != pid);
+    CHECK_FALSE(victim.is_prepared("one"));
+    CHECK(victim.exec("SELECT 41 + 1").as<int>(0, 0) == 42);
+}
+
+TEST_CASE("a transaction rolls back when it leaves scope uncommitted", "[pg][transaction]") {
+    Connection conn(test_config());
+    conn.exec("CREATE TEMP TABLE tx_test (id int)");
+    {
+        Transaction tx(conn);
+        conn.exec("INSERT INTO tx_test VALUES ($1)", 1);
+    }
+    CHECK(conn.exec("SELECT count(*) FROM tx_test").as<int>(0, 0) == 0);
+    {
+        Transaction tx(conn);
+        conn.exec("INSERT INTO tx_test VALUES ($1)", 2);
+        tx.commit();
+    }
+    CHECK(conn.exec("SELECT count(*) FROM tx_test").as<int>(0, 0) == 1);
+    try {
+        Transaction tx(conn);
+        conn.exec("INSERT INTO tx_test VALUES ($1)", 3);
+        throw std::runtime_error("the app failed mid-transaction");
+    } catch (const std::runtime_error&) {
+    }
+    CHECK(conn.exec("SELECT count(*) FROM tx_test").as<int>(0, 0) == 1);
+}
+
+TEST_CASE("COMMIT of a failed transaction is an error, not a silent rollback", "[pg][transaction]") {
+    Connection conn(test_config());
+    conn.exec("CREATE TEMP TABLE tx_fail (id int)");
+    Transaction tx(conn);
+    CHECK_THROWS(conn.exec("INSERT INTO tx_fail VALUES ($1)", "not a number"));
+    CHECK_THROWS_WITH(tx.commit(), Catch::Contains("rolled back"));
+    CHECK(conn.exec("SELECT count(*) FROM tx_fail").as<int>(0, 0) == 0);
+}
+
+TEST_CASE("prepared statements run by name", "[pg][connection]") {
+    Connection conn(test_config());
+    conn.prepare("add", "SELECT $1::int + $2::int", 2);
+    CHECK(conn.is_prepared("add"));
+    CHECK(conn.exec_prepared("add", 40, 2).as<int>(0, 0) == 42);
+    CHECK_THROWS_WITH(conn.exec_prepared("missing"), Catch::Contains("was not prepared"));
+}
+
+TEST_CASE("COPY FROM STDIN loads rows and surfaces the server's errors", "[pg][copy]") {
+    Connection conn(test_config());
+    conn.exec("CREATE TEMP TABLE copy_test (id int, name text)");
+    CHECK(conn.copy_from_stdin("COPY copy_test (id, name) FROM STDIN", "1\tone\n2\t\\N\n3\ttab\\there\n") == 3);
+    CHECK(conn.exec("SELECT count(*) FROM copy_test WHERE name IS NULL").as<int>(0, 0) == 1);
+    CHECK(conn.exec("SELECT name FROM copy_test WHERE id = 3").get(0, 0) == "tab\there");
+
+    const auto error =
+        error_of([&] { conn.copy_from_stdin("COPY copy_test (id, name) FROM STDIN", "4\tok\nfive\tbad\n"); });
+    CHECK(error.sqlstate() == "22P02");
+    CHECK(error.kind() == ErrorKind::bad_data);
+    CHECK_THAT(error.detail(), Catch::Contains("line 2"));
+    CHECK(conn.exec("SELECT count(*) FROM copy_test").as<int>(0, 0) == 3);
+
+    {
+        auto copy = conn.copy_in("COPY copy_test (id, name) FROM STDIN");
+        copy.write("6\tabandoned\n");
+    }
+    CHECK(conn.exec("SELECT count(*) FROM copy_test").as<int>(0, 0) == 3);
+}
+
+TEST_CASE("the trace hook sees every statement's text and never its values", "[pg][trace]") {
+    Connection conn(test_config());
+    std::vector<std::string> sent;
+    int failed = 0;
+    conn.set_trace([&](redsink::pq::TracePoint point, std::string_view sql) {
+        if (point == redsink::pq::TracePoint::sending) sent.emplace_back(sql);
+        if (point == redsink::pq::TracePoint::failed) ++failed;
+    });
+    conn.exec("SELECT $1::text", "a-secret-value");
+    conn.prepare("p", "SELECT $1::int", 1);
+    conn.exec_prepared("p", 7);
+    CHECK_THROWS(conn.exec("SELECT nonsense FROM nowhere"));
+    REQUIRE(sent.size() == 4);
+    CHECK(sent[0] == "SELECT $1::text");
+    CHECK(sent[1] == "SELECT $1::int");
+    CHECK(sent[2] == "SELECT $1::int");
+    CHECK(sent[3] == "SELECT nonsense FROM nowhere");
+    CHECK(failed == 1);
+    for (const auto& sql : sent) CHECK(sql.find("a-secret-value") == std::string::npos);
+}
+
+TEST_CASE("open failures name host, port, database and user, never the password", "[pg][connection][password]") {
+    const std::string password = "Pw-7f3a9c-correct-horse";
+    const std::string wrong = "Pw-wrong-battery-staple";
+    Connection admin(test_config());
+    // The password travels to the server only as a SCRAM verifier, never in SQL text.
+    admin.exec("DROP ROLE IF EXISTS redsink_pw_test");
+    admin.exec("CREATE ROLE redsink_pw_test LOGIN");
+    std::unique_ptr<char, decltype(&PQfreemem)> verifier(
+        PQencryptPasswordConn(admin.native_handle(), password.c_str(), "redsink_pw_test", "scram-sha-256"), &PQfreemem);
+    REQUIRE(verifier);
+    admin.exec("ALTER ROLE redsink_pw_test PASSWORD '" + std::string(verifier.get()) + "'");
+
+    auto config = test_config();
+    config.host = "127.0.0.1";
+    config.user = "redsink_pw_test";
+    config.password = password;
+    std::vector<std::string> messages;
+
+    Connection good(config);
+    CHECK(good.is_open());
+    messages.push_back(error_of([&] { good.exec("SELECT * FROM no_such_table"); }).what());
+    const auto killed = error_of([&] { good.exec("SELECT pg_terminate_backend(pg_backend_pid())"); });
+    CHECK(killed.kind() == ErrorKind::connection_lost);
+    messages.push_back(killed.what());
+
+    config.password = wrong;
+    const auto refused = error_of([&] { Connection bad(config); });
+    CHECK(refused.kind() == ErrorKind::other);
+    CHECK_THAT(refused.what(), Catch::Contains("host=127.0.0.1") &&
+                                   Catch::Contains("port=" + redsink_test::server_env("REDSINK_TEST_PORT")) &&
+                                   Catch::Contains("dbname=redsink") && Catch::Contains("user=redsink_pw_test") &&
+                                   Catch::Contains("password authentication failed"));
+    messages.push_back(refused.what());
+
+    auto nowhere = config;
+    nowhere.port = "1";
+    const auto unreachable = error_of([&] { Connection bad(nowhere); });
+    CHECK(unreachable.kind() == ErrorKind::connection_lost);
+    CHECK_THAT(unreachable.what(), Catch::Contains("port=1"));
+    messages.push_back(unreachable.what());
+
+    auto missing_db = test_config();
+    missing_db.database = "no_such_database";
+    missing_db.password = password;
+    const auto no_db = error_of([&] { Connection bad(missing_db); });
+    CHECK_THAT(no_db.what(), Catch::Contains("no_such_database"));
+    messages.push_back(no_db.what());
+    messages.push_back(config.redacted());
+
+    for (const auto& message : messages) {
+        INFO(message);
+        CHECK(message.find(password) == std::string::npos);
+        CHECK(message.find(wrong) == std::string::npos);
+    }
+    const auto log = redsink_test::read_file(redsink_test::server_env("REDSINK_TEST_SERVER_LOG"));
+    CHECK(log.find(password) == std::string::npos);
+    CHECK(log.find(wrong) == std::string::npos);
+    admin.exec("DROP ROLE redsink_pw_test");
+}

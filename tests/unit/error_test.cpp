@@ -1,0 +1,47 @@
+#include <redsink/pq/error.hpp>
+
+#include <catch2/catch.hpp>
+
+using redsink::pq::classify;
+using redsink::pq::ErrorKind;
+
+TEST_CASE("SQLSTATEs are classified", "[unit][error]") {
+    CHECK(classify("08006") == ErrorKind::transient);
+    CHECK(classify("08001") == ErrorKind::transient);
+    CHECK(classify("40001") == ErrorKind::transient);
+    CHECK(classify("40P01") == ErrorKind::transient);
+    CHECK(classify("57P01") == ErrorKind::transient);
+    CHECK(classify("57P02") == ErrorKind::transient);
+    CHECK(classify("57P03") == ErrorKind::transient);
+    CHECK(classify("53300") == ErrorKind::transient);
+    CHECK(classify("22P02") == ErrorKind::bad_data);
+    CHECK(classify("22001") == ErrorKind::bad_data);
+    CHECK(classify("23505") == ErrorKind::constraint);
+    CHECK(classify("23502") == ErrorKind::constraint);
+    CHECK(classify("42601") == ErrorKind::schema);
+    CHECK(classify("42P01") == ErrorKind::schema);
+    CHECK(classify("57014") == ErrorKind::other);
+    CHECK(classify("53100") == ErrorKind::other);
+    CHECK(classify("") == ErrorKind::other);
+}
+
+TEST_CASE("Redshift's serialization failures are transient", "[unit][error]") {
+    CHECK(classify("XX000", "1023",
+                   "Serializable isolation violation on table - 100000, transactions forming the cycle "
+                   "are: 1, 2 (pid:3)") == ErrorKind::transient);
+    CHECK(classify("XX000", "Serializable isolation violation on table") == ErrorKind::transient);
+    CHECK(classify("XX000", "could not complete because of conflict with concurrent transaction") ==
+          ErrorKind::transient);
+    CHECK(classify("XX000", "internal error") == ErrorKind::other);
+    CHECK(classify("42601", "1023") == ErrorKind::schema);
+}
+
+TEST_CASE("an Error describes itself", "[unit][error]") {
+    const redsink::Error error(ErrorKind::constraint, "23505", "duplicate key value", "Key (id)=(1) already exists.",
+                               "while inserting");
+    CHECK(std::string(error.what()) ==
+          "while inserting: duplicate key value (SQLSTATE 23505); detail: Key (id)=(1) already exists.");
+    CHECK(error.kind() == ErrorKind::constraint);
+    CHECK_FALSE(error.retryable());
+    CHECK(redsink::Error(ErrorKind::connection_lost, "", "gone").retryable());
+}
