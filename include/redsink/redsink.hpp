@@ -1,0 +1,14 @@
+#pragma once
+
+// Everything redsink offers, in one include.
+#include <redsink/dialect.hpp>
+#include <redsink/encode.hpp>
+#include <redsink/position.hpp>
+#include <redsink/pq.hpp>
+#include <redsink/record.hpp>
+#include <redsink/sql/catalog.hpp>
+#include <redsink/sql/ddl.hpp>
+#include <redsink/sql/dml.hpp>
+#include <redsink/sql/identifiers.hpp>
+#include <redsink/sql/table.hpp>
+#include <redsink/types.hpp>

@@ -1,0 +1,193 @@
+#pragma once
+
+#include <redsink/pq/error.hpp>
+#include <redsink/sql/identifiers.hpp>
+#include <redsink/sql/table.hpp>
+
+#include <fmt/format.h>
+#include <range/v3/view/transform.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace redsink::sql {
+
+// Redshift refuses $32768 and statements over 16 MB; the builders and the writer stay below.
+inline constexpr std::size_t max_bind_parameters = 32767;
+inline constexpr std::size_t max_statement_bytes = std::size_t{16} << 20;
+
+// The session's TEMP table that a batch is staged in before it is applied to the target.
+inline constexpr std::string_view stage_table = "redsink_stage";
+
+// The op column's values in the stage: a row to insert, a key to delete.
+inline constexpr char op_insert = 'i';
+inline constexpr char op_delete = 'd';
+
+[[nodiscard]] constexpr std::size_t max_rows_per_insert(std::size_t params_per_row) noexcept {
+    return params_per_row == 0 ? 0 : max_bind_parameters / params_per_row;
+}
+
+namespace detail {
+
+[[nodiscard]] inline std::string column_list(std::span<const ColumnSpec> columns, std::string_view prefix = {}) {
+    return fmt::format("{}", fmt::join(columns | ranges::views::transform([&](const ColumnSpec& column) {
+                                           return std::string(prefix) + quote_identifier(column.name);
+                                       }),
+                                       ", "));
+}
+
+// "t"."k1" = "s"."k1" AND "t"."k2" = "s"."k2"
+[[nodiscard]] inline std::string key_match(const TableSpec& spec, std::string_view target, std::string_view stage) {
+    std::string out;
+    for (const auto index : spec.key_indexes()) {
+        const auto column = quote_identifier(spec.columns[index].name);
+        if (!out.empty()) out += " AND ";
+        out += fmt::format("{}.{} = {}.{}", target, column, stage, column);
+    }
+    if (out.empty())
+        throw Error(ErrorKind::schema, {}, "table " + spec.name.display() + " has no key columns to match rows on");
+    return out;
+}
+
+[[nodiscard]] inline std::string op_filter(std::string_view stage, char op) {
+    return fmt::format("{}.{} = '{}'", stage, quote_identifier(op_column), op);
+}
+
+}  // namespace detail
+
+// INSERT INTO table (columns) VALUES ($1, ...), ... for `rows` rows, with the op column first
+// when `with_op`. On Redshift a JSON column's parameter goes through JSON_PARSE into SUPER.
+[[nodiscard]] inline std::string insert_values_sql(const std::string& table_quoted, std::span<const ColumnSpec> columns,
+                                                   bool with_op, std::size_t rows, Dialect dialect) {
+    const std::size_t per_row = columns.size() + (with_op ? 1 : 0);
+    if (rows == 0 || rows > max_rows_per_insert(per_row))
+        throw Error(ErrorKind::other, {},
+                    fmt::format("an INSERT of {} rows of {} values is outside 1 to {} rows", rows, per_row,
+                                max_rows_per_insert(per_row)));
+    std::string out = "INSERT INTO " + table_quoted + " (";
+    if (with_op) out += quote_identifier(op_column) + (columns.empty() ? "" : ", ");
+    out += detail::column_list(columns) + ") VALUES ";
+    out.reserve(out.size() + rows * per_row * 10);
+    std::size_t param = 1;
+    for (std::size_t row = 0; row < rows; ++row) {
+        out += row == 0 ? "(" : ", (";
+        for (std::size_t value = 0; value < per_row; ++value) {
+            if (value > 0) out += ", ";
+            const std::size_t column = with_op ? value - 1 : value;
+            const bool super =
+                dialect == Dialect::redshift && !(with_op && value == 0) && columns[column].type.kind == SqlKind::json;
+            if (super) out += "JSON_PARSE(";
+            out += '$';
+            out += std::to_string(param++);
+            if (super) out += ')';
+        }
+        out += ')';
+    }
+    return out;
+}
+
+// The stage: the record's columns, all nullable (a delete carries only its key), and the op.
+[[nodiscard]] inline std::string create_stage_sql(const TableSpec& spec, bool if_not_exists) {
+    std::string out = fmt::format("CREATE TEMP TABLE {}{} ({} CHAR(1) NOT NULL", if_not_exists ? "IF NOT EXISTS " : "",
+                                  quote_identifier(stage_table), quote_identifier(op_column));
+    for (const auto& column : spec.columns)
+        out += fmt::format(", {} {}", quote_identifier(column.name), sql_type_name(column.type, spec.dialect));
+    return out + ")";
+}
+
+[[nodiscard]] inline std::string insert_stage_sql(const TableSpec& spec, std::size_t rows) {
+    return insert_values_sql(quote_identifier(stage_table), spec.columns, true, rows, spec.dialect);
+}
+
+// Empties the stage inside the batch's transaction. TRUNCATE would commit on Redshift.
+[[nodiscard]] inline std::string clear_stage_sql(Dialect dialect) {
+    return (dialect == Dialect::postgres ? "TRUNCATE " : "DELETE FROM ") + quote_identifier(stage_table);
+}
+
+[[nodiscard]] inline std::string drop_stage_sql() {
+    return "DROP TABLE " + quote_identifier(stage_table);
+}
+
+// Deletes the target rows whose key is staged (only the staged rows with `op`, when given).
+[[nodiscard]] inline std::string delete_using_stage_sql(const TableSpec& spec, std::optional<char> op = std::nullopt) {
+    const auto target = spec.name.quoted();
+    const auto stage = quote_identifier(stage_table);
+    std::string out =
+        fmt::format("DELETE FROM {} USING {} WHERE {}", target, stage, detail::key_match(spec, target, stage));
+    if (op) out += " AND " + detail::op_filter(stage, *op);
+    return out;
+}
+
+// Copies the staged rows with `op` into the target; `extra` adds columns set to constants
+// (name, SQL constant), such as a soft-delete flag.
+[[nodiscard]] inline std::string insert_from_stage_sql(
+    const TableSpec& spec, char op, std::span<const std::pair<std::string, std::string>> extra = {}) {
+    const auto stage = quote_identifier(stage_table);
+    std::string names = detail::column_list(spec.columns);
+    std::string values = detail::column_list(spec.columns);
+    for (const auto& [name, constant] : extra) {
+        names += ", " + quote_identifier(name);
+        values += ", " + constant;
+    }
+    return fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} WHERE {}", spec.name.quoted(), names, values, stage,
+                       detail::op_filter(stage, op));
+}
+
+// Sets columns of the target rows whose key is staged with `op`: assignments are
+// (column, SQL constant or expression).
+[[nodiscard]] inline std::string update_from_stage_sql(
+    const TableSpec& spec, char op, std::span<const std::pair<std::string, std::string>> assignments) {
+    const auto target = spec.name.quoted();
+    const auto stage = quote_identifier(stage_table);
+    std::string sets;
+    for (const auto& [name, value] : assignments) {
+        if (!sets.empty()) sets += ", ";
+        sets += quote_identifier(name) + " = " + value;
+    }
+    return fmt::format("UPDATE {} SET {} FROM {} WHERE {} AND {}", target, sets, stage,
+                       detail::key_match(spec, target, stage), detail::op_filter(stage, op));
+}
+
+// Serializes writers of one table on Redshift, which otherwise fails one of them with 1023.
+[[nodiscard]] inline std::string lock_table_sql(const TableSpec& spec) {
+    return "LOCK TABLE " + spec.name.quoted();
+}
+
+// ---- PostgreSQL's faster forms ------------------------------------------------------------
+
+[[nodiscard]] inline std::string copy_sql(const std::string& table_quoted, std::span<const ColumnSpec> columns,
+                                          bool with_op) {
+    std::string list = with_op ? quote_identifier(op_column) : std::string();
+    if (with_op && !columns.empty()) list += ", ";
+    list += detail::column_list(columns);
+    return fmt::format("COPY {} ({}) FROM STDIN", table_quoted, list);
+}
+
+// Inserts the staged rows with `op`, replacing target rows with the same key. Needs a unique
+// index on the key (the primary key that create_table makes).
+[[nodiscard]] inline std::string upsert_from_stage_sql(
+    const TableSpec& spec, char op, std::span<const std::pair<std::string, std::string>> extra = {}) {
+    std::string out = insert_from_stage_sql(spec, op, extra);
+    std::string keys;
+    std::string sets;
+    for (const auto& column : spec.columns) {
+        const auto name = quote_identifier(column.name);
+        auto& list = column.key ? keys : sets;
+        if (!list.empty()) list += ", ";
+        list += column.key ? name : name + " = EXCLUDED." + name;
+    }
+    for (const auto& [name, constant] : extra) {
+        if (!sets.empty()) sets += ", ";
+        sets += quote_identifier(name) + " = EXCLUDED." + quote_identifier(name);
+    }
+    out += " ON CONFLICT (" + keys + ")";
+    out += sets.empty() ? " DO NOTHING" : " DO UPDATE SET " + sets;
+    return out;
+}
+
+}  // namespace redsink::sql

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <redsink/pq/connection.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+#ifndef REDSINK_STATEMENT_LOG
+#error "REDSINK_STATEMENT_LOG must name the file that collects Redshift-dialect statements"
+#endif
+
+namespace redsink_test {
+
+// Records a statement the redshift dialect produced, for the offline grammar check that CTest
+// runs after the test programs (scripts/check-redshift-sql). Each distinct statement once.
+inline void log_redshift_statement(std::string_view sql) {
+    static std::mutex mutex;
+    static std::set<std::string, std::less<>> seen;
+    const std::lock_guard lock(mutex);
+    if (seen.contains(sql)) return;
+    seen.emplace(sql);
+    const std::filesystem::path path(REDSINK_STATEMENT_LOG);
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream out(path, std::ios::app);
+    out << '"';
+    for (const char c : sql) {
+        switch (c) {
+            case '"': out << "\\\""; break;
+            case '\\': out << "\\\\"; break;
+            case '\n': out << "\\n"; break;
+            case '\t': out << "\\t"; break;
+            case '\r': out << "\\r"; break;
+            default: out << c;
+        }
+    }
+    out << "\"\n";
+}
+
+// A trace hook that logs every statement a connection sends.
+inline redsink::pq::TraceHook redshift_statement_logger() {
+    return [](redsink::pq::TracePoint point, std::string_view sql) {
+        if (point == redsink::pq::TracePoint::sending) log_redshift_statement(sql);
+    };
+}
+
+}  // namespace redsink_test
