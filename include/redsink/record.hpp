@@ -2,6 +2,7 @@
 
 #include <redsink/detail/fixed_string.hpp>
 #include <redsink/encode.hpp>
+#include <redsink/policies/category.hpp>
 #include <redsink/sql/table.hpp>
 #include <redsink/types.hpp>
 
@@ -31,6 +32,7 @@ concept Record = boost::hana::Struct<R>::value;
 // The key columns of a record, by member name: primary_key<"tenant", "id">.
 template <detail::fixed_string... Columns>
 struct primary_key {
+    using category = policy::key;
     static_assert(sizeof...(Columns) > 0, "redsink: primary_key<...> needs at least one column name");
     static constexpr std::array<std::string_view, sizeof...(Columns)> columns{Columns.view()...};
 };

@@ -1,11 +1,15 @@
 #pragma once
 
 // Everything redsink offers, in one include.
+#include <redsink/change.hpp>
 #include <redsink/dialect.hpp>
 #include <redsink/encode.hpp>
+#include <redsink/policies.hpp>
 #include <redsink/position.hpp>
 #include <redsink/pq.hpp>
 #include <redsink/record.hpp>
+#include <redsink/schema.hpp>
+#include <redsink/sink.hpp>
 #include <redsink/sql/catalog.hpp>
 #include <redsink/sql/ddl.hpp>
 #include <redsink/sql/dml.hpp>

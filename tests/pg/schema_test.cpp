@@ -173,7 +173,7 @@ TEST_CASE("PostgreSQL dialect: COPY into the target, COPY into the stage, upsert
         data.push_back('\n');
     }
     CHECK(conn.copy_from_stdin(copy_sql(quote_identifier(stage_table), spec.columns, true), data) == 4);
-    CHECK(conn.exec(upsert_from_stage_sql(spec, op_insert)).affected_rows() == 4);
+    CHECK(conn.exec(upsert_from_stage_sql(spec)).affected_rows() == 4);
     rows = table_rows(conn, spec.name);
     CHECK(rows.size() == 8);
     CHECK(rows["7/4"][6] != "upserted");
@@ -225,7 +225,7 @@ TEST_CASE("the Redshift dialect's statements run on PostgreSQL with a small comp
         }
         exec_buffer(conn, insert_stage_sql(spec, 3), params, 0, params.size());
         CHECK(conn.exec(delete_using_stage_sql(spec)).affected_rows() == 2);
-        CHECK(conn.exec(insert_from_stage_sql(spec, op_insert)).affected_rows() == 2);
+        CHECK(conn.exec(insert_from_stage_sql(spec)).affected_rows() == 2);
         conn.exec(drop_stage_sql());
         tx.commit();
     }
@@ -249,7 +249,7 @@ TEST_CASE("the Redshift dialect's statements run on PostgreSQL with a small comp
         redsink::encode_row(redsink_test::sample_everything(4), params, columns);
         exec_buffer(conn, insert_stage_sql(spec, 1), params, 0, params.size());
         const std::vector<std::pair<std::string, std::string>> flag{{"deleted", "TRUE"}};
-        CHECK(conn.exec(update_from_stage_sql(spec, op_delete, flag)).affected_rows() == 1);
+        CHECK(conn.exec(update_from_stage_sql(spec, Staged::deletes, flag)).affected_rows() == 1);
         conn.exec(lock_table_sql(spec));
         conn.exec(drop_stage_sql());
         tx.commit();

@@ -122,19 +122,19 @@ TEST_CASE("the stage and the statements that apply it, Redshift dialect", "[unit
         redshift(delete_using_stage_sql(spec)) ==
         R"(DELETE FROM "app"."everything" USING "redsink_stage" WHERE )"
         R"("app"."everything"."tenant" = "redsink_stage"."tenant" AND "app"."everything"."id" = "redsink_stage"."id")");
-    CHECK(redshift(delete_using_stage_sql(spec, op_delete)) ==
+    CHECK(redshift(delete_using_stage_sql(spec, Staged::deletes)) ==
           R"(DELETE FROM "app"."everything" USING "redsink_stage" WHERE )"
           R"("app"."everything"."tenant" = "redsink_stage"."tenant" AND "app"."everything"."id" = "redsink_stage"."id")"
           R"( AND "redsink_stage"."redsink_op" = 'd')");
-    CHECK(redshift(insert_from_stage_sql(spec, op_insert)) ==
+    CHECK(redshift(insert_from_stage_sql(spec)) ==
           R"(INSERT INTO "app"."everything" ()" + columns + ") SELECT " + columns +
-              R"( FROM "redsink_stage" WHERE "redsink_stage"."redsink_op" = 'i')");
+              R"( FROM "redsink_stage" WHERE "redsink_stage"."redsink_op" <> 'd')");
     const std::vector<std::pair<std::string, std::string>> flag{{"deleted", "FALSE"}};
-    CHECK_THAT(redshift(insert_from_stage_sql(spec, op_insert, flag)),
+    CHECK_THAT(redshift(insert_from_stage_sql(spec, flag)),
                Catch::Contains(R"("parent", "deleted") SELECT "tenant")") &&
                    Catch::Contains(R"("parent", FALSE FROM "redsink_stage")"));
     const std::vector<std::pair<std::string, std::string>> deleted{{"deleted", "TRUE"}};
-    CHECK(redshift(update_from_stage_sql(spec, op_delete, deleted)) ==
+    CHECK(redshift(update_from_stage_sql(spec, Staged::deletes, deleted)) ==
           R"(UPDATE "app"."everything" SET "deleted" = TRUE FROM "redsink_stage" WHERE )"
           R"("app"."everything"."tenant" = "redsink_stage"."tenant" AND "app"."everything"."id" = "redsink_stage"."id")"
           R"( AND "redsink_stage"."redsink_op" = 'd')");
@@ -149,9 +149,9 @@ TEST_CASE("PostgreSQL's faster forms", "[unit][sql]") {
     CHECK(copy_sql(R"("redsink_stage")", spec.columns, true) ==
           R"(COPY "redsink_stage" ("redsink_op", )" + columns + ") FROM STDIN");
     CHECK(
-        upsert_from_stage_sql(spec, op_insert) ==
+        upsert_from_stage_sql(spec) ==
         R"(INSERT INTO "app"."everything" ()" + columns + ") SELECT " + columns +
-            R"( FROM "redsink_stage" WHERE "redsink_stage"."redsink_op" = 'i' ON CONFLICT ("tenant", "id") DO UPDATE )"
+            R"( FROM "redsink_stage" WHERE "redsink_stage"."redsink_op" <> 'd' ON CONFLICT ("tenant", "id") DO UPDATE )"
             R"(SET "active" = EXCLUDED."active", "rank" = EXCLUDED."rank", "ratio" = EXCLUDED."ratio", )"
             R"("score" = EXCLUDED."score", "name" = EXCLUDED."name", "code" = EXCLUDED."code", )"
             R"("amount" = EXCLUDED."amount", "birthday" = EXCLUDED."birthday", )"

@@ -24,6 +24,12 @@ namespace redsink::sql {
            "ORDER BY kcu.ordinal_position";
 }
 
+// One row when the schema $1 exists. CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on
+// the database even when the schema exists, which a least-privileged user lacks.
+[[nodiscard]] inline std::string schema_exists_query_sql() {
+    return "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = $1";
+}
+
 // One row of columns_query_sql().
 struct CatalogColumn {
     std::string name;

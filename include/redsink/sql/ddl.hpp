@@ -65,7 +65,7 @@ namespace detail {
                                             ", "));
     auto keys = spec.columns | ranges::views::filter([](const ColumnSpec& column) { return column.key; }) |
                 ranges::views::transform([](const ColumnSpec& column) { return quote_identifier(column.name); });
-    if (keys.begin() != keys.end()) out += fmt::format(", PRIMARY KEY ({})", fmt::join(keys, ", "));
+    if (spec.unique_key && keys.begin() != keys.end()) out += fmt::format(", PRIMARY KEY ({})", fmt::join(keys, ", "));
     out += ")";
     const bool has_layout =
         !spec.layout.diststyle.empty() || !spec.layout.distkey.empty() || !spec.layout.sortkey.empty();

@@ -24,9 +24,18 @@ inline constexpr std::size_t max_statement_bytes = std::size_t{16} << 20;
 // The session's TEMP table that a batch is staged in before it is applied to the target.
 inline constexpr std::string_view stage_table = "redsink_stage";
 
-// The op column's values in the stage: a row to insert, a key to delete.
+// The op column's values in the stage: a row to insert, a key to delete, and a row to insert
+// that the batch deleted later (kept by a delete mode that keeps rows, such as soft_delete).
 inline constexpr char op_insert = 'i';
 inline constexpr char op_delete = 'd';
+inline constexpr char op_deleted_insert = 'x';
+
+// Which staged rows a statement applies to.
+enum class Staged {
+    all,
+    inserts,  // op 'i' and 'x'
+    deletes,  // op 'd'
+};
 
 [[nodiscard]] constexpr std::size_t max_rows_per_insert(std::size_t params_per_row) noexcept {
     return params_per_row == 0 ? 0 : max_bind_parameters / params_per_row;
@@ -54,8 +63,11 @@ namespace detail {
     return out;
 }
 
-[[nodiscard]] inline std::string op_filter(std::string_view stage, char op) {
-    return fmt::format("{}.{} = '{}'", stage, quote_identifier(op_column), op);
+// The condition on the stage's op column for `which` rows (empty for all of them).
+[[nodiscard]] inline std::string staged_filter(std::string_view stage, Staged which) {
+    if (which == Staged::all) return {};
+    return fmt::format("{}.{} {} '{}'", stage, quote_identifier(op_column), which == Staged::inserts ? "<>" : "=",
+                       op_delete);
 }
 
 }  // namespace detail
@@ -113,20 +125,20 @@ namespace detail {
     return "DROP TABLE " + quote_identifier(stage_table);
 }
 
-// Deletes the target rows whose key is staged (only the staged rows with `op`, when given).
-[[nodiscard]] inline std::string delete_using_stage_sql(const TableSpec& spec, std::optional<char> op = std::nullopt) {
+// Deletes the target rows whose key is staged (in `which` staged rows).
+[[nodiscard]] inline std::string delete_using_stage_sql(const TableSpec& spec, Staged which = Staged::all) {
     const auto target = spec.name.quoted();
     const auto stage = quote_identifier(stage_table);
     std::string out =
         fmt::format("DELETE FROM {} USING {} WHERE {}", target, stage, detail::key_match(spec, target, stage));
-    if (op) out += " AND " + detail::op_filter(stage, *op);
+    if (which != Staged::all) out += " AND " + detail::staged_filter(stage, which);
     return out;
 }
 
-// Copies the staged rows with `op` into the target; `extra` adds columns set to constants
-// (name, SQL constant), such as a soft-delete flag.
+// Copies the staged inserts into the target; `extra` adds columns set to SQL expressions
+// (name, expression), such as a soft-delete flag.
 [[nodiscard]] inline std::string insert_from_stage_sql(
-    const TableSpec& spec, char op, std::span<const std::pair<std::string, std::string>> extra = {}) {
+    const TableSpec& spec, std::span<const std::pair<std::string, std::string>> extra = {}) {
     const auto stage = quote_identifier(stage_table);
     std::string names = detail::column_list(spec.columns);
     std::string values = detail::column_list(spec.columns);
@@ -135,13 +147,13 @@ namespace detail {
         values += ", " + constant;
     }
     return fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} WHERE {}", spec.name.quoted(), names, values, stage,
-                       detail::op_filter(stage, op));
+                       detail::staged_filter(stage, Staged::inserts));
 }
 
-// Sets columns of the target rows whose key is staged with `op`: assignments are
-// (column, SQL constant or expression).
+// Sets columns of the target rows whose key is staged (in `which` staged rows): assignments
+// are (column, SQL expression).
 [[nodiscard]] inline std::string update_from_stage_sql(
-    const TableSpec& spec, char op, std::span<const std::pair<std::string, std::string>> assignments) {
+    const TableSpec& spec, Staged which, std::span<const std::pair<std::string, std::string>> assignments) {
     const auto target = spec.name.quoted();
     const auto stage = quote_identifier(stage_table);
     std::string sets;
@@ -149,8 +161,10 @@ namespace detail {
         if (!sets.empty()) sets += ", ";
         sets += quote_identifier(name) + " = " + value;
     }
-    return fmt::format("UPDATE {} SET {} FROM {} WHERE {} AND {}", target, sets, stage,
-                       detail::key_match(spec, target, stage), detail::op_filter(stage, op));
+    auto out =
+        fmt::format("UPDATE {} SET {} FROM {} WHERE {}", target, sets, stage, detail::key_match(spec, target, stage));
+    if (which != Staged::all) out += " AND " + detail::staged_filter(stage, which);
+    return out;
 }
 
 // Serializes writers of one table on Redshift, which otherwise fails one of them with 1023.
@@ -168,11 +182,11 @@ namespace detail {
     return fmt::format("COPY {} ({}) FROM STDIN", table_quoted, list);
 }
 
-// Inserts the staged rows with `op`, replacing target rows with the same key. Needs a unique
-// index on the key (the primary key that create_table makes).
+// Inserts the staged inserts, replacing target rows with the same key. Needs a unique index on
+// the key (the primary key that create_table makes).
 [[nodiscard]] inline std::string upsert_from_stage_sql(
-    const TableSpec& spec, char op, std::span<const std::pair<std::string, std::string>> extra = {}) {
-    std::string out = insert_from_stage_sql(spec, op, extra);
+    const TableSpec& spec, std::span<const std::pair<std::string, std::string>> extra = {}) {
+    std::string out = insert_from_stage_sql(spec, extra);
     std::string keys;
     std::string sets;
     for (const auto& column : spec.columns) {

@@ -34,6 +34,9 @@ struct TableSpec {
     std::vector<ColumnSpec> columns;
     Dialect dialect = Dialect::redshift;
     RedshiftLayout layout;
+    // Whether a created table declares PRIMARY KEY on the key columns: not when rows append, so
+    // that a key has many rows (the key columns are NOT NULL either way).
+    bool unique_key = true;
 
     [[nodiscard]] std::vector<std::size_t> key_indexes() const {
         std::vector<std::size_t> keys;

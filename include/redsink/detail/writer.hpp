@@ -1,0 +1,281 @@
+#pragma once
+
+#include <redsink/detail/batch.hpp>
+#include <redsink/encode.hpp>
+#include <redsink/policies/plan.hpp>
+#include <redsink/pq/connection.hpp>
+#include <redsink/pq/transaction.hpp>
+#include <redsink/sql/dml.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+namespace redsink::detail {
+
+struct RetryPolicy {
+    int max_attempts = 5;
+    std::chrono::milliseconds backoff{100};
+    std::chrono::milliseconds backoff_max{10'000};
+};
+
+// What one applied batch did.
+struct ApplyResult {
+    std::size_t inserted = 0;
+    std::size_t deleted = 0;
+    std::size_t retries = 0;
+    std::chrono::nanoseconds db_time{};
+};
+
+// Describes the events of a batch for error messages: "12 events, partition 3 offsets 100-111".
+[[nodiscard]] inline std::string describe_events(const std::vector<Position>& positions) {
+    std::string out = std::to_string(positions.size()) + " events";
+    std::vector<std::pair<std::int32_t, std::pair<std::int64_t, std::int64_t>>> ranges;
+    for (const auto& position : positions) {
+        auto found = std::find_if(ranges.begin(), ranges.end(),
+                                  [&](const auto& range) { return range.first == position.partition; });
+        if (found == ranges.end()) {
+            ranges.push_back({position.partition, {position.offset, position.offset}});
+        } else {
+            found->second.first = std::min(found->second.first, position.offset);
+            found->second.second = std::max(found->second.second, position.offset);
+        }
+    }
+    for (std::size_t i = 0; i < ranges.size() && i < 8; ++i)
+        out += (i == 0 ? ", " : "; ") + std::string("partition ") + std::to_string(ranges[i].first) + " offsets " +
+               std::to_string(ranges[i].second.first) + "-" + std::to_string(ranges[i].second.second);
+    if (ranges.size() > 8) out += "; ...";
+    return out;
+}
+
+// Writes reduced batches to one table over one connection: each batch in one transaction, with
+// the dialect's plan, retried after transient failures.
+class TableWriter {
+public:
+    TableWriter(pq::Connection conn, ApplyPlan plan, bool direct_append, RetryPolicy retry)
+        : conn_(std::move(conn)), plan_(std::move(plan)), direct_append_(direct_append), retry_(retry) {}
+
+    [[nodiscard]] pq::Connection& connection() noexcept { return conn_; }
+    [[nodiscard]] const ApplyPlan& plan() const noexcept { return plan_; }
+
+    // Writes the batch in one transaction; `result` counts what happened, also when it throws.
+    void apply(const EncodedBatch& batch, ApplyResult& result) {
+        for (int attempt = 1;; ++attempt) {
+            const auto start = std::chrono::steady_clock::now();
+            try {
+                apply_once(batch, result);
+                result.db_time += std::chrono::steady_clock::now() - start;
+                return;
+            } catch (const BadValue&) {
+                throw;
+            } catch (const Error& error) {
+                result.db_time += std::chrono::steady_clock::now() - start;
+                if (!error.retryable() || attempt >= retry_.max_attempts) throw located(error, batch, attempt);
+                ++result.retries;
+                std::this_thread::sleep_for(backoff(attempt));
+            }
+        }
+    }
+
+private:
+    static constexpr std::size_t copy_flush_bytes = std::size_t{1} << 20;
+    static constexpr std::size_t statement_param_bytes = sql::max_statement_bytes - (std::size_t{1} << 20);
+    static constexpr std::size_t max_chunk_rows = 1024;
+    static constexpr std::size_t stage_recycle_batches = 64;
+
+    [[nodiscard]] std::chrono::milliseconds backoff(int attempt) const {
+        auto delay = retry_.backoff;
+        for (int i = 1; i < attempt && delay < retry_.backoff_max; ++i) delay *= 2;
+        return std::min(delay, retry_.backoff_max);
+    }
+
+    [[nodiscard]] bool redshift() const noexcept { return plan_.dialect() == Dialect::redshift; }
+
+    // Session state (the stage, prepared statements) is redone after every reconnect.
+    void ensure_session() {
+        if (!conn_.is_open()) conn_.reconnect();
+        if (session_ == conn_.session() && (!redshift() || stage_batches_ < stage_recycle_batches)) return;
+        if (session_ == conn_.session()) {
+            // Redshift: a stage cleared by DELETE keeps its deleted rows; start a fresh one now and then.
+            for (const auto& name : stage_statements_) conn_.exec("DEALLOCATE " + sql::quote_identifier(name));
+            conn_.exec(sql::drop_stage_sql());
+        }
+        stage_statements_.clear();
+        stage_names_.clear();
+        if (session_ != conn_.session()) target_names_.clear();
+        conn_.exec(sql::create_stage_sql(plan_.record_table(), false));
+        ++stage_generation_;
+        stage_batches_ = 0;
+        session_ = conn_.session();
+    }
+
+    void apply_once(const EncodedBatch& batch, ApplyResult& result) {
+        ensure_session();
+        std::size_t inserted = 0;
+        std::size_t deleted = 0;
+        pq::Transaction tx(conn_);
+        if (direct_append_ && batch.staged_deletes == 0) {
+            if (redshift()) conn_.exec(sql::lock_table_sql(plan_.table()));
+            inserted = write_rows(batch, false);
+        } else {
+            conn_.exec(sql::clear_stage_sql(plan_.dialect()));
+            ++stage_batches_;
+            write_rows(batch, true);
+            if (redshift()) conn_.exec(sql::lock_table_sql(plan_.table()));
+            if (batch.staged_deletes > 0)
+                for (const auto& statement : plan_.delete_statements())
+                    deleted += conn_.exec(statement).affected_rows();
+            if (batch.staged_inserts > 0) {
+                for (const auto& statement : plan_.insert_statements()) {
+                    const auto affected = conn_.exec(statement).affected_rows();
+                    if (statement.starts_with("INSERT")) inserted += affected;
+                }
+            }
+        }
+        tx.commit();
+        result.inserted = inserted;
+        result.deleted = deleted;
+    }
+
+    // Sends the staged rows (with their op, into the stage) or the inserted rows (into the target).
+    std::size_t write_rows(const EncodedBatch& batch, bool to_stage) {
+        rows_.clear();
+        for (const auto& row : batch.staged)
+            if (to_stage || row.op != sql::op_delete) rows_.push_back(row);
+        if (rows_.empty()) return 0;
+        if (plan_.dialect() == Dialect::postgres) return copy_rows(batch, to_stage);
+        return insert_rows(batch, to_stage);
+    }
+
+    std::size_t copy_rows(const EncodedBatch& batch, bool to_stage) {
+        const auto table = to_stage ? sql::quote_identifier(sql::stage_table) : plan_.target();
+        const auto sql = sql::copy_sql(table, plan_.record_columns(), to_stage);
+        auto copy = conn_.copy_in(sql);
+        copy_buffer_.clear();
+        for (const auto& row : rows_) {
+            if (to_stage) {
+                copy_buffer_.push_back(row.op);
+                copy_buffer_.push_back('\t');
+            }
+            for (std::size_t column = 0; column < batch.columns; ++column) {
+                if (column > 0) copy_buffer_.push_back('\t');
+                append_copy_field(copy_buffer_, batch.value(row.event, column));
+            }
+            copy_buffer_.push_back('\n');
+            if (copy_buffer_.size() >= copy_flush_bytes) {
+                copy.write(copy_buffer_);
+                copy_buffer_.clear();
+            }
+        }
+        copy.write(copy_buffer_);
+        try {
+            return copy.finish();
+        } catch (const Error& error) {
+            copy_error_row_ = copy_line(error);
+            throw;
+        }
+    }
+
+    // The row of rows_ that a COPY error's "line N" names.
+    [[nodiscard]] std::optional<std::size_t> copy_line(const Error& error) const {
+        const auto& detail = error.detail();
+        const auto at = detail.find(", line ");
+        if (at == std::string::npos) return std::nullopt;
+        std::size_t line = 0;
+        const char* begin = detail.data() + at + 7;
+        const auto parsed = std::from_chars(begin, detail.data() + detail.size(), line);
+        if (parsed.ec != std::errc{} || line == 0 || line > rows_.size()) return std::nullopt;
+        return line - 1;
+    }
+
+    std::size_t insert_rows(const EncodedBatch& batch, bool to_stage) {
+        const std::size_t per_row = batch.columns + (to_stage ? 1 : 0);
+        std::size_t cap = 1;
+        while (cap * 2 <= std::min(max_chunk_rows, sql::max_rows_per_insert(per_row))) cap *= 2;
+        std::size_t affected = 0;
+        for (std::size_t first = 0; first < rows_.size();) {
+            std::size_t count = cap;
+            while (count > rows_.size() - first) count /= 2;
+            while (count > 1 && chunk_bytes(batch, first, count) > statement_param_bytes) count /= 2;
+            if (chunk_bytes(batch, first, 1) > statement_param_bytes)
+                throw BadValue("(row)", "its values take more than 15 MB, too much for one statement",
+                               plan_.table().name.display(), batch.positions[rows_[first].event]);
+            values_.clear();
+            for (std::size_t i = first; i < first + count; ++i) {
+                const auto& row = rows_[i];
+                if (to_stage) values_.push_back(op_text(row.op));
+                for (std::size_t column = 0; column < batch.columns; ++column)
+                    values_.push_back(batch.value(row.event, column));
+            }
+            affected += conn_.exec_prepared_raw(prepared_insert(to_stage, count), values_).affected_rows();
+            first += count;
+        }
+        return affected;
+    }
+
+    [[nodiscard]] static const char* op_text(char op) noexcept {
+        return op == sql::op_delete ? "d" : op == sql::op_deleted_insert ? "x" : "i";
+    }
+
+    [[nodiscard]] std::size_t chunk_bytes(const EncodedBatch& batch, std::size_t first, std::size_t count) const {
+        std::size_t bytes = 0;
+        for (std::size_t i = first; i < first + count; ++i) bytes += batch.row_bytes[rows_[i].event] + 2;
+        return bytes;
+    }
+
+    // One prepared statement per chunk shape (a power of two rows): few shapes, parsed once per
+    // session, which is also what Redshift's compiled-query cache needs.
+    const std::string& prepared_insert(bool to_stage, std::size_t rows) {
+        auto& names = to_stage ? stage_names_ : target_names_;
+        if (names.size() <= rows) names.resize(rows + 1);
+        auto& name = names[rows];
+        if (name.empty()) {
+            auto fresh =
+                (to_stage ? "redsink_stage_" + std::to_string(stage_generation_) : std::string("redsink_target")) +
+                "_" + std::to_string(rows);
+            const auto table = to_stage ? sql::quote_identifier(sql::stage_table) : plan_.target();
+            const auto per_row = plan_.record_columns().size() + (to_stage ? 1 : 0);
+            conn_.prepare(fresh, sql::insert_values_sql(table, plan_.record_columns(), to_stage, rows, plan_.dialect()),
+                          static_cast<int>(per_row * rows));
+            if (to_stage) stage_statements_.insert(fresh);
+            name = std::move(fresh);
+        }
+        return name;
+    }
+
+    // The error as the caller sees it: with the table, the batch's events and, where the server
+    // named a COPY line, the event at fault.
+    [[nodiscard]] Error located(const Error& error, const EncodedBatch& batch, int attempts) {
+        std::string context = "writing " + describe_events(batch.positions) + " to " + plan_.table().name.display();
+        if (copy_error_row_ && *copy_error_row_ < rows_.size())
+            context += ", event at " + to_string(batch.positions[rows_[*copy_error_row_].event]);
+        copy_error_row_.reset();
+        if (error.retryable()) context += ", after " + std::to_string(attempts) + " attempts";
+        if (!error.context().empty()) context += "; " + error.context();
+        return Error(error.kind(), error.sqlstate(), error.message(), error.detail(), context);
+    }
+
+    pq::Connection conn_;
+    ApplyPlan plan_;
+    bool direct_append_;
+    RetryPolicy retry_;
+    std::uint64_t session_ = 0;
+    std::uint64_t stage_generation_ = 0;
+    std::size_t stage_batches_ = 0;
+    std::unordered_set<std::string> stage_statements_;
+    std::vector<std::string> stage_names_;
+    std::vector<std::string> target_names_;
+    std::vector<StagedRow> rows_;
+    std::vector<const char*> values_;
+    std::string copy_buffer_;
+    std::optional<std::size_t> copy_error_row_;
+};
+
+}  // namespace redsink::detail

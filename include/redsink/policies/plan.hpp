@@ -1,0 +1,91 @@
+#pragma once
+
+#include <redsink/sql/dml.hpp>
+#include <redsink/sql/identifiers.hpp>
+#include <redsink/sql/table.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace redsink {
+
+// How a batch is reduced before it is staged.
+enum class Reduction {
+    last_per_key,               // one row per key: the last event wins (upsert)
+    inserts_after_last_delete,  // every insert after the key's last delete (append)
+};
+
+// The statements that apply a staged batch to its target, built once per table by the insert
+// and delete mode policies. When they run, the session's stage table ("redsink_stage") holds
+// the batch after reduction: rows with op 'i' to insert, keys with op 'd' to delete, and, for
+// a delete mode that keeps rows, rows with op 'x' to insert that the batch deleted afterwards.
+// Delete statements run first (they see only rows of earlier batches), then insert statements;
+// each list runs only when the batch has rows of its kind.
+class ApplyPlan {
+public:
+    explicit ApplyPlan(sql::TableSpec table) : table_(std::move(table)) {}
+
+    [[nodiscard]] const sql::TableSpec& table() const noexcept { return table_; }
+    [[nodiscard]] Dialect dialect() const noexcept { return table_.dialect; }
+    [[nodiscard]] std::string target() const { return table_.name.quoted(); }
+    [[nodiscard]] std::string stage() const { return sql::quote_identifier(sql::stage_table); }
+    // "target"."k" = "redsink_stage"."k" AND ... for every key column.
+    [[nodiscard]] std::string key_match() const { return sql::detail::key_match(table_, target(), stage()); }
+    // The condition that selects `which` staged rows: "redsink_stage"."redsink_op" <> 'd', ...
+    [[nodiscard]] std::string staged(sql::Staged which) const { return sql::detail::staged_filter(stage(), which); }
+    // The condition that a staged insert was deleted later in its batch (see keeps_rows).
+    [[nodiscard]] std::string deleted_in_batch() const {
+        return stage() + "." + sql::quote_identifier(sql::op_column) + " = '" + sql::op_deleted_insert + "'";
+    }
+    // "a", "b", ... : the record's columns.
+    [[nodiscard]] std::string columns() const { return sql::detail::column_list(record_columns()); }
+
+    // The standard statements, for policies to reuse.
+    [[nodiscard]] std::string delete_staged(sql::Staged which) const {
+        return sql::delete_using_stage_sql(record_table(), which);
+    }
+    [[nodiscard]] std::string insert_staged() const { return sql::insert_from_stage_sql(record_table(), managed_); }
+    [[nodiscard]] std::string update_staged(sql::Staged which,
+                                            std::span<const std::pair<std::string, std::string>> sets) const {
+        return sql::update_from_stage_sql(record_table(), which, sets);
+    }
+
+    void on_deletes(std::string sql) { delete_statements_.push_back(std::move(sql)); }
+    void on_inserts(std::string sql) { insert_statements_.push_back(std::move(sql)); }
+
+    // A column the sink itself maintains (a soft-delete flag): created with the table or added
+    // by evolve_schema, and set to `insert_value` (an SQL expression over the stage's columns)
+    // on every inserted row.
+    void add_managed_column(sql::ColumnSpec column, std::string insert_value) {
+        managed_.emplace_back(column.name, std::move(insert_value));
+        table_.columns.push_back(std::move(column));
+        ++managed_count_;
+    }
+
+    [[nodiscard]] const std::vector<std::string>& delete_statements() const noexcept { return delete_statements_; }
+    [[nodiscard]] const std::vector<std::string>& insert_statements() const noexcept { return insert_statements_; }
+    [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& managed_columns() const noexcept {
+        return managed_;
+    }
+
+    // The table without the managed columns: what the stage holds.
+    [[nodiscard]] sql::TableSpec record_table() const {
+        sql::TableSpec spec = table_;
+        spec.columns.resize(spec.columns.size() - managed_count_);
+        return spec;
+    }
+    [[nodiscard]] std::span<const sql::ColumnSpec> record_columns() const {
+        return std::span(table_.columns).first(table_.columns.size() - managed_count_);
+    }
+
+private:
+    sql::TableSpec table_;
+    std::vector<std::pair<std::string, std::string>> managed_;
+    std::size_t managed_count_ = 0;
+    std::vector<std::string> delete_statements_;
+    std::vector<std::string> insert_statements_;
+};
+
+}  // namespace redsink

@@ -1,0 +1,275 @@
+// At-least-once delivery: replays, lost connections, a restarted server, exhausted retries, bad
+// data; positions acknowledged only after COMMIT.
+#include <redsink/sink.hpp>
+
+#include <catch2/catch.hpp>
+#include <support/sink.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+using namespace redsink_test;
+using redsink::ErrorKind;
+using redsink::Positions;
+using redsink::pq::TracePoint;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+template <class Dialect>
+using UpsertSink =
+    redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table, Dialect>;
+
+// Records when each COMMIT completed and when each acknowledgement arrived.
+struct CommitLog {
+    std::vector<Clock::time_point> commits;
+    std::vector<std::pair<Clock::time_point, Positions>> acks;
+
+    redsink::pq::TraceHook hook() {
+        return [this](TracePoint point, std::string_view sql) {
+            if (point == TracePoint::done && sql == "COMMIT") commits.push_back(Clock::now());
+        };
+    }
+    std::function<void(const Positions&)> callback() {
+        return [this](const Positions& done) { acks.emplace_back(Clock::now(), done); };
+    }
+
+    // Every acknowledgement follows a COMMIT that completed before it, one COMMIT per
+    // acknowledgement at least, and positions never go back.
+    void check() const {
+        REQUIRE_FALSE(acks.empty());
+        Positions previous;
+        for (std::size_t i = 0; i < acks.size(); ++i) {
+            const auto& [time, positions] = acks[i];
+            std::size_t committed_before = 0;
+            for (const auto& commit : commits) committed_before += commit <= time ? 1 : 0;
+            CHECK(committed_before >= i + 1);
+            for (const auto& [partition, offset] : previous) CHECK(positions.at(partition) >= offset);
+            previous = positions;
+        }
+    }
+};
+
+Positions last_positions(const std::vector<AccountChange>& stream) {
+    Positions last;
+    for (const auto& change : stream) last[change.position.partition] = change.position.offset;
+    return last;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("upsert replays are idempotent: twice, and from the middle", "[pg][sink][delivery]",
+                   redsink::redshift, redsink::postgres) {
+    using Sink = UpsertSink<TestType>;
+    const std::string table = std::string("replay_") + std::string(redsink::to_string(Sink::dialect));
+    drop_table(table);
+    Sink sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 150, .trace = sink_trace<Sink>()});
+    const auto stream = random_stream({.seed = 31, .events = 2000, .keys = 120});
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+    auto conn = reader();
+
+    write_all(sink, stream);
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+    write_all(sink, stream);
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+    write_all(sink, std::vector<AccountChange>(stream.begin() + 1000, stream.end()));
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+    CHECK(sink.stats().acknowledged == last_positions(stream));
+}
+
+TEMPLATE_TEST_CASE("a backend killed in the middle of a flush: the batch is replayed, nothing is lost",
+                   "[pg][sink][delivery][fault]", redsink::redshift, redsink::postgres) {
+    using Sink = UpsertSink<TestType>;
+    const std::string table = std::string("killed_") + std::string(redsink::to_string(Sink::dialect));
+    drop_table(table);
+    auto config = test_config();
+    config.application_name = "redsink_victim_" + table;
+    Sink sink(config, {.schema = sink_schema, .table = table, .batch_rows = 400});
+    auto killer = reader();
+    CommitLog log;
+    int kills = 0;
+    int staged = 0;
+    sink.set_trace(sink_trace<Sink>([&](TracePoint point, std::string_view sql) {
+        log.hook()(point, sql);
+        const bool fills_stage =
+            sql.starts_with("INSERT INTO \"redsink_stage\"") || sql.starts_with("COPY \"redsink_stage\"");
+        // Kill the session while it fills the stage of the second and the fourth batch.
+        if (point == TracePoint::sending && fills_stage && (++staged == 2 || staged == 6) && kills < 2) {
+            killer.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                        config.application_name);
+            ++kills;
+        }
+    }));
+    sink.on_commit(log.callback());
+    const auto stream = random_stream({.seed = 41, .events = 2000, .keys = 300});
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+    write_all(sink, stream);
+
+    CHECK(kills == 2);
+    CHECK(sink.stats().retries >= 2);
+    CHECK(table_rows(killer, qualified(table)) == model.rows());
+    CHECK(sink.stats().acknowledged == last_positions(stream));
+    log.check();
+}
+
+TEST_CASE("a server restart between batches: the sink reconnects and replays", "[pg][sink][delivery][fault]") {
+    using Sink = UpsertSink<redsink::redshift>;
+    drop_table("restarted");
+    Sink sink(test_config(), {.schema = sink_schema, .table = "restarted", .batch_rows = 250});
+    CommitLog log;
+    sink.set_trace(sink_trace<Sink>(log.hook()));
+    sink.on_commit(log.callback());
+    const auto stream = random_stream({.seed = 51, .events = 1500});
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+
+    const std::vector<AccountChange> first(stream.begin(), stream.begin() + 700);
+    write_all(sink, first);
+    const auto acknowledged = sink.stats().acknowledged;
+    pg_ctl("restart -m fast");
+    write_all(sink, std::vector<AccountChange>(stream.begin() + 700, stream.end()));
+
+    CHECK(acknowledged == last_positions(first));
+    CHECK(sink.stats().retries >= 1);
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified("restarted")) == model.rows());
+    CHECK(sink.stats().acknowledged == last_positions(stream));
+    log.check();
+}
+
+TEST_CASE("retries exhausted while the server is down: an error, nothing acknowledged, the batch kept",
+          "[pg][sink][delivery][fault]") {
+    using Sink = UpsertSink<redsink::postgres>;
+    drop_table("down");
+    Sink sink(test_config(), {.schema = sink_schema,
+                              .table = "down",
+                              .batch_rows = 100'000,
+                              .max_attempts = 3,
+                              .retry_backoff = std::chrono::milliseconds(10)});
+    int callbacks = 0;
+    sink.on_commit([&](const Positions&) { ++callbacks; });
+    const auto stream = random_stream({.seed = 61, .events = 500});
+    for (const auto& change : stream) sink.write(change);
+
+    pg_ctl("stop -m fast");
+    try {
+        sink.flush();
+        FAIL("flush succeeded with the server down");
+    } catch (const redsink::Error& error) {
+        CHECK(error.retryable());
+        CHECK_THAT(error.what(), Catch::Contains("sink_test.down") && Catch::Contains("after 3 attempts") &&
+                                     Catch::Contains("500 events"));
+    }
+    pg_ctl("start");
+    CHECK(callbacks == 0);
+    CHECK(sink.stats().acknowledged.empty());
+    CHECK(sink.pending_events() == 500);
+    CHECK(sink.stats().retries == 2);
+
+    sink.flush();
+    CHECK(callbacks == 1);
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified("down")) == model.rows());
+    CHECK(sink.stats().acknowledged == last_positions(stream));
+}
+
+TEMPLATE_TEST_CASE("bad data in one event: the error names it, nothing of its batch is written or acknowledged",
+                   "[pg][sink][delivery]", redsink::redshift, redsink::postgres) {
+    using Sink = UpsertSink<TestType>;
+    const std::string table = std::string("bad_") + std::string(redsink::to_string(Sink::dialect));
+    drop_table(table);
+    Sink sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 100, .trace = sink_trace<Sink>()});
+    auto stream = random_stream({.seed = 71, .events = 300});
+    // The 250th event (third batch) carries a name that is not UTF-8.
+    stream[249].op = redsink::Op::update;
+    stream[249].row.name = "broken \xC3(";
+    const auto bad = stream[249].position;
+    int callbacks = 0;
+    sink.on_commit([&](const Positions&) { ++callbacks; });
+
+    try {
+        for (const auto& change : stream) sink.write(change);
+        FAIL("the bad event was accepted");
+    } catch (const redsink::BadValue& error) {
+        CHECK(error.column() == "name");
+        CHECK(error.position() == bad);
+        CHECK(error.table() == "sink_test." + table);
+        CHECK_THAT(error.what(), Catch::Contains("not valid UTF-8") && Catch::Contains("column \"name\"") &&
+                                     Catch::Contains(redsink::to_string(bad)));
+    }
+    CHECK(callbacks == 2);
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(std::vector<AccountChange>(stream.begin(), stream.begin() + 200));
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+    CHECK(sink.stats().acknowledged ==
+          last_positions(std::vector<AccountChange>(stream.begin(), stream.begin() + 200)));
+    CHECK_THROWS_WITH(sink.write(stream[0]), Catch::Contains("stopped after an earlier error") &&
+                                                 Catch::Contains("resume from the acknowledged positions"));
+}
+
+TEST_CASE("a row the server refuses during COPY is traced to its event", "[pg][sink][delivery]") {
+    using Sink = redsink::Sink<Account, redsink::append, redsink::create_table, redsink::postgres>;
+    drop_table("refused");
+    Sink sink(test_config(), {.schema = sink_schema, .table = "refused", .batch_rows = 1000});
+    auto conn = reader();
+    conn.exec("ALTER TABLE sink_test.refused ADD CONSTRAINT small_balance CHECK (balance < 50000)");
+    auto stream = random_stream({.seed = 81, .events = 40});
+    for (auto& change : stream) {
+        change.op = redsink::Op::create;
+        change.row.balance = redsink::decimal<12, 2>(10);
+    }
+    stream[17].row.balance = redsink::decimal<12, 2>(60000);
+    for (const auto& change : stream) sink.write(change);
+    try {
+        sink.flush();
+        FAIL("the refused row was accepted");
+    } catch (const redsink::Error& error) {
+        CHECK(error.kind() == ErrorKind::constraint);
+        CHECK(error.sqlstate() == "23514");
+        CHECK_THAT(error.what(), Catch::Contains("sink_test.refused") &&
+                                     Catch::Contains("event at " + redsink::to_string(stream[17].position)));
+    }
+    CHECK(conn.exec("SELECT count(*) FROM sink_test.refused").as<int>(0, 0) == 0);
+    CHECK(sink.stats().acknowledged.empty());
+}
+
+TEST_CASE("flush_interval writes a batch from write() and poll()", "[pg][sink][delivery]") {
+    using Sink = UpsertSink<redsink::postgres>;
+    drop_table("interval");
+    Sink sink(test_config(), {.schema = sink_schema,
+                              .table = "interval",
+                              .batch_rows = 100'000,
+                              .flush_interval = std::chrono::milliseconds(50)});
+    const auto stream = random_stream({.seed = 91, .events = 10});
+    sink.write(stream[0]);
+    sink.poll();
+    CHECK(sink.stats().batches == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    sink.poll();
+    CHECK(sink.stats().batches == 1);
+    sink.write(stream[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    sink.write(stream[2]);
+    CHECK(sink.stats().batches == 2);
+    CHECK(sink.pending_events() == 0);
+}
+
+TEST_CASE("batch_bytes bounds a batch by the size of its rows", "[pg][sink][delivery]") {
+    using Sink = UpsertSink<redsink::postgres>;
+    drop_table("bytes");
+    Sink sink(test_config(), {.schema = sink_schema, .table = "bytes", .batch_rows = 100'000, .batch_bytes = 20'000});
+    auto stream = random_stream({.seed = 92, .events = 100});
+    for (auto& change : stream) {
+        change.op = redsink::Op::update;
+        change.row.name = std::string(1000, 'n');
+    }
+    for (const auto& change : stream) sink.write(change);
+    CHECK(sink.stats().batches >= 4);
+    CHECK(sink.stats().batches <= 6);
+}

@@ -1,0 +1,132 @@
+// docs/redshift-grants.sql, run as written (but for the database name and password) on
+// PostgreSQL, gives a user everything a sink needs and nothing more.
+#include <redsink/sink.hpp>
+
+#include <catch2/catch.hpp>
+#include <support/sink.hpp>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace redsink_test;
+
+namespace {
+
+std::vector<std::string> statements_of(const std::string& script) {
+    std::vector<std::string> statements;
+    std::string current;
+    std::istringstream lines(script);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.starts_with("--") || line.empty()) continue;
+        current += (current.empty() ? "" : " ") + line;
+        if (current.ends_with(";")) {
+            current.pop_back();
+            statements.push_back(current);
+            current.clear();
+        }
+    }
+    return statements;
+}
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+}
+
+struct Customer {
+    BOOST_HANA_DEFINE_STRUCT(Customer, (std::int64_t, id), (std::string, name));
+};
+struct CustomerV2 {
+    BOOST_HANA_DEFINE_STRUCT(CustomerV2, (std::int64_t, id), (std::string, name), (std::optional<std::int32_t>, tier));
+};
+
+}  // namespace
+
+TEST_CASE("the documented GRANT script gives the sink's user what it needs, and no more", "[pg][sink][grants]") {
+    const std::string password = "Grants-Test-7c1e-Pw";
+    auto admin = reader();
+    admin.exec("DROP SCHEMA IF EXISTS streamkap CASCADE");
+    admin.exec(
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'redsink_loader') THEN "
+        "DROP OWNED BY redsink_loader; DROP ROLE redsink_loader; END IF; END $$");
+    admin.exec("DROP ROLE IF EXISTS redsink_writers");
+
+    auto script = read_file(std::string(REDSINK_SOURCE_DIR) + "/docs/redshift-grants.sql");
+    replace_all(script, "DATABASE dev", "DATABASE redsink");
+    replace_all(script, "'Change-me-2026'", "'" + password + "'");
+    const auto statements = statements_of(script);
+    REQUIRE(statements.size() == 8);
+    for (const auto& statement : statements) {
+        // Written for Redshift: the script goes through the grammar check too, as documented.
+        auto documented = statement;
+        replace_all(documented, password, "Change-me-2026");
+        replace_all(documented, "DATABASE redsink", "DATABASE dev");
+        log_redshift_statement(documented);
+        admin.exec(statement);
+    }
+    // A table an admin created, for a fixed_schema sink.
+    admin.exec("CREATE TABLE streamkap.admin_owned (id bigint PRIMARY KEY, name varchar(65535) NOT NULL)");
+
+    auto loader = test_config();
+    loader.host = "127.0.0.1";
+    loader.user = "redsink_loader";
+    loader.password = password;
+    const auto trace = [](redsink::pq::TracePoint point, std::string_view sql) {
+        if (point == redsink::pq::TracePoint::sending) log_redshift_statement(sql);
+    };
+    {
+        redsink::Sink<Customer, redsink::primary_key<"id">, redsink::upsert, redsink::hard_delete,
+                      redsink::evolve_schema, redsink::redshift>
+            sink(loader, {.schema = "streamkap", .table = "customers", .trace = trace});
+        CHECK(sink.setup().created);
+        sink.write(redsink::upserted(Customer{1, "Ada"}, {0, 1}));
+        sink.write(redsink::upserted(Customer{2, "Grace"}, {0, 2}));
+        sink.write(redsink::deleted(Customer{1, {}}, {0, 3}));
+        sink.flush();
+    }
+    {
+        redsink::Sink<CustomerV2, redsink::primary_key<"id">, redsink::upsert, redsink::evolve_schema,
+                      redsink::redshift>
+            sink(loader, {.schema = "streamkap", .table = "customers", .trace = trace});
+        CHECK(sink.setup().added_columns == std::vector<std::string>{"tier"});
+        sink.write(redsink::upserted(CustomerV2{3, "Edsger", 2}, {0, 4}));
+        sink.flush();
+    }
+    {
+        redsink::Sink<Customer, redsink::primary_key<"id">, redsink::upsert, redsink::hard_delete,
+                      redsink::fixed_schema, redsink::redshift>
+            sink(loader, {.schema = "streamkap", .table = "admin_owned", .trace = trace});
+        sink.write(redsink::upserted(Customer{7, "Barbara"}, {0, 1}));
+        sink.write(redsink::upserted(Customer{8, "Frances"}, {0, 2}));
+        sink.flush();
+        sink.write(redsink::deleted(Customer{7, {}}, {0, 3}));
+        sink.flush();
+    }
+    CHECK(admin
+              .exec("SELECT string_agg(id || ':' || name || ':' || coalesce(tier::text, '-'), ',' ORDER BY id) "
+                    "FROM streamkap.customers")
+              .get(0, 0) == "2:Grace:-,3:Edsger:2");
+    CHECK(admin.exec("SELECT string_agg(id || ':' || name, ',') FROM streamkap.admin_owned").get(0, 0) == "8:Frances");
+
+    // ...and no more: nothing outside its schema, no dropping what it does not own.
+    redsink::pq::Connection as_loader(loader);
+    std::vector<std::string> messages;
+    for (const std::string sql : {"CREATE TABLE public.not_allowed (id int)", "DROP TABLE streamkap.admin_owned",
+                                  "CREATE SCHEMA not_allowed"}) {
+        try {
+            as_loader.exec(sql);
+            FAIL("the loader could run: " << sql);
+        } catch (const redsink::Error& error) {
+            CHECK(error.sqlstate() == "42501");
+            messages.push_back(error.what());
+        }
+    }
+    for (const auto& message : messages) CHECK(message.find(password) == std::string::npos);
+
+    admin.exec("DROP SCHEMA streamkap CASCADE");
+    admin.exec("DROP OWNED BY redsink_loader");
+    admin.exec("DROP ROLE redsink_loader");
+    admin.exec("DROP OWNED BY redsink_writers");
+    admin.exec("DROP ROLE redsink_writers");
+}

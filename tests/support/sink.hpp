@@ -1,0 +1,50 @@
+#pragma once
+
+#include <redsink/pq.hpp>
+#include <redsink/sink.hpp>
+
+#include <support/pg.hpp>
+#include <support/statement_log.hpp>
+#include <support/stream.hpp>
+
+#include <string>
+#include <utility>
+
+namespace redsink_test {
+
+inline constexpr const char* sink_schema = "sink_test";
+
+// A connection for the test's own reads (kept out of the grammar check).
+inline redsink::pq::Connection reader() {
+    redsink::pq::Connection conn(test_config());
+    conn.exec("CREATE SCHEMA IF NOT EXISTS sink_test");
+    return conn;
+}
+
+inline void drop_table(const std::string& table) {
+    auto conn = reader();
+    conn.exec("DROP TABLE IF EXISTS sink_test." + table);
+}
+
+inline std::string qualified(const std::string& table) {
+    return std::string(sink_schema) + "." + table;
+}
+
+// A trace hook that feeds the grammar check when the sink writes the Redshift dialect, then
+// calls `then`.
+template <class Sink>
+redsink::pq::TraceHook sink_trace(redsink::pq::TraceHook then = {}) {
+    return [then = std::move(then)](redsink::pq::TracePoint point, std::string_view sql) {
+        if (Sink::dialect == redsink::Dialect::redshift && point == redsink::pq::TracePoint::sending)
+            log_redshift_statement(sql);
+        if (then) then(point, sql);
+    };
+}
+
+template <class Sink>
+void write_all(Sink& sink, const std::vector<AccountChange>& stream) {
+    for (const auto& change : stream) sink.write(change);
+    sink.flush();
+}
+
+}  // namespace redsink_test

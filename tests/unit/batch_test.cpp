@@ -1,0 +1,93 @@
+#include <redsink/detail/batch.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+using redsink::Reduction;
+using redsink::detail::EncodedBatch;
+using redsink::detail::reduce;
+
+namespace {
+
+// A batch of (key, op) events with two columns: the key and the event's number.
+EncodedBatch batch_of(const std::vector<std::pair<std::string, char>>& events) {
+    EncodedBatch batch;
+    batch.columns = 2;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        batch.params.push(events[i].first);
+        batch.params.push(std::to_string(i));
+        batch.ops.push_back(events[i].second);
+        batch.positions.push_back({0, static_cast<std::int64_t>(i)});
+        batch.row_bytes.push_back(4);
+    }
+    return batch;
+}
+
+// The staged rows as "event:op".
+std::vector<std::string> staged(const EncodedBatch& batch) {
+    std::vector<std::string> out;
+    for (const auto& row : batch.staged) out.push_back(std::to_string(row.event) + ":" + row.op);
+    return out;
+}
+
+const std::vector<std::size_t> key{0};
+using list = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("upsert keeps each key's last event, in event order", "[unit][reduce]") {
+    auto batch = batch_of({{"a", 'i'}, {"b", 'i'}, {"a", 'i'}, {"c", 'i'}, {"b", 'd'}, {"c", 'd'}, {"c", 'i'}});
+    reduce(batch, Reduction::last_per_key, false, key);
+    CHECK(staged(batch) == list{"2:i", "4:d", "6:i"});
+    CHECK(batch.staged_inserts == 2);
+    CHECK(batch.staged_deletes == 1);
+}
+
+TEST_CASE("upsert with a delete mode that keeps rows stages a deleted key's last insert as deleted", "[unit][reduce]") {
+    auto batch = batch_of({{"a", 'i'}, {"a", 'i'}, {"a", 'd'}, {"b", 'd'}, {"c", 'd'}, {"c", 'i'}});
+    reduce(batch, Reduction::last_per_key, true, key);
+    CHECK(staged(batch) == list{"1:x", "3:d", "5:i"});
+    CHECK(batch.staged_inserts == 2);
+    CHECK(batch.staged_deletes == 1);
+}
+
+TEST_CASE("append keeps every insert after the key's last delete, and one delete per key", "[unit][reduce]") {
+    auto batch = batch_of(
+        {{"a", 'i'}, {"a", 'i'}, {"b", 'i'}, {"a", 'd'}, {"a", 'i'}, {"a", 'd'}, {"a", 'i'}, {"a", 'i'}, {"b", 'i'}});
+    reduce(batch, Reduction::inserts_after_last_delete, false, key);
+    CHECK(staged(batch) == list{"2:i", "5:d", "6:i", "7:i", "8:i"});
+    reduce(batch, Reduction::inserts_after_last_delete, true, key);
+    CHECK(staged(batch) == list{"0:x", "1:x", "2:i", "4:x", "5:d", "6:i", "7:i", "8:i"});
+}
+
+TEST_CASE("without key columns every event is staged", "[unit][reduce]") {
+    auto batch = batch_of({{"a", 'i'}, {"a", 'i'}, {"b", 'i'}});
+    reduce(batch, Reduction::inserts_after_last_delete, false, {});
+    CHECK(staged(batch) == list{"0:i", "1:i", "2:i"});
+}
+
+TEST_CASE("composite keys compare every key column; many keys stay distinct", "[unit][reduce]") {
+    EncodedBatch batch;
+    batch.columns = 2;
+    // (tenant, id): ("1","12") and ("11","2") must not collide.
+    for (const auto& [tenant, id] :
+         std::vector<std::pair<std::string, std::string>>{{"1", "12"}, {"11", "2"}, {"1", "12"}, {"", "112"}}) {
+        batch.params.push(tenant);
+        batch.params.push(id);
+        batch.ops.push_back('i');
+        batch.positions.push_back({});
+        batch.row_bytes.push_back(4);
+    }
+    const std::vector<std::size_t> both{0, 1};
+    reduce(batch, Reduction::last_per_key, false, both);
+    CHECK(staged(batch) == list{"1:i", "2:i", "3:i"});
+
+    std::vector<std::pair<std::string, char>> many;
+    for (int i = 0; i < 5000; ++i) many.emplace_back(std::to_string(i % 1234), i % 7 == 0 ? 'd' : 'i');
+    auto large = batch_of(many);
+    reduce(large, Reduction::last_per_key, false, key);
+    CHECK(large.staged.size() == 1234);
+}
