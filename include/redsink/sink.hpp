@@ -1,6 +1,7 @@
 #pragma once
 
 #include <redsink/change.hpp>
+#include <redsink/detail/acks.hpp>
 #include <redsink/detail/batch.hpp>
 #include <redsink/detail/policy_pack.hpp>
 #include <redsink/detail/writer.hpp>
@@ -12,11 +13,17 @@
 #include <redsink/record.hpp>
 #include <redsink/schema.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <exception>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -33,19 +40,30 @@ struct SinkOptions {
     int max_attempts = 5;  // per batch, counting the first
     std::chrono::milliseconds retry_backoff{100};
     std::chrono::milliseconds retry_backoff_max{10'000};
-    std::size_t tasks = 1;
+    std::size_t tasks = 1;         // writers, each with its own connection (docs/tasks.md)
     sql::RedshiftLayout layout{};  // only for tables the sink creates, only in the redshift dialect
     pq::TraceHook trace{};         // sees every statement's SQL text (never values), from the first
 };
 
-struct SinkStats {
-    std::size_t events_in = 0;           // events given to write()
+// What one writer (task) did.
+struct WriterStats {
+    std::size_t events = 0;              // events it was given
     std::size_t rows_inserted = 0;       // rows inserted into the target
     std::size_t rows_deleted = 0;        // rows deleted (or flagged, with soft_delete)
     std::size_t batches = 0;             // batches committed
     std::size_t retries = 0;             // attempts repeated after transient failures
-    Positions acknowledged;              // the last positions given to on_commit
     std::chrono::nanoseconds db_time{};  // time spent writing batches, retries included
+};
+
+struct SinkStats {
+    std::size_t events_in = 0;  // events given to write()
+    std::size_t rows_inserted = 0;
+    std::size_t rows_deleted = 0;
+    std::size_t batches = 0;
+    std::size_t retries = 0;
+    std::chrono::nanoseconds db_time{};
+    Positions acknowledged;            // the last positions given to on_commit
+    std::vector<WriterStats> writers;  // per task; the totals above add them up
 };
 
 namespace detail {
@@ -76,7 +94,8 @@ std::size_t row_bytes(const R& row) {
 
 // Streams change events of one record type into one table. write() buffers; a batch is written
 // when it reaches batch_rows or batch_bytes, when flush_interval has passed (checked by write
-// and poll), or on flush(). See docs/policies.md and docs/delivery.md.
+// and poll), or on flush(). With tasks > 1, each batch is split by key among that many writers,
+// which write in parallel. See docs/policies.md, docs/delivery.md and docs/tasks.md.
 template <Record R, class... Policies>
 class Sink {
     using pack = detail::policy_pack<R, Policies...>;
@@ -90,171 +109,448 @@ public:
     using delivery_policy = typename pack::delivery;
     static constexpr Dialect dialect = pack::dialect_value;
 
-    // Connects, and makes the table ready as the schema policy allows (errors name the table
-    // and column).
+    // Connects (once per task), and makes the table ready as the schema policy allows (errors
+    // name the table and column).
     Sink(ConnectionConfig config, SinkOptions options) : options_(std::move(options)) {
         if (options_.table.empty()) throw Error(ErrorKind::other, {}, "SinkOptions::table is required");
         if (options_.batch_rows == 0) throw Error(ErrorKind::other, {}, "SinkOptions::batch_rows must be at least 1");
         if (options_.max_attempts < 1)
             throw Error(ErrorKind::other, {}, "SinkOptions::max_attempts must be at least 1");
-        if (options_.tasks != 1)
-            throw Error(ErrorKind::other, {}, "SinkOptions::tasks: this build writes with one task");
+        if (options_.tasks < 1 || options_.tasks > 64)
+            throw Error(ErrorKind::other, {}, "SinkOptions::tasks must be between 1 and 64");
         auto spec =
             table_spec<R, key_policy>(sql::TableRef::make(options_.schema, options_.table), dialect, options_.layout);
         spec.unique_key = insert_mode::reduction == Reduction::last_per_key;
         ApplyPlan plan(std::move(spec));
         delete_mode::plan(plan);
         insert_mode::plan(plan);
-        pq::Connection conn(std::move(config));
-        conn.set_trace(options_.trace);
-        setup_ = prepare_table(conn, plan.table(), {schema_policy::creates_table, schema_policy::adds_columns});
-        const bool direct = std::is_same_v<insert_mode, append> && plan.managed_columns().empty();
-        writer_.emplace(std::move(conn), std::move(plan), direct,
-                        detail::RetryPolicy{options_.max_attempts, options_.retry_backoff, options_.retry_backoff_max});
-        table_name_ = writer_->plan().table().name.display();
+        table_name_ = plan.table().name.display();
         for (const auto index : key_info<R, key_policy>::indexes) key_columns_.push_back(index);
+
+        const bool threaded = options_.tasks > 1;
+        // On Redshift, parallel writers stage in parallel and apply under LOCK TABLE one at a time.
+        const bool direct = std::is_same_v<insert_mode, append> && plan.managed_columns().empty() &&
+                            !(threaded && dialect == Dialect::redshift);
+        const detail::RetryPolicy retry{options_.max_attempts, options_.retry_backoff, options_.retry_backoff_max};
+        for (std::size_t i = 0; i < options_.tasks; ++i) {
+            auto task_config = config;
+            if (threaded) task_config.application_name += "/" + std::to_string(i + 1);
+            pq::Connection conn(std::move(task_config));
+            conn.set_trace(options_.trace);
+            if (i == 0)
+                setup_ = prepare_table(conn, plan.table(), {schema_policy::creates_table, schema_policy::adds_columns});
+            tasks_.push_back(
+                std::make_unique<Task>(*this, i, detail::TableWriter(std::move(conn), plan, direct, retry)));
+        }
+        if (threaded)
+            for (auto& task : tasks_) task->start();
     }
 
     Sink(const Sink&) = delete;
     Sink& operator=(const Sink&) = delete;
 
-    // Buffers one event (and may write a batch). Throws the error of an earlier failure that
-    // stopped the sink.
+    // Joins the writers; what was not committed is not acknowledged (call flush() first to
+    // write it).
+    ~Sink() {
+        for (auto& task : tasks_) task->stop();
+    }
+
+    // Buffers one event (and may write a batch). Throws the error that stopped the sink, if any.
     void write(Change<R> change) {
         check_running();
-        ++stats_.events_in;
-        note_position(change.position);
+        ++events_in_;
+        const auto ticket = add_ticket(change.position);
+        ++pending_events_;
+        if (pending_events_ == 1) batch_started_ = std::chrono::steady_clock::now();
         if (is_delete(change.op) && !delete_mode::applies_deletes) {
-            ++ignored_;
+            complete_ignored(ticket);
         } else {
+            auto& share = tasks_[route(change)]->pending;
             pending_bytes_ += detail::row_bytes(change.row);
-            pending_.push_back(std::move(change));
+            ++pending_rows_;
+            share.changes.push_back(std::move(change));
+            share.tickets.push_back(ticket);
         }
-        if (pending_events() == 1) batch_started_ = std::chrono::steady_clock::now();
-        if (pending_.size() >= options_.batch_rows || pending_bytes_ >= options_.batch_bytes || interval_passed())
-            flush();
+        if (pending_rows_ >= options_.batch_rows || pending_bytes_ >= options_.batch_bytes || interval_passed()) seal();
     }
 
     // Writes the batch if flush_interval has passed since its first event.
     void poll() {
         check_running();
-        if (pending_events() > 0 && interval_passed()) flush();
+        if (pending_events_ > 0 && interval_passed()) seal();
     }
 
-    // Writes everything buffered, in one transaction, then acknowledges it.
+    // Writes everything buffered and waits until every writer has committed it, then
+    // acknowledges it.
     void flush() {
         check_running();
-        if (pending_events() == 0) return;
-        encode_pending();
-        detail::reduce(batch_, insert_mode::reduction, delete_mode::keeps_rows, key_columns_);
-        if (!batch_.staged.empty()) {
-            detail::ApplyResult result;
-            try {
-                writer_->apply(batch_, result);
-            } catch (const Error& error) {
-                stats_.retries += result.retries;
-                stats_.db_time += result.db_time;
-                // Transient failures leave the batch pending for the next flush; others stop the sink.
-                if (!error.retryable()) failure_.emplace(error);
-                throw;
-            }
-            stats_.rows_inserted += result.inserted;
-            stats_.rows_deleted += result.deleted;
-            stats_.retries += result.retries;
-            stats_.db_time += result.db_time;
-            ++stats_.batches;
-        }
-        pending_.clear();
-        pending_bytes_ = 0;
-        ignored_ = 0;
-        acknowledge();
+        seal();
+        for (auto& task : tasks_) task->wait_idle();
+        check_running();
+        deliver_acknowledgements();
     }
 
-    // Called after each commit with, per partition, the highest offset up to which every event
-    // written to this sink is committed.
-    void on_commit(std::function<void(const Positions&)> callback) { on_commit_ = std::move(callback); }
+    // Called after commits with, per partition, the highest offset up to which every event
+    // written to this sink is committed. One call at a time, positions never going back; with
+    // tasks > 1 it runs on a writer's thread.
+    void on_commit(std::function<void(const Positions&)> callback) {
+        const std::lock_guard lock(callback_mutex_);
+        on_commit_ = std::move(callback);
+    }
 
-    [[nodiscard]] const SinkStats& stats() const noexcept { return stats_; }
-    [[nodiscard]] const sql::TableSpec& table() const noexcept { return writer_->plan().table(); }
+    [[nodiscard]] SinkStats stats() const {
+        SinkStats total;
+        total.events_in = events_in_.load();
+        for (const auto& task : tasks_) {
+            const auto writer = task->stats();
+            total.rows_inserted += writer.rows_inserted;
+            total.rows_deleted += writer.rows_deleted;
+            total.batches += writer.batches;
+            total.retries += writer.retries;
+            total.db_time += writer.db_time;
+            total.writers.push_back(writer);
+        }
+        const std::lock_guard lock(ack_mutex_);
+        total.acknowledged = acks_.acknowledged();
+        return total;
+    }
+
+    [[nodiscard]] const sql::TableSpec& table() const noexcept { return tasks_.front()->writer().plan().table(); }
     [[nodiscard]] const TableSetup& setup() const noexcept { return setup_; }
-    [[nodiscard]] std::size_t pending_events() const noexcept { return pending_.size() + ignored_; }
+    // Events written and not yet acknowledged.
+    [[nodiscard]] std::size_t pending_events() const {
+        const std::lock_guard lock(ack_mutex_);
+        return acks_.outstanding();
+    }
 
-    // Receives the SQL text of every statement the sink sends (never values).
-    void set_trace(pq::TraceHook hook) { writer_->connection().set_trace(std::move(hook)); }
+    // Receives the SQL text of every statement the sink sends (never values). Set it before
+    // writing: with tasks > 1 the writers' threads call it.
+    void set_trace(pq::TraceHook hook) {
+        for (auto& task : tasks_) task->writer().connection().set_trace(hook);
+    }
 
 private:
-    void check_running() const {
-        if (failure_)
-            throw Error(failure_->kind(), failure_->sqlstate(),
-                        "the sink for " + table_name_ +
-                            " stopped after an earlier error, and acknowledged nothing "
-                            "after it; create a new sink and resume from the acknowledged positions. The error was: " +
-                            std::string(failure_->what()));
+    // A writer's part of a batch: its events and their acknowledgement tickets.
+    struct Share {
+        std::vector<Change<R>> changes;
+        std::vector<detail::AckTracker::Ticket> tickets;
+
+        [[nodiscard]] bool empty() const noexcept { return changes.empty(); }
+    };
+
+    // One writer: a connection, its own encoded batch, and with tasks > 1 its own thread that
+    // applies one share at a time, in the order they were handed over (so one key's events stay
+    // in order).
+    class Task {
+    public:
+        Task(Sink& sink, std::size_t index, detail::TableWriter writer)
+            : sink_(sink), index_(index), writer_(std::move(writer)) {}
+        Task(const Task&) = delete;
+        Task& operator=(const Task&) = delete;
+        ~Task() { stop(); }
+
+        Share pending;  // filled by the caller's thread
+
+        void start() {
+            thread_ = std::thread([this] { run(); });
+        }
+
+        void stop() {
+            {
+                const std::lock_guard lock(mutex_);
+                stopping_ = true;
+            }
+            changed_.notify_all();
+            if (thread_.joinable()) thread_.join();
+        }
+
+        // Hands `pending` to the writer. Threaded: waits while an earlier share is still queued
+        // (backpressure), then returns. Inline: writes it now; on a transient failure the share
+        // stays pending for the next flush.
+        void submit() {
+            if (pending.empty()) return;
+            if (!thread_.joinable()) {
+                process(pending);
+                pending = Share{};
+                return;
+            }
+            std::unique_lock lock(mutex_);
+            changed_.wait(lock, [&] { return !queued_ || stopping_; });
+            queued_ = std::move(pending);
+            pending = Share{};
+            lock.unlock();
+            changed_.notify_all();
+        }
+
+        void wait_idle() {
+            std::unique_lock lock(mutex_);
+            changed_.wait(lock, [&] { return (!queued_ && !busy_) || !thread_.joinable(); });
+        }
+
+        [[nodiscard]] WriterStats stats() const {
+            const std::lock_guard lock(mutex_);
+            return stats_;
+        }
+        [[nodiscard]] detail::TableWriter& writer() noexcept { return writer_; }
+        [[nodiscard]] const detail::TableWriter& writer() const noexcept { return writer_; }
+
+    private:
+        void run() {
+            std::unique_lock lock(mutex_);
+            while (true) {
+                changed_.wait(lock, [&] { return queued_ || stopping_; });
+                if (stopping_) return;  // a queued share is dropped: it was not acknowledged
+                Share share = std::move(*queued_);
+                queued_.reset();
+                busy_ = true;
+                lock.unlock();
+                changed_.notify_all();
+                // After another writer's failure, stop at this batch boundary.
+                if (!sink_.failed_.load()) {
+                    try {
+                        process(share);
+                    } catch (...) {
+                        sink_.fail(std::current_exception(), index_, false);
+                    }
+                }
+                lock.lock();
+                busy_ = false;
+                changed_.notify_all();
+            }
+        }
+
+        void process(const Share& share) {
+            sink_.encode(share, batch_);
+            detail::reduce(batch_, insert_mode::reduction, delete_mode::keeps_rows, sink_.key_columns_);
+            detail::ApplyResult result;
+            if (!batch_.staged.empty()) {
+                try {
+                    writer_.apply(batch_, result);
+                } catch (...) {
+                    record(result, share.changes.size(), false);
+                    throw;
+                }
+            }
+            record(result, share.changes.size(), !batch_.staged.empty());
+            sink_.committed(share.tickets);
+        }
+
+        void record(const detail::ApplyResult& result, std::size_t events, bool committed) {
+            const std::lock_guard lock(mutex_);
+            stats_.retries += result.retries;
+            stats_.db_time += result.db_time;
+            if (!committed) return;
+            stats_.events += events;
+            stats_.rows_inserted += result.inserted;
+            stats_.rows_deleted += result.deleted;
+            ++stats_.batches;
+        }
+
+        Sink& sink_;
+        std::size_t index_;
+        detail::TableWriter writer_;
+        detail::EncodedBatch batch_;
+        mutable std::mutex mutex_;
+        std::condition_variable changed_;
+        std::optional<Share> queued_;
+        bool busy_ = false;
+        bool stopping_ = false;
+        WriterStats stats_;
+        std::thread thread_;
+    };
+
+    void check_running() {
+        if (!failed_.load()) return;
+        const std::lock_guard lock(failure_mutex_);
+        // The first call after a writer's failure rethrows that error itself.
+        if (!failure_reported_) {
+            failure_reported_ = true;
+            std::rethrow_exception(failure_);
+        }
+        throw Error(failure_kind_, {},
+                    "the sink for " + table_name_ +
+                        " stopped after an earlier error, and acknowledged nothing after it; create a new sink and "
+                        "resume from the acknowledged positions. The error was: " +
+                        failure_text_);
+    }
+
+    // Stops the sink; `reported` when the caller throws the error itself right now.
+    void fail(std::exception_ptr error, std::size_t task, bool reported) {
+        const std::lock_guard lock(failure_mutex_);
+        if (failed_.load()) return;
+        failure_kind_ = ErrorKind::other;
+        try {
+            std::rethrow_exception(error);
+        } catch (const BadValue& bad) {
+            failure_kind_ = bad.kind();
+            failure_text_ = bad.what();
+            if (tasks_.size() > 1) {
+                error = std::make_exception_ptr(BadValue(bad.column(),
+                                                         bad.reason() + " (writer " + std::to_string(task + 1) +
+                                                             " of " + std::to_string(tasks_.size()) + ")",
+                                                         bad.table(), bad.position()));
+            }
+        } catch (const Error& failed) {
+            failure_kind_ = failed.kind();
+            failure_text_ = failed.what();
+            if (tasks_.size() > 1) {
+                error =
+                    std::make_exception_ptr(Error(failed.kind(), failed.sqlstate(), failed.message(), failed.detail(),
+                                                  "writer " + std::to_string(task + 1) + " of " +
+                                                      std::to_string(tasks_.size()) + ": " + failed.context()));
+                failure_text_ = "writer " + std::to_string(task + 1) + ": " + failure_text_;
+            }
+        } catch (const std::exception& other) {
+            failure_text_ = other.what();
+        }
+        failure_ = error;
+        failure_reported_ = reported;
+        failed_.store(true);
     }
 
     [[nodiscard]] bool interval_passed() const {
         return std::chrono::steady_clock::now() - batch_started_ >= options_.flush_interval;
     }
 
-    void note_position(const Position& position) {
-        auto [it, inserted] = batch_high_.try_emplace(position.partition, position.offset);
-        if (!inserted && position.offset > it->second) it->second = position.offset;
+    detail::AckTracker::Ticket add_ticket(const Position& position) {
+        const std::lock_guard lock(ack_mutex_);
+        return acks_.add(position);
     }
 
-    void encode_pending() {
-        using info = record_info<R>;
-        using keys = key_info<R, key_policy>;
-        static const auto columns = column_contexts<R>(dialect);
-        batch_.clear();
-        batch_.columns = info::size;
-        for (const auto& change : pending_) {
-            const auto before = batch_.params.bytes();
+    void complete_ignored(const detail::AckTracker::Ticket& ticket) {
+        const std::lock_guard lock(ack_mutex_);
+        acks_.complete(ticket);
+    }
+
+    // Hands the batch to the writers; inline with one task, where errors surface right here.
+    void seal() {
+        pending_rows_ = 0;
+        pending_bytes_ = 0;
+        pending_events_ = 0;
+        for (auto& task : tasks_) {
             try {
-                if (is_delete(change.op)) {
-                    // A delete carries its key; the other members may be unset.
-                    info::for_each(change.row, [&](auto index, const auto& value) {
-                        if constexpr (keys::is_key(decltype(index)::value))
-                            encode_value(value, batch_.params, columns[index]);
-                        else
-                            batch_.params.push_null();
+                task->submit();
+            } catch (const Error& error) {
+                // Inline: a transient failure keeps the share for the next flush; others stop the sink.
+                if (!error.retryable()) fail(std::current_exception(), 0, true);
+                pending_rows_ = task->pending.changes.size();
+                pending_events_ = pending_rows_;
+                throw;
+            }
+        }
+        if (tasks_.size() == 1) deliver_acknowledgements();
+    }
+
+    // The writer of an event: by key, so a key's events stay in order; without a key, in turn.
+    std::size_t route(const Change<R>& change) {
+        if (tasks_.size() == 1) return 0;
+        if constexpr (!pack::has_key) {
+            return round_robin_++ % tasks_.size();
+        } else {
+            using info = record_info<R>;
+            static const auto columns = column_contexts<R>(dialect);
+            route_scratch_.clear();
+            std::size_t hash = 0;
+            try {
+                for (const auto index : key_info<R, key_policy>::indexes) {
+                    info::for_each(change.row, [&](auto member, const auto& value) {
+                        if (member == index) encode_value(value, route_scratch_, columns[member]);
                     });
-                } else {
-                    encode_row(change.row, batch_.params, columns);
+                    hash = hash * 1'000'003 ^
+                           std::hash<std::string_view>{}(route_scratch_.view(route_scratch_.size() - 1));
                 }
             } catch (const BadValue& error) {
                 auto placed = error.at(table_name_, change.position);
-                failure_.emplace(placed);
+                fail(std::make_exception_ptr(placed), 0, true);
                 throw placed;
             }
-            batch_.ops.push_back(is_delete(change.op) ? sql::op_delete : sql::op_insert);
-            batch_.positions.push_back(change.position);
-            batch_.row_bytes.push_back(static_cast<std::uint32_t>(batch_.params.bytes() - before));
+            return hash % tasks_.size();
         }
     }
 
-    void acknowledge() {
-        for (const auto& [partition, offset] : batch_high_) {
-            auto [it, inserted] = stats_.acknowledged.try_emplace(partition, offset);
-            if (!inserted && offset > it->second) it->second = offset;
+    // Encodes a share; a delete carries only its key, the other members may be unset.
+    void encode(const Share& share, detail::EncodedBatch& batch) const {
+        using info = record_info<R>;
+        using keys = key_info<R, key_policy>;
+        static const auto columns = column_contexts<R>(dialect);
+        batch.clear();
+        batch.columns = info::size;
+        for (const auto& change : share.changes) {
+            const auto before = batch.params.bytes();
+            try {
+                if (is_delete(change.op)) {
+                    info::for_each(change.row, [&](auto index, const auto& value) {
+                        if constexpr (keys::is_key(decltype(index)::value))
+                            encode_value(value, batch.params, columns[index]);
+                        else
+                            batch.params.push_null();
+                    });
+                } else {
+                    encode_row(change.row, batch.params, columns);
+                }
+            } catch (const BadValue& error) {
+                throw error.at(table_name_, change.position);
+            }
+            batch.ops.push_back(is_delete(change.op) ? sql::op_delete : sql::op_insert);
+            batch.positions.push_back(change.position);
+            batch.row_bytes.push_back(static_cast<std::uint32_t>(batch.params.bytes() - before));
         }
-        batch_high_.clear();
-        if (on_commit_) on_commit_(stats_.acknowledged);
+    }
+
+    // A share committed: its events may now be acknowledged, once everything before them is.
+    void committed(const std::vector<detail::AckTracker::Ticket>& tickets) {
+        {
+            const std::lock_guard lock(ack_mutex_);
+            for (const auto& ticket : tickets) acks_.complete(ticket);
+        }
+        deliver_acknowledgements();
+    }
+
+    void deliver_acknowledgements() {
+        Positions snapshot;
+        std::uint64_t version = 0;
+        {
+            const std::lock_guard lock(ack_mutex_);
+            if (acks_.advance()) ++ack_version_;
+            snapshot = acks_.acknowledged();
+            version = ack_version_;
+        }
+        const std::lock_guard lock(callback_mutex_);
+        // Two writers may race here: only newer positions are delivered.
+        if (version <= delivered_version_) return;
+        delivered_version_ = version;
+        if (on_commit_) on_commit_(snapshot);
     }
 
     SinkOptions options_;
-    std::optional<detail::TableWriter> writer_;
-    TableSetup setup_;
     std::string table_name_;
+    TableSetup setup_;
     std::vector<std::size_t> key_columns_;
-    std::vector<Change<R>> pending_;
+    std::vector<std::unique_ptr<Task>> tasks_;
+
+    // The batch being filled, by the caller's thread.
+    std::size_t pending_rows_ = 0;
     std::size_t pending_bytes_ = 0;
-    std::size_t ignored_ = 0;
-    Positions batch_high_;
+    std::size_t pending_events_ = 0;
     std::chrono::steady_clock::time_point batch_started_{};
-    detail::EncodedBatch batch_;
+    std::size_t round_robin_ = 0;
+    ParamBuffer route_scratch_;
+    std::atomic<std::size_t> events_in_{0};
+
+    mutable std::mutex ack_mutex_;
+    detail::AckTracker acks_;
+    std::uint64_t ack_version_ = 0;
+
+    std::mutex callback_mutex_;
     std::function<void(const Positions&)> on_commit_;
-    SinkStats stats_;
-    std::optional<Error> failure_;
+    std::uint64_t delivered_version_ = 0;
+
+    std::mutex failure_mutex_;
+    std::atomic<bool> failed_{false};
+    std::exception_ptr failure_;
+    ErrorKind failure_kind_ = ErrorKind::other;
+    std::string failure_text_;
+    bool failure_reported_ = false;
 };
 
 }  // namespace redsink
