@@ -118,6 +118,11 @@ public:
             throw Error(ErrorKind::other, {}, "SinkOptions::max_attempts must be at least 1");
         if (options_.tasks < 1 || options_.tasks > 64)
             throw Error(ErrorKind::other, {}, "SinkOptions::tasks must be between 1 and 64");
+        const auto& layout = options_.layout;
+        if (dialect != Dialect::redshift &&
+            (!layout.diststyle.empty() || !layout.distkey.empty() || !layout.sortkey.empty()))
+            throw Error(ErrorKind::other, {},
+                        "SinkOptions::layout (DISTSTYLE, DISTKEY, SORTKEY) is for the redshift dialect");
         auto spec =
             table_spec<R, key_policy>(sql::TableRef::make(options_.schema, options_.table), dialect, options_.layout);
         spec.unique_key = insert_mode::reduction == Reduction::last_per_key;
