@@ -1,0 +1,85 @@
+// redsink::Sink over the same rows and tables as the hand-written loaders, in both dialects
+// and both insert modes, at several batch sizes.
+#include "harness.hpp"
+
+#include <redsink/sink.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace redsink_bench {
+namespace {
+
+template <class R, class Dialect>
+using AppendSink = redsink::Sink<R, redsink::append, redsink::fixed_schema, Dialect>;
+
+template <class R, class Dialect>
+using UpsertSink = redsink::Sink<R, redsink::primary_key<"id">, redsink::upsert, redsink::fixed_schema, Dialect>;
+
+template <class R, class SinkType, bool upsert>
+void sink_case(benchmark::State& state, std::string_view loader) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    const auto tasks = static_cast<std::size_t>(state.range(1));
+    const auto start = upsert ? Start::half_present : Start::empty;
+    try {
+        Setup setup(table_name(record_name<R>, loader, state.range(0), state.range(1)));
+        setup.create<R>(start);
+        // batch_rows alone decides when a batch is written.
+        SinkType sink(redsink::ConnectionConfig::parse(pg::conninfo()),
+                      {.schema = std::string(schema),
+                       .table = setup.table().substr(schema.size() + 1),
+                       .batch_rows = batch,
+                       .batch_bytes = std::size_t{1} << 32,
+                       .flush_interval = std::chrono::hours(1),
+                       .tasks = tasks});
+        std::vector<redsink::Change<R>> events;
+        std::int64_t offset = 0;
+        run_case<R>(
+            state, setup, start,
+            [&](const std::vector<R>& rows) {
+                // The app hands the sink events it owns: building them is not the sink's work.
+                events.clear();
+                events.reserve(rows.size());
+                for (const auto& row : rows)
+                    events.push_back(upsert ? redsink::upserted(row, {0, offset++})
+                                            : redsink::created(row, {0, offset++}));
+            },
+            [&](const std::vector<R>&) {
+                for (auto& event : events) sink.write(std::move(event));
+                sink.flush();
+            });
+    } catch (const std::exception& error) {
+        ++failures;
+        state.SkipWithError(error.what());
+    }
+}
+
+template <class R, class SinkType, bool upsert>
+void register_sink(std::string_view loader) {
+    const auto name = fmt::format("{}/{}", record_name<R>, loader);
+    timed_once(benchmark::RegisterBenchmark(
+                   name.c_str(), [loader](benchmark::State& state) { sink_case<R, SinkType, upsert>(state, loader); }))
+        ->ArgNames({"batch", "tasks"})
+        // tasks: SinkOptions::tasks accepts only 1 in this build; list 2 and 4 here once it does.
+        ->ArgsProduct({{1'000, 10'000, 100'000}, {1}});
+}
+
+template <class R>
+void register_record() {
+    register_sink<R, AppendSink<R, redsink::redshift>, false>("sink_redshift_append");
+    register_sink<R, UpsertSink<R, redsink::redshift>, true>("sink_redshift_upsert");
+    register_sink<R, AppendSink<R, redsink::postgres>, false>("sink_postgres_append");
+    register_sink<R, UpsertSink<R, redsink::postgres>, true>("sink_postgres_upsert");
+}
+
+}  // namespace
+
+void register_sink_cases() {
+    register_record<Narrow>();
+    register_record<Wide>();
+}
+
+}  // namespace redsink_bench
