@@ -4,5 +4,6 @@
 #include <redsink/pq/config.hpp>
 #include <redsink/pq/connection.hpp>
 #include <redsink/pq/error.hpp>
+#include <redsink/pq/pipeline.hpp>
 #include <redsink/pq/result.hpp>
 #include <redsink/pq/transaction.hpp>

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <support/pg.hpp>
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -248,4 +249,51 @@ TEST_CASE("open failures name host, port, database and user, never the password"
     CHECK(log.find(password) == std::string::npos);
     CHECK(log.find(wrong) == std::string::npos);
     admin.exec("DROP ROLE redsink_pw_test");
+}
+
+TEST_CASE("a pipeline runs prepared statements in flight and surfaces the first error", "[pg][pipeline]") {
+    Connection conn(test_config());
+    conn.exec("CREATE TEMP TABLE pipeline_test (id int PRIMARY KEY, name text)");
+    conn.prepare("put", "INSERT INTO pipeline_test VALUES ($1, $2), ($3, $4)", 4);
+    std::vector<std::string> done;
+    conn.set_trace([&](redsink::pq::TracePoint point, std::string_view sql) {
+        if (point == redsink::pq::TracePoint::done) done.emplace_back(sql);
+    });
+    {
+        Transaction tx(conn);
+        redsink::pq::Pipeline pipeline(conn);
+        std::size_t rows = 0;
+        for (int i = 0; i < 10; ++i) {
+            const auto a = std::to_string(2 * i);
+            const auto b = std::to_string(2 * i + 1);
+            const std::array<const char*, 4> values{a.c_str(), "even", b.c_str(), nullptr};
+            pipeline.send_prepared("put", values);
+            if (pipeline.in_flight() > 3) rows += pipeline.receive();
+        }
+        rows += pipeline.finish();
+        CHECK(rows == 20);
+        tx.commit();
+    }
+    CHECK(done.size() == 12);  // 10 inserts, BEGIN and COMMIT
+    CHECK(conn.exec("SELECT count(*), count(name) FROM pipeline_test").get(0, 0) == "20");
+
+    // A duplicate key in the third statement: the error comes back, the rest is aborted, the
+    // transaction rolls back, and the connection goes on.
+    try {
+        Transaction tx(conn);
+        redsink::pq::Pipeline pipeline(conn);
+        for (const int first : {100, 102, 0, 104, 106}) {
+            const auto a = std::to_string(first);
+            const auto b = std::to_string(first + 1);
+            const std::array<const char*, 4> values{a.c_str(), "x", b.c_str(), "y"};
+            pipeline.send_prepared("put", values);
+        }
+        pipeline.finish();
+        FAIL("the duplicate key was accepted");
+    } catch (const redsink::Error& error) {
+        CHECK(error.sqlstate() == "23505");
+        CHECK(error.kind() == ErrorKind::constraint);
+    }
+    CHECK(conn.exec("SELECT count(*) FROM pipeline_test").as<int>(0, 0) == 20);
+    CHECK(conn.exec("SELECT 1").as<int>(0, 0) == 1);
 }

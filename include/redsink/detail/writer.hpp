@@ -4,6 +4,7 @@
 #include <redsink/encode.hpp>
 #include <redsink/policies/plan.hpp>
 #include <redsink/pq/connection.hpp>
+#include <redsink/pq/pipeline.hpp>
 #include <redsink/pq/transaction.hpp>
 #include <redsink/sql/dml.hpp>
 
@@ -89,6 +90,7 @@ private:
     static constexpr std::size_t statement_param_bytes = sql::max_statement_bytes - (std::size_t{1} << 20);
     static constexpr std::size_t max_chunk_rows = 1024;
     static constexpr std::size_t stage_recycle_batches = 64;
+    static constexpr std::size_t pipeline_depth = 4;
 
     [[nodiscard]] std::chrono::milliseconds backoff(int attempt) const {
         auto delay = retry_.backoff;
@@ -195,11 +197,12 @@ private:
         return line - 1;
     }
 
+    // Multi-row INSERTs of a few prepared shapes, several in flight at once (pipeline mode).
     std::size_t insert_rows(const EncodedBatch& batch, bool to_stage) {
         const std::size_t per_row = batch.columns + (to_stage ? 1 : 0);
         std::size_t cap = 1;
         while (cap * 2 <= std::min(max_chunk_rows, sql::max_rows_per_insert(per_row))) cap *= 2;
-        std::size_t affected = 0;
+        chunks_.clear();
         for (std::size_t first = 0; first < rows_.size();) {
             std::size_t count = cap;
             while (count > rows_.size() - first) count /= 2;
@@ -207,6 +210,14 @@ private:
             if (chunk_bytes(batch, first, 1) > statement_param_bytes)
                 throw BadValue("(row)", "its values take more than 15 MB, too much for one statement",
                                plan_.table().name.display(), batch.positions[rows_[first].event]);
+            chunks_.emplace_back(first, count);
+            first += count;
+        }
+        // Statements are prepared before the pipeline starts: preparing waits for its answer.
+        for (const auto& [first, count] : chunks_) (void)prepared_insert(to_stage, count);
+        std::size_t affected = 0;
+        pq::Pipeline pipeline(conn_);
+        for (const auto& [first, count] : chunks_) {
             values_.clear();
             for (std::size_t i = first; i < first + count; ++i) {
                 const auto& row = rows_[i];
@@ -214,10 +225,10 @@ private:
                 for (std::size_t column = 0; column < batch.columns; ++column)
                     values_.push_back(batch.value(row.event, column));
             }
-            affected += conn_.exec_prepared_raw(prepared_insert(to_stage, count), values_).affected_rows();
-            first += count;
+            pipeline.send_prepared(prepared_insert(to_stage, count), values_);
+            if (pipeline.in_flight() > pipeline_depth) affected += pipeline.receive();
         }
-        return affected;
+        return affected + pipeline.finish();
     }
 
     [[nodiscard]] static const char* op_text(char op) noexcept {
@@ -273,6 +284,7 @@ private:
     std::vector<std::string> stage_names_;
     std::vector<std::string> target_names_;
     std::vector<StagedRow> rows_;
+    std::vector<std::pair<std::size_t, std::size_t>> chunks_;  // (first row, rows)
     std::vector<const char*> values_;
     std::string copy_buffer_;
     std::optional<std::size_t> copy_error_row_;

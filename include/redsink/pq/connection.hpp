@@ -115,6 +115,8 @@ public:
     }
 
     [[nodiscard]] bool is_prepared(const std::string& name) const { return prepared_.contains(name); }
+    // The SQL text a prepared statement was prepared with.
+    [[nodiscard]] const std::string& prepared_text(const std::string& name) const { return prepared_sql(name); }
 
     template <class... Params>
     Result exec_prepared(const std::string& name, const Params&... params) {
