@@ -1,0 +1,439 @@
+#!/usr/bin/python3
+"""Writes docs/benchmarks.md and docs/benchmarks.png from one run of scripts/bench.
+
+Reads the Google Benchmark JSON of redsink_bench_loaders and redsink_bench_encode, and the
+output of redsink_bench_memory with /usr/bin/time -v's report. Every comparison is a ratio of
+medians measured in the same run; nothing is compared with an absolute threshold. Standard
+library only; the chart is drawn by gnuplot.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+# Which hand-written loader each Sink case is measured against, and the ratio it should reach.
+# (sink loader, baseline loader, same batch size?, minimum ratio of rows/s)
+TARGETS = [
+    ("sink_redshift_append", "multi_row_insert", False, 2.0),
+    ("sink_redshift_append", "pipelined_insert", False, 1.0),
+    ("sink_redshift_append", "copy", False, 0.75),
+    ("sink_redshift_upsert", "staged_upsert", True, 2.0),
+    ("sink_postgres_append", "copy", False, 0.9),
+]
+# Compared and shown, without a target.
+CONTEXT = [("sink_postgres_upsert", "staged_upsert", True)]
+ENCODE_TARGET = 1.1  # redsink's time over the hand-written fmt encoder's, at most
+
+LABELS = {
+    "per_row_insert": "hand: per-row INSERT",
+    "multi_row_insert": "hand: multi-row INSERT (typical)",
+    "pipelined_insert": "hand: prepared + pipelined (expert)",
+    "staged_upsert": "hand: staging-table upsert",
+    "copy": "hand: COPY FROM STDIN",
+    "sink_redshift_append": "Sink redshift append",
+    "sink_redshift_upsert": "Sink redshift upsert",
+    "sink_postgres_append": "Sink postgres append",
+    "sink_postgres_upsert": "Sink postgres upsert",
+}
+BASELINES = ["per_row_insert", "multi_row_insert", "pipelined_insert", "staged_upsert", "copy"]
+SINKS = ["sink_redshift_append", "sink_redshift_upsert", "sink_postgres_append", "sink_postgres_upsert"]
+
+
+def parse_case(run_name):
+    """'narrow/sink_redshift_append/batch:1000/tasks:1/iterations:1/real_time' -> parts."""
+    parts = run_name.split("/")
+    args = {}
+    for part in parts[2:]:
+        key, _, value = part.partition(":")
+        if value and key not in ("iterations", "repeats", "min_time"):
+            args[key] = int(value)
+    return parts[0], parts[1], args.get("batch", 0), args.get("tasks", 0)
+
+
+def load_runs(path):
+    """Median and coefficient of variation per case, and the run's context."""
+    data = json.loads(Path(path).read_text())
+    cases = {}
+    failed = []
+    for entry in data["benchmarks"]:
+        if entry.get("error_occurred"):
+            failed.append(f"{entry['name']}: {entry.get('error_message', '')}")
+            continue
+        key = parse_case(entry["run_name"])
+        case = cases.setdefault(key, {})
+        if entry.get("run_type") == "aggregate":
+            case[entry["aggregate_name"]] = entry
+        else:
+            case.setdefault("runs", []).append(entry)
+    result = {}
+    for key, case in cases.items():
+        if "median" in case:
+            median = case["median"]
+            cv = case.get("cv", {}).get("real_time")
+            repetitions = median.get("repetitions", 1)
+        else:  # a single repetition reports no aggregates
+            median = case["runs"][0]
+            cv = None
+            repetitions = 1
+        result[key] = {
+            "rows_per_second": median.get("rows_per_second"),
+            "real_time": median["real_time"],
+            "time_unit": median["time_unit"],
+            "cv": cv,
+            "repetitions": repetitions,
+        }
+    return result, data.get("context", {}), failed
+
+
+def parse_time_v(path):
+    text = Path(path).read_text()
+    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    return int(found.group(1)) * 1024 if found else None
+
+
+def machine(context):
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "memory": memory,
+        "postgresql": context.get("postgresql_version", "unknown"),
+        "libpq": context.get("libpq_version", "unknown"),
+        "load": context.get("load_avg"),
+        "date": context.get("date", datetime.now(timezone.utc).isoformat()),
+    }
+
+
+def rate(value):
+    if value is None:
+        return "-"
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} M"
+    return f"{value / 1e3:.1f} k"
+
+
+def ratio_text(value):
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def baseline_for(runs, record, loader, batch, same_batch):
+    key = (record, loader, batch if same_batch else 0, 0)
+    found = runs.get(key)
+    return found["rows_per_second"] if found else None
+
+
+def comparisons(runs):
+    """Per Sink case, the ratio to each relevant hand-written loader."""
+    out = {}
+    for (record, loader, batch, tasks), case in runs.items():
+        if loader not in SINKS:
+            continue
+        for sink, baseline, same_batch, *target in TARGETS + [c + (None,) for c in CONTEXT]:
+            if sink != loader:
+                continue
+            theirs = baseline_for(runs, record, baseline, batch, same_batch)
+            if theirs:
+                out[(record, loader, batch, tasks, baseline)] = (case["rows_per_second"] / theirs, target[0])
+    return out
+
+
+def loaders_table(runs, ratios):
+    lines = [
+        "| record | loader | batch | rows/s | cv | vs multi-row | vs pipelined | vs COPY | vs staged upsert |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    order = {name: i for i, name in enumerate(BASELINES + SINKS)}
+    for key in sorted(runs, key=lambda k: (k[0] != "narrow", order.get(k[1], 99), k[2], k[3])):
+        record, loader, batch, tasks = key
+        case = runs[key]
+        cells = []
+        for baseline in ("multi_row_insert", "pipelined_insert", "copy", "staged_upsert"):
+            found = ratios.get((record, loader, batch, tasks, baseline))
+            cells.append(ratio_text(found[0]) if found else "")
+        cv = f"{case['cv'] * 100:.0f}%" if case["cv"] is not None else "-"
+        batch_text = f"{batch:,}" if batch else "all"
+        name = LABELS.get(loader, loader) + (f", tasks {tasks}" if tasks > 1 else "")
+        lines.append(
+            f"| {record} | {name} | {batch_text} | {rate(case['rows_per_second'])} | {cv} | " + " | ".join(cells) + " |"
+        )
+    return lines
+
+
+def targets_table(ratios, encode_ratios):
+    lines = ["| target | record | batch | measured | needed | met |", "|---|---|---:|---:|---:|---|"]
+    verdicts = []
+    for (record, loader, batch, tasks, baseline), (value, needed) in sorted(
+        ratios.items(), key=lambda item: (item[0][1], item[0][4], item[0][0] != "narrow", item[0][2])
+    ):
+        if needed is None:
+            continue
+        met = value >= needed
+        what = f"{LABELS[loader]} vs {LABELS[baseline].removeprefix('hand: ')}"
+        lines.append(
+            f"| {what} | {record} | {batch:,} | {value:.2f}x | >= {needed:.2f}x | {'yes' if met else '**no**'} |"
+        )
+        verdicts.append((what, record, batch, value, f">= {needed:.2f}x", met))
+    for record, value in sorted(encode_ratios.items(), key=lambda item: item[0] != "narrow"):
+        met = value <= ENCODE_TARGET
+        what = "encoding time, redsink vs fmt by hand"
+        lines.append(f"| {what} | {record} | 10,000 | {value:.2f}x | <= {ENCODE_TARGET:.2f}x | {'yes' if met else '**no**'} |")
+        verdicts.append((what, record, 10000, value, f"<= {ENCODE_TARGET:.2f}x", met))
+    return lines, verdicts
+
+
+def encode_table(encode_runs):
+    lines = [
+        "| record | work | time per 10,000 rows | rows/s | cv | redsink / fmt time |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    ratios = {}
+    for record in ("narrow", "wide"):
+        for kind in ("params", "copy_text"):
+            ours = encode_runs.get((record, f"redsink_{kind}", 0, 0))
+            theirs = encode_runs.get((record, f"fmt_{kind}", 0, 0))
+            if not ours or not theirs:
+                continue
+            value = ours["real_time"] / theirs["real_time"]
+            if kind == "params":
+                ratios[record] = value
+            what = "bind parameters + INSERT text" if kind == "params" else "COPY text"
+            for who, case in (("redsink", ours), ("fmt by hand", theirs)):
+                cv = f"{case['cv'] * 100:.0f}%" if case["cv"] is not None else "-"
+                lines.append(
+                    f"| {record} | {what}, {who} | {case['real_time'] / 1000:.2f} ms | "
+                    f"{rate(case['rows_per_second'])} | {cv} | {ratio_text(value) if who == 'redsink' else ''} |"
+                )
+    return lines, ratios
+
+
+def memory_table(memory):
+    lines = [
+        "| dialect | events | batch_rows | rows/s | peak RSS | one batch's encoded values (est.) | RSS / batch |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result, rss in memory:
+        estimate = result["batch_bytes_estimate"]
+        lines.append(
+            f"| {result['dialect']} | {result['events']:,} | {result['batch_rows']:,} | "
+            f"{rate(result['rows_per_second'])} | {rss / 2**20:.1f} MiB | "
+            f"{estimate / 2**20:.1f} MiB ({result['batch_rows']:,} x {result['encoded_row_bytes']:.0f} B) | "
+            f"{rss / estimate:.1f}x |"
+        )
+    return lines
+
+
+def chart(runs, png):
+    """Horizontal bars of rows/s, one panel per record (their scales differ tenfold)."""
+    with tempfile.TemporaryDirectory() as work:
+        panels = []
+        order = {name: i for i, name in enumerate(BASELINES + SINKS)}
+        for record in ("narrow", "wide"):
+            keys = sorted((k for k in runs if k[0] == record), key=lambda k: (order.get(k[1], 99), k[2], k[3]))
+            if not keys:
+                continue
+            data = Path(work) / f"{record}.dat"
+            with data.open("w") as out:
+                for i, key in enumerate(reversed(keys)):
+                    label = LABELS.get(key[1], key[1]).removeprefix("hand: ")
+                    if key[2]:
+                        label += f" ({key[2] // 1000}k)"
+                    color = 0x4477AA if key[1] in SINKS else 0xBBBBBB
+                    out.write(f'{i}\t{runs[key]["rows_per_second"] / 1000:.3f}\t"{label}"\t{color}\n')
+            panels.append((record, data, len(keys)))
+        height = max(n for _, _, n in panels) * 22 + 120
+        script = [
+            f"set terminal pngcairo size 1400,{height} font 'sans,10'",
+            f"set output '{png}'",
+            f"set multiplot layout 1,{len(panels)}",
+            "set style fill solid 0.9 border -1",
+            "set grid xtics",
+            "set xlabel 'rows per second (thousands), median'",
+            "unset key",
+            "set ytics nomirror",
+            "set xrange [0:*]",
+        ]
+        for record, data, count in panels:
+            script += [
+                f"set title '{record} rows (grey: hand-written libpq; blue: redsink::Sink)'",
+                f"set yrange [-0.7:{count - 0.3}]",
+                f"plot '{data}' using (0):1:(0):2:($1-0.4):($1+0.4):4:ytic(3) with boxxyerror lc rgb variable",
+            ]
+        script.append("unset multiplot")
+        subprocess.run(["gnuplot"], input="\n".join(script), text=True, check=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--loaders", required=True)
+    parser.add_argument("--encode", required=True)
+    parser.add_argument("--memory", nargs=2, action="append", metavar=("OUTPUT", "TIME_V"), default=[])
+    parser.add_argument("--command", required=True, help="the command that produced the run, for the report")
+    parser.add_argument("--markdown", required=True)
+    parser.add_argument("--png", required=True)
+    parser.add_argument("--load-after", help="load average when the run ended")
+    parser.add_argument("--revision", default="unknown", help="the git commit measured")
+    parser.add_argument("--uncommitted", default="", help="library files changed since that commit")
+    options = parser.parse_args()
+
+    runs, context, failed = load_runs(options.loaders)
+    encode_runs, encode_context, encode_failed = load_runs(options.encode)
+    failed += encode_failed
+    memory = []
+    for output, time_v in options.memory:
+        lines = Path(output).read_text().strip().splitlines() if Path(output).exists() else []
+        if not lines:
+            failed.append(f"redsink_bench_memory: no result in {output}")
+            continue
+        memory.append((json.loads(lines[-1]), parse_time_v(time_v)))
+    host = machine(context)
+    ratios = comparisons(runs)
+    encode_lines, encode_ratios = encode_table(encode_runs)
+    target_lines, verdicts = targets_table(ratios, encode_ratios)
+    repetitions = max((case["repetitions"] for case in runs.values()), default=1)
+    load = host["load"]
+    load_text = ", ".join(f"{value:.2f}" for value in load) if load else "unknown"
+
+    png = Path(options.png)
+    chart(runs, png.resolve())
+    met = sum(1 for verdict in verdicts if verdict[5])
+
+    doc = [
+        "# Benchmarks",
+        "",
+        "Generated by `benchmarks/report.py` from one run of `scripts/bench`; do not edit by hand.",
+        "Every comparison is a ratio of medians measured in the same run, never an absolute number:",
+        "absolute rows/s depend on the machine, and this one is small and shared.",
+        "",
+        "## The run",
+        "",
+        f"- command: `{options.command}`",
+        f"- library: commit {options.revision}"
+        + (f", with uncommitted changes to {options.uncommitted}" if options.uncommitted else ""),
+        f"- date: {host['date']}",
+        f"- machine: {host['nproc']} cores ({host['cpu']}), {host['memory']} memory; "
+        f"load average {load_text} when the loaders started"
+        + (f", {options.load_after} when the run ended" if options.load_after else ""),
+        f"- server: PostgreSQL {host['postgresql']} on the same machine (scripts/with-postgres: local socket, "
+        "`fsync=off`, `synchronous_commit=off`), libpq {}".format(host["libpq"]),
+        f"- each case: {repetitions} repetitions of one pass over the rows, repetitions of all cases "
+        "interleaved in random order; the table shows the median and the coefficient of variation (cv)",
+        "",
+        "## What runs",
+        "",
+        "Every loader writes the same deterministic rows (`benchmarks/records.hpp`) into a fresh table "
+        "of its own (`TRUNCATE` and `ANALYZE` before each timed pass, autovacuum off on these tables so "
+        "it cannot start in the middle of one): 100,000 **narrow** rows (6 columns: two `BIGINT`, "
+        "`NUMERIC(12,2)`, a 20-byte `TEXT`, `TIMESTAMP`, `BOOLEAN`) or 20,000 **wide** rows (39 columns "
+        "of every type, about 1.5 KB of text each, some NULLs). Only the load is timed (wall time, the "
+        "work is in the server); for an upsert, every other key is present beforehand, so half of the "
+        "rows update and half insert.",
+        "",
+        "The hand-written loaders (`benchmarks/baselines.hpp`) use plain libpq and fmt (compiled format "
+        "strings, one reused buffer), as a competent engineer writes them:",
+        "",
+        "- **per-row INSERT**: `PQexecParams` per row, one transaction;",
+        "- **multi-row INSERT (typical)**: 1,000 rows per statement (840 wide rows: Redshift's 32,767 "
+        "bind parameters), `PQexecParams` with text parameters, one transaction;",
+        "- **prepared + pipelined (expert)**: the same statement prepared once per session, executed per "
+        "chunk in libpq pipeline mode with 4 statements in flight, one transaction;",
+        "- **staging-table upsert**: Redshift's documented merge, per batch and in one transaction: "
+        "`CREATE TEMP TABLE stage (LIKE target)`, multi-row INSERTs into it, `DELETE FROM target USING "
+        "stage`, `INSERT INTO target SELECT * FROM stage`, `DROP TABLE stage`;",
+        "- **COPY FROM STDIN** (PostgreSQL only): text format in 1 MB messages; the physical limit.",
+        "",
+        "`redsink::Sink` (`benchmarks/sink_cases.cpp`) writes the same rows to a table of the same "
+        "shape (`fixed_schema`), in `append` and in `upsert` mode (`primary_key<\"id\">`), in both "
+        "dialects, with `batch_rows` 1,000, 10,000 and 100,000 (a 100,000 batch of wide rows is the "
+        "whole pass of 20,000), `tasks` 1. The redshift dialect runs on PostgreSQL here, so its "
+        "numbers measure the client and protocol strategy, not a Redshift cluster.",
+        "",
+        "## Loaders",
+        "",
+        "Ratios are the Sink's rows/s over the hand-written loader's; staged upserts are compared at "
+        "the same batch size.",
+        "",
+        *loaders_table(runs, ratios),
+        "",
+        f"![rows per second per case]({png.name})",
+        "",
+        "## Targets",
+        "",
+        f"{met} of {len(verdicts)} met in this run.",
+        "",
+        *target_lines,
+        "",
+        "## Encoding (no database)",
+        "",
+        "`redsink_bench_encode`: one batch of 10,000 rows, redsink dialect `redshift`. *Bind parameters*: "
+        "the multi-row INSERT text built once plus every value encoded into one buffer and the pointer "
+        "array libpq takes (`redsink::encode_row` into a `ParamBuffer`, `sql::insert_values_sql`), "
+        "against the same with fmt by hand. *COPY text*: the batch in COPY's text format (redsink: "
+        "encode, then `append_copy_field`; by hand: formatted straight into the COPY buffer). Both "
+        "encoders are checked to produce the same text for every value before anything is timed; "
+        "redsink also validates UTF-8 and lengths, which the hand-written one does not.",
+        "",
+        *encode_lines,
+        "",
+        "## Memory",
+        "",
+        "`redsink_bench_memory` streams 1,000,000 narrow events (500,000 keys: half insert, half "
+        "update) through an upserting Sink with `batch_rows` 50,000, under `/usr/bin/time -v`. "
+        "Peak RSS is the whole process (libpq, the program, the pending events); the batch's encoded "
+        "values are estimated as 50,000 x the average encoded row (text, NULs and 4-byte offsets). "
+        "Reported, never asserted.",
+        "",
+        *memory_table(memory),
+        "",
+        "## Reproducing",
+        "",
+        "`scripts/bench` (about 15 minutes on 2 cores): installs what is missing "
+        "(`scripts/install-deps --bench`), builds `build-bench/` (Release), runs the three programs "
+        "against a throwaway PostgreSQL 15 and writes this page and its chart. `REDSINK_BENCH_REPETITIONS` "
+        "changes the repetitions. One case by hand: "
+        "`scripts/with-postgres build-bench/benchmarks/redsink_bench_loaders "
+        "--benchmark_filter=narrow/copy`.",
+        "",
+    ]
+    if failed:
+        doc[doc.index("## Loaders") : doc.index("## Loaders")] = [
+            "## Failed cases",
+            "",
+            *[f"- {line}" for line in failed],
+            "",
+        ]
+    Path(options.markdown).write_text("\n".join(doc))
+
+    width = max(len(v[0]) for v in verdicts) if verdicts else 10
+    print("targets:")
+    for what, record, batch, value, needed, ok in verdicts:
+        print(f"  {'met   ' if ok else 'MISSED'} {what:<{width}} {record:<6} batch {batch:>7,} {value:6.2f}x ({needed})")
+    print(f"{met} of {len(verdicts)} targets met; wrote {options.markdown} and {options.png}")
+    if failed:
+        print("failed cases:\n  " + "\n  ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
