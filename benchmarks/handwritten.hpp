@@ -196,6 +196,9 @@ struct Table;
 template <>
 struct Table<Narrow> {
     static constexpr int columns = 6;
+    // A column whose value changes with the row's version, for the benchmarks' check.
+    static constexpr std::string_view versioned_column = "account";
+    static std::int64_t versioned_value(const Narrow& row) { return row.account; }
     static constexpr std::string_view column_list = "id, account, amount, name, created_at, active";
     static constexpr std::string_view ddl =
         "id BIGINT NOT NULL, account BIGINT NOT NULL, amount NUMERIC(12,2) NOT NULL, name TEXT NOT NULL, "
@@ -216,6 +219,8 @@ struct Table<Narrow> {
 template <>
 struct Table<Wide> {
     static constexpr int columns = 39;
+    static constexpr std::string_view versioned_column = "views";
+    static std::int64_t versioned_value(const Wide& row) { return row.views; }
     static constexpr std::string_view column_list =
         "id, tenant, version, status, active, verified, score, ratio, amount, balance, fee, created_at, updated_at, "
         "birthday, expires_on, email, first_name, last_name, country, city, street, postal_code, phone, description, "

@@ -46,6 +46,14 @@ const std::vector<R>& present_rows() {
     return rows;
 }
 
+// What Setup::fingerprint must read after the rows are loaded.
+template <class R>
+std::string fingerprint(const std::vector<R>& rows) {
+    std::int64_t sum = 0;
+    for (const auto& row : rows) sum += hand::Table<R>::versioned_value(row);
+    return fmt::format("{} {}", rows.size(), sum);
+}
+
 // How the target table starts each timed iteration.
 enum class Start { empty, half_present };
 
@@ -79,8 +87,11 @@ public:
         pg::exec(conn_.get(), "ANALYZE " + table_);
     }
 
-    [[nodiscard]] std::size_t count() {
-        return std::stoull(pg::query_value(conn_.get(), "SELECT count(*) FROM " + table_));
+    // "rows sum": the row count and the sum of a column that differs between versions of a row.
+    template <class R>
+    [[nodiscard]] std::string fingerprint() {
+        return pg::query_value(conn_.get(), fmt::format("SELECT count(*) || ' ' || sum({}) FROM {}",
+                                                        hand::Table<R>::versioned_column, table_));
     }
 
 private:
@@ -89,7 +100,7 @@ private:
 };
 
 // Runs `load` once per iteration on a fresh table, timing only `load`; `prepare` runs untimed
-// before it. Afterwards the table must hold exactly the stream's keys.
+// before it. Afterwards the table must hold exactly the stream's rows, updates applied.
 template <class R, class Prepare, class Load>
 void run_case(benchmark::State& state, Setup& setup, Start start, Prepare&& prepare, Load&& load) {
     const auto& rows = stream_rows<R>();
@@ -101,8 +112,9 @@ void run_case(benchmark::State& state, Setup& setup, Start start, Prepare&& prep
             state.ResumeTiming();
             load(rows);
         }
-        if (const auto count = setup.count(); count != rows.size())
-            throw std::runtime_error(fmt::format("the table holds {} rows, not {}", count, rows.size()));
+        if (const auto found = setup.fingerprint<R>(), expected = fingerprint(rows); found != expected)
+            throw std::runtime_error(fmt::format("the table holds {} (rows, sum of {}), not {}", found,
+                                                 hand::Table<R>::versioned_column, expected));
     } catch (const std::exception& error) {
         ++failures;
         state.SkipWithError(error.what());
