@@ -92,7 +92,7 @@ void redsink_copy_text(benchmark::State& state) {
         for (std::size_t row = 0; row < batch_rows; ++row) {
             for (std::size_t column = 0; column < width; ++column) {
                 if (column > 0) text.push_back('\t');
-                redsink::append_copy_field(text, params.data(row * width + column));
+                redsink::append_copy_field(text, params, row * width + column);
             }
             text.push_back('\n');
         }

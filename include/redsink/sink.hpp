@@ -126,7 +126,15 @@ public:
         auto spec =
             table_spec<R, key_policy>(sql::TableRef::make(options_.schema, options_.table), dialect, options_.layout);
         spec.unique_key = insert_mode::reduction == Reduction::last_per_key;
-        ApplyPlan plan(std::move(spec));
+        // The policies' columns (a soft-delete flag) first, to make the table ready; then their
+        // statements, which may depend on what the table turned out to be.
+        ApplyPlan columns(spec);
+        delete_mode::plan(columns);
+        insert_mode::plan(columns);
+        pq::Connection first(config);
+        first.set_trace(options_.trace);
+        setup_ = prepare_table(first, columns.table(), {schema_policy::creates_table, schema_policy::adds_columns});
+        ApplyPlan plan(std::move(spec), setup_.key_enforced);
         delete_mode::plan(plan);
         insert_mode::plan(plan);
         table_name_ = plan.table().name.display();
@@ -140,10 +148,9 @@ public:
         for (std::size_t i = 0; i < options_.tasks; ++i) {
             auto task_config = config;
             if (threaded) task_config.application_name += "/" + std::to_string(i + 1);
-            pq::Connection conn(std::move(task_config));
+            // A single writer keeps the connection that made the table ready.
+            pq::Connection conn = threaded ? pq::Connection(std::move(task_config)) : std::move(first);
             conn.set_trace(options_.trace);
-            if (i == 0)
-                setup_ = prepare_table(conn, plan.table(), {schema_policy::creates_table, schema_policy::adds_columns});
             tasks_.push_back(
                 std::make_unique<Task>(*this, i, detail::TableWriter(std::move(conn), plan, direct, retry)));
         }

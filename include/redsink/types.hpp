@@ -109,7 +109,8 @@ struct timestamp {
     friend constexpr auto operator<=>(const timestamp&, const timestamp&) = default;
 };
 
-// TIMESTAMPTZ: an instant, sent as UTC, microsecond resolution.
+// TIMESTAMPTZ: an instant, sent as UTC, microsecond resolution. A type of its own (not an alias)
+// so that the two columns cannot be mixed up.
 struct timestamptz {
     std::chrono::sys_time<std::chrono::microseconds> value{};
 

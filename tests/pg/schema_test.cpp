@@ -1,5 +1,6 @@
 #include <redsink/pq.hpp>
 #include <redsink/record.hpp>
+#include <redsink/schema.hpp>
 #include <redsink/sql/catalog.hpp>
 #include <redsink/sql/ddl.hpp>
 #include <redsink/sql/dml.hpp>
@@ -23,18 +24,7 @@ using namespace redsink::sql;
 namespace {
 
 std::vector<CatalogColumn> read_catalog(Connection& conn, const TableRef& table) {
-    const auto result = conn.exec(columns_query_sql(), table.schema, table.table);
-    std::vector<CatalogColumn> columns;
-    for (int row = 0; row < result.rows(); ++row) {
-        const auto number = [&](int column) -> std::optional<int> {
-            if (result.is_null(row, column)) return std::nullopt;
-            return result.as<int>(row, column);
-        };
-        columns.push_back({std::string(result.get(row, 0)), std::string(result.get(row, 1)), number(2), number(3),
-                           number(4), result.get(row, 5) == "YES", !result.is_null(row, 6),
-                           std::string(result.get(row, 7))});
-    }
-    return columns;
+    return redsink::read_table_columns(conn, table);
 }
 
 // Binds a ParamBuffer's values [first, first + count) to a statement.
@@ -147,7 +137,7 @@ TEST_CASE("PostgreSQL dialect: COPY into the target, COPY into the stage, upsert
         redsink::encode_row(row, params, columns);
         for (std::size_t i = 0; i < params.size(); ++i) {
             if (i > 0) data.push_back('\t');
-            redsink::append_copy_field(data, params.data(i));
+            redsink::append_copy_field(data, params, i);
         }
         data.push_back('\n');
     }
@@ -158,7 +148,7 @@ TEST_CASE("PostgreSQL dialect: COPY into the target, COPY into the stage, upsert
 
     // Stage rows 5..8 (5 and 6 exist, 7 and 8 do not), then upsert: 4 rows inserted or updated.
     conn.exec(create_stage_sql(spec, true));
-    conn.exec(clear_stage_sql(Dialect::postgres));
+    conn.exec(clear_stage_sql());
     data.clear();
     for (int id = 5; id <= 8; ++id) {
         params.clear();
@@ -168,7 +158,7 @@ TEST_CASE("PostgreSQL dialect: COPY into the target, COPY into the stage, upsert
         redsink::encode_row(row, params, columns);
         for (std::size_t i = 0; i < params.size(); ++i) {
             if (i > 0) data.push_back('\t');
-            redsink::append_copy_field(data, params.data(i));
+            redsink::append_copy_field(data, params, i);
         }
         data.push_back('\n');
     }

@@ -36,7 +36,7 @@ template <class Sink>
 redsink::pq::TraceHook sink_trace(redsink::pq::TraceHook then = {}) {
     return [then = std::move(then)](redsink::pq::TracePoint point, std::string_view sql) {
         if (Sink::dialect == redsink::Dialect::redshift && point == redsink::pq::TracePoint::sending)
-            log_redshift_statement(sql);
+            log_redshift_sending(sql);
         if (then) then(point, sql);
     };
 }

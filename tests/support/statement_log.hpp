@@ -40,10 +40,24 @@ inline void log_redshift_statement(std::string_view sql) {
     out << "\"\n";
 }
 
+// Logs a statement about to be sent, marking a TRUNCATE sent inside a transaction (which
+// Redshift would commit). A connection's statements come from one thread, so the transaction
+// state is kept per thread.
+inline void log_redshift_sending(std::string_view sql) {
+    thread_local bool in_transaction = false;
+    if (sql == "BEGIN") in_transaction = true;
+    if (sql == "COMMIT" || sql == "ROLLBACK") in_transaction = false;
+    if (in_transaction && sql.starts_with("TRUNCATE")) {
+        log_redshift_statement("/* inside a transaction */ " + std::string(sql));
+        return;
+    }
+    log_redshift_statement(sql);
+}
+
 // A trace hook that logs every statement a connection sends.
 inline redsink::pq::TraceHook redshift_statement_logger() {
     return [](redsink::pq::TracePoint point, std::string_view sql) {
-        if (point == redsink::pq::TracePoint::sending) log_redshift_statement(sql);
+        if (point == redsink::pq::TracePoint::sending) log_redshift_sending(sql);
     };
 }
 

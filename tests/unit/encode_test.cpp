@@ -216,3 +216,40 @@ TEST_CASE("encoding allocates nothing per value once its buffer has grown", "[un
     CHECK(allocations.load() - before == 0);
     CHECK(out.size() == rows.size() * info::size);
 }
+
+TEST_CASE("COPY text format escapes backslash, newline, carriage return and tab anywhere", "[unit][encode]") {
+    // A reference escaper, one character at a time.
+    const auto reference = [](std::string_view text) {
+        std::string out;
+        for (const char c : text) {
+            if (c == '\\') out += "\\\\";
+            else if (c == '\n') out += "\\n";
+            else if (c == '\r') out += "\\r";
+            else if (c == '\t') out += "\\t";
+            else out += c;
+        }
+        return out;
+    };
+    ParamBuffer params;
+    std::vector<std::string> texts{"", "plain", "a\tb", "\\", "x\r\ny"};
+    const std::string specials = "\\\n\r\t\x01\x0D\x0E\x1F ~\x7F";
+    for (std::size_t length = 1; length < 40; ++length)
+        for (std::size_t at = 0; at < length; at += 3) {
+            std::string text(length, 'a');
+            text[at] = specials[(length + at) % specials.size()];
+            texts.push_back(text);
+        }
+    texts.push_back(std::string(1000, 'z') + "\t" + std::string(7, '\\'));
+    for (const auto& text : texts) params.push(text);
+    params.push_null();
+    std::string out;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        out.clear();
+        redsink::append_copy_field(out, params, i);
+        INFO("text " << i);
+        CHECK(out == reference(texts[i]));
+    }
+    out.clear();
+    redsink::append_copy_field(out, params, texts.size());
+    CHECK(out == "\\N");
+}

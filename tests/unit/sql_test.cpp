@@ -115,8 +115,7 @@ TEST_CASE("the stage and the statements that apply it, Redshift dialect", "[unit
     CHECK(redshift(insert_stage_sql(spec, 1)) ==
           R"(INSERT INTO "redsink_stage" ("redsink_op", )" + columns +
               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, JSON_PARSE($14), $15, $16)");
-    CHECK(redshift(clear_stage_sql(Dialect::redshift)) == R"(DELETE FROM "redsink_stage")");
-    CHECK(clear_stage_sql(Dialect::postgres) == R"(TRUNCATE "redsink_stage")");
+    CHECK(redshift(clear_stage_sql()) == R"(TRUNCATE "redsink_stage")");
     CHECK(redshift(drop_stage_sql()) == R"(DROP TABLE "redsink_stage")");
     CHECK(
         redshift(delete_using_stage_sql(spec)) ==

@@ -5,6 +5,7 @@
 #include <redsink/position.hpp>
 #include <redsink/sql/dml.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -107,7 +108,9 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
         batch.staged.push_back({event, op});
         (op == sql::op_delete ? batch.staged_deletes : batch.staged_inserts) += 1;
     };
-    if (key_columns.empty()) {
+    const bool any_delete = std::find(batch.ops.begin(), batch.ops.end(), sql::op_delete) != batch.ops.end();
+    // Without a key, or appending a batch without deletes, every event is staged as it is.
+    if (key_columns.empty() || (reduction == Reduction::inserts_after_last_delete && !any_delete)) {
         for (std::uint32_t event = 0; event < events; ++event) stage(event, batch.ops[event]);
         return;
     }

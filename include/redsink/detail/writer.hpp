@@ -9,6 +9,7 @@
 #include <redsink/sql/dml.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <chrono>
 #include <cstddef>
@@ -16,7 +17,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_set>
 #include <vector>
 
 namespace redsink::detail {
@@ -88,8 +88,7 @@ public:
 private:
     static constexpr std::size_t copy_flush_bytes = std::size_t{1} << 20;
     static constexpr std::size_t statement_param_bytes = sql::max_statement_bytes - (std::size_t{1} << 20);
-    static constexpr std::size_t max_chunk_rows = 1024;
-    static constexpr std::size_t stage_recycle_batches = 64;
+    static constexpr std::size_t max_chunk_rows = 1000;
     static constexpr std::size_t pipeline_depth = 4;
 
     [[nodiscard]] std::chrono::milliseconds backoff(int attempt) const {
@@ -103,18 +102,11 @@ private:
     // Session state (the stage, prepared statements) is redone after every reconnect.
     void ensure_session() {
         if (!conn_.is_open()) conn_.reconnect();
-        if (session_ == conn_.session() && (!redshift() || stage_batches_ < stage_recycle_batches)) return;
-        if (session_ == conn_.session()) {
-            // Redshift: a stage cleared by DELETE keeps its deleted rows; start a fresh one now and then.
-            for (const auto& name : stage_statements_) conn_.exec("DEALLOCATE " + sql::quote_identifier(name));
-            conn_.exec(sql::drop_stage_sql());
-        }
-        stage_statements_.clear();
+        if (session_ == conn_.session()) return;
         stage_names_.clear();
-        if (session_ != conn_.session()) target_names_.clear();
+        target_names_.clear();
         conn_.exec(sql::create_stage_sql(plan_.record_table(), false));
-        ++stage_generation_;
-        stage_batches_ = 0;
+        stage_dirty_ = false;
         session_ = conn_.session();
     }
 
@@ -122,13 +114,25 @@ private:
         ensure_session();
         std::size_t inserted = 0;
         std::size_t deleted = 0;
+        const bool direct = direct_append_ && batch.staged_deletes == 0;
+        if (direct && !redshift()) {
+            // One COPY is atomic on its own: no transaction to open and commit.
+            result.inserted = write_rows(batch, false);
+            result.deleted = 0;
+            return;
+        }
+        if (!direct && stage_dirty_) {
+            // Emptied before the transaction: TRUNCATE commits on Redshift, and DELETE would leave
+            // the stage's dead rows to every later batch. The stage is this session's own.
+            conn_.exec(sql::clear_stage_sql());
+            stage_dirty_ = false;
+        }
         pq::Transaction tx(conn_);
-        if (direct_append_ && batch.staged_deletes == 0) {
-            if (redshift()) conn_.exec(sql::lock_table_sql(plan_.table()));
+        if (direct) {
+            conn_.exec(sql::lock_table_sql(plan_.table()));
             inserted = write_rows(batch, false);
         } else {
-            conn_.exec(sql::clear_stage_sql(plan_.dialect()));
-            ++stage_batches_;
+            stage_dirty_ = true;
             write_rows(batch, true);
             if (redshift()) conn_.exec(sql::lock_table_sql(plan_.table()));
             if (batch.staged_deletes > 0)
@@ -168,7 +172,7 @@ private:
             }
             for (std::size_t column = 0; column < batch.columns; ++column) {
                 if (column > 0) copy_buffer_.push_back('\t');
-                append_copy_field(copy_buffer_, batch.value(row.event, column));
+                append_copy_field(copy_buffer_, batch.params, row.event * batch.columns + column);
             }
             copy_buffer_.push_back('\n');
             if (copy_buffer_.size() >= copy_flush_bytes) {
@@ -200,13 +204,19 @@ private:
     // Multi-row INSERTs of a few prepared shapes, several in flight at once (pipeline mode).
     std::size_t insert_rows(const EncodedBatch& batch, bool to_stage) {
         const std::size_t per_row = batch.columns + (to_stage ? 1 : 0);
-        std::size_t cap = 1;
-        while (cap * 2 <= std::min(max_chunk_rows, sql::max_rows_per_insert(per_row))) cap *= 2;
+        // Full chunks of the most rows a statement may bind; the rest in powers of two. A handful
+        // of shapes, each parsed once per session (also what Redshift's compiled-query cache needs).
+        const std::size_t full = std::min(max_chunk_rows, sql::max_rows_per_insert(per_row));
         chunks_.clear();
         for (std::size_t first = 0; first < rows_.size();) {
-            std::size_t count = cap;
-            while (count > rows_.size() - first) count /= 2;
-            while (count > 1 && chunk_bytes(batch, first, count) > statement_param_bytes) count /= 2;
+            const std::size_t left = rows_.size() - first;
+            std::size_t count = full;
+            if (left < full) {
+                count = 1;
+                while (count * 2 <= left) count *= 2;
+            }
+            while (count > 1 && chunk_bytes(batch, first, count) > statement_param_bytes)
+                count = std::bit_floor(count - 1);
             if (chunk_bytes(batch, first, 1) > statement_param_bytes)
                 throw BadValue("(row)", "its values take more than 15 MB, too much for one statement",
                                plan_.table().name.display(), batch.positions[rows_[first].event]);
@@ -248,14 +258,11 @@ private:
         if (names.size() <= rows) names.resize(rows + 1);
         auto& name = names[rows];
         if (name.empty()) {
-            auto fresh =
-                (to_stage ? "redsink_stage_" + std::to_string(stage_generation_) : std::string("redsink_target")) +
-                "_" + std::to_string(rows);
+            auto fresh = std::string(to_stage ? "redsink_stage_" : "redsink_target_") + std::to_string(rows);
             const auto table = to_stage ? sql::quote_identifier(sql::stage_table) : plan_.target();
             const auto per_row = plan_.record_columns().size() + (to_stage ? 1 : 0);
             conn_.prepare(fresh, sql::insert_values_sql(table, plan_.record_columns(), to_stage, rows, plan_.dialect()),
                           static_cast<int>(per_row * rows));
-            if (to_stage) stage_statements_.insert(fresh);
             name = std::move(fresh);
         }
         return name;
@@ -278,9 +285,7 @@ private:
     bool direct_append_;
     RetryPolicy retry_;
     std::uint64_t session_ = 0;
-    std::uint64_t stage_generation_ = 0;
-    std::size_t stage_batches_ = 0;
-    std::unordered_set<std::string> stage_statements_;
+    bool stage_dirty_ = false;  // the stage may hold an earlier batch's rows
     std::vector<std::string> stage_names_;
     std::vector<std::string> target_names_;
     std::vector<StagedRow> rows_;

@@ -31,6 +31,11 @@ struct upsert {
     static constexpr Reduction reduction = Reduction::last_per_key;
     static constexpr bool requires_key = true;
     static void plan(ApplyPlan& plan) {
+        // One statement instead of two where PostgreSQL enforces the key.
+        if (plan.dialect() == Dialect::postgres && plan.key_enforced()) {
+            plan.on_inserts(plan.upsert_staged());
+            return;
+        }
         plan.on_inserts(plan.delete_staged(sql::Staged::inserts));
         plan.on_inserts(plan.insert_staged());
     }

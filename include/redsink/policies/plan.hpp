@@ -25,10 +25,14 @@ enum class Reduction {
 // each list runs only when the batch has rows of its kind.
 class ApplyPlan {
 public:
-    explicit ApplyPlan(sql::TableSpec table) : table_(std::move(table)) {}
+    // `key_enforced`: the target has a primary key on exactly the record's key columns.
+    explicit ApplyPlan(sql::TableSpec table, bool key_enforced = false)
+        : table_(std::move(table)), key_enforced_(key_enforced) {}
 
     [[nodiscard]] const sql::TableSpec& table() const noexcept { return table_; }
     [[nodiscard]] Dialect dialect() const noexcept { return table_.dialect; }
+    // PostgreSQL can then resolve conflicts on the key itself (INSERT ... ON CONFLICT).
+    [[nodiscard]] bool key_enforced() const noexcept { return key_enforced_; }
     [[nodiscard]] std::string target() const { return table_.name.quoted(); }
     [[nodiscard]] std::string stage() const { return sql::quote_identifier(sql::stage_table); }
     // "target"."k" = "redsink_stage"."k" AND ... for every key column.
@@ -47,6 +51,8 @@ public:
         return sql::delete_using_stage_sql(record_table(), which);
     }
     [[nodiscard]] std::string insert_staged() const { return sql::insert_from_stage_sql(record_table(), managed_); }
+    // PostgreSQL only, with key_enforced(): inserts the staged rows, replacing those with their key.
+    [[nodiscard]] std::string upsert_staged() const { return sql::upsert_from_stage_sql(record_table(), managed_); }
     [[nodiscard]] std::string update_staged(sql::Staged which,
                                             std::span<const std::pair<std::string, std::string>> sets) const {
         return sql::update_from_stage_sql(record_table(), which, sets);
@@ -82,6 +88,7 @@ public:
 
 private:
     sql::TableSpec table_;
+    bool key_enforced_ = false;
     std::vector<std::pair<std::string, std::string>> managed_;
     std::size_t managed_count_ = 0;
     std::vector<std::string> delete_statements_;

@@ -116,9 +116,10 @@ namespace detail {
     return insert_values_sql(quote_identifier(stage_table), spec.columns, true, rows, spec.dialect);
 }
 
-// Empties the stage inside the batch's transaction. TRUNCATE would commit on Redshift.
-[[nodiscard]] inline std::string clear_stage_sql(Dialect dialect) {
-    return (dialect == Dialect::postgres ? "TRUNCATE " : "DELETE FROM ") + quote_identifier(stage_table);
+// Empties the stage, between transactions (on Redshift TRUNCATE commits the transaction it is in,
+// so the writer never sends it inside one).
+[[nodiscard]] inline std::string clear_stage_sql() {
+    return "TRUNCATE " + quote_identifier(stage_table);
 }
 
 [[nodiscard]] inline std::string drop_stage_sql() {
