@@ -5,7 +5,6 @@
 #include <redsink/policies/plan.hpp>
 #include <redsink/pq/connection.hpp>
 #include <redsink/pq/pipeline.hpp>
-#include <redsink/pq/transaction.hpp>
 #include <redsink/sql/dml.hpp>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -110,14 +110,18 @@ private:
         session_ = conn_.session();
     }
 
+    // What a statement's affected rows count as.
+    enum class Counts { nothing, inserted, deleted };
+
+    // One batch, one transaction, sent as one pipeline: BEGIN, the rows, the plan's statements
+    // and COMMIT travel without waiting for each other's answers.
     void apply_once(const EncodedBatch& batch, ApplyResult& result) {
         ensure_session();
-        std::size_t inserted = 0;
-        std::size_t deleted = 0;
         const bool direct = direct_append_ && batch.staged_deletes == 0;
+        select_rows(batch, !direct);
         if (direct && !redshift()) {
             // One COPY is atomic on its own: no transaction to open and commit.
-            result.inserted = write_rows(batch, false);
+            result.inserted = rows_.empty() ? 0 : copy_rows(batch, false);
             result.deleted = 0;
             return;
         }
@@ -127,37 +131,86 @@ private:
             conn_.exec(sql::clear_stage_sql());
             stage_dirty_ = false;
         }
-        pq::Transaction tx(conn_);
-        if (direct) {
-            conn_.exec(sql::lock_table_sql(plan_.table()));
-            inserted = write_rows(batch, false);
-        } else {
-            stage_dirty_ = true;
-            write_rows(batch, true);
-            if (redshift()) conn_.exec(sql::lock_table_sql(plan_.table()));
-            if (batch.staged_deletes > 0)
-                for (const auto& statement : plan_.delete_statements())
-                    deleted += conn_.exec(statement).affected_rows();
-            if (batch.staged_inserts > 0) {
-                for (const auto& statement : plan_.insert_statements()) {
-                    const auto affected = conn_.exec(statement).affected_rows();
-                    if (statement.starts_with("INSERT")) inserted += affected;
+        inserted_ = 0;
+        deleted_ = 0;
+        try {
+            if (redshift()) {
+                plan_chunks(batch, !direct);
+                pq::Pipeline pipeline(conn_);
+                send(pipeline, begin_sql(), Counts::nothing);
+                if (direct) {
+                    send(pipeline, lock_sql_, Counts::nothing);
+                    send_chunks(pipeline, batch, false);
+                } else {
+                    stage_dirty_ = true;
+                    send_chunks(pipeline, batch, true);
+                    send(pipeline, lock_sql_, Counts::nothing);
+                    send_plan(pipeline, batch);
+                }
+                send(pipeline, commit_sql(), Counts::nothing);
+                while (pipeline.in_flight() > 0) receive(pipeline);
+                pipeline.finish();
+            } else {
+                conn_.exec(begin_sql());
+                stage_dirty_ = true;
+                copy_rows(batch, true);
+                pq::Pipeline pipeline(conn_);
+                send_plan(pipeline, batch);
+                send(pipeline, commit_sql(), Counts::nothing);
+                while (pipeline.in_flight() > 0) receive(pipeline);
+                pipeline.finish();
+            }
+        } catch (...) {
+            // A failed statement leaves the transaction open and aborted.
+            if (conn_.in_transaction()) {
+                try {
+                    conn_.exec("ROLLBACK");
+                } catch (...) {
                 }
             }
+            throw;
         }
-        tx.commit();
-        result.inserted = inserted;
-        result.deleted = deleted;
+        result.inserted = inserted_;
+        result.deleted = deleted_;
     }
 
-    // Sends the staged rows (with their op, into the stage) or the inserted rows (into the target).
-    std::size_t write_rows(const EncodedBatch& batch, bool to_stage) {
+    static const std::string& begin_sql() {
+        static const std::string sql = "BEGIN";
+        return sql;
+    }
+    static const std::string& commit_sql() {
+        static const std::string sql = "COMMIT";
+        return sql;
+    }
+
+    void send(pq::Pipeline& pipeline, const std::string& statement, Counts counts) {
+        pipeline.send(statement);
+        counts_.push_back(counts);
+        if (pipeline.in_flight() > pipeline_depth) receive(pipeline);
+    }
+
+    void receive(pq::Pipeline& pipeline) {
+        const auto rows = pipeline.receive();
+        const auto counts = counts_.front();
+        counts_.pop_front();
+        if (counts == Counts::inserted) inserted_ += rows;
+        if (counts == Counts::deleted) deleted_ += rows;
+    }
+
+    // The plan's statements: deletes first, then inserts, each when the batch has rows of its kind.
+    void send_plan(pq::Pipeline& pipeline, const EncodedBatch& batch) {
+        if (batch.staged_deletes > 0)
+            for (const auto& statement : plan_.delete_statements()) send(pipeline, statement, Counts::deleted);
+        if (batch.staged_inserts > 0)
+            for (const auto& statement : plan_.insert_statements())
+                send(pipeline, statement, statement.starts_with("INSERT") ? Counts::inserted : Counts::nothing);
+    }
+
+    // The rows to send: every staged row into the stage, or the inserts straight into the target.
+    void select_rows(const EncodedBatch& batch, bool to_stage) {
         rows_.clear();
         for (const auto& row : batch.staged)
             if (to_stage || row.op != sql::op_delete) rows_.push_back(row);
-        if (rows_.empty()) return 0;
-        if (plan_.dialect() == Dialect::postgres) return copy_rows(batch, to_stage);
-        return insert_rows(batch, to_stage);
     }
 
     std::size_t copy_rows(const EncodedBatch& batch, bool to_stage) {
@@ -201,20 +254,17 @@ private:
         return line - 1;
     }
 
-    // Multi-row INSERTs of a few prepared shapes, several in flight at once (pipeline mode).
-    std::size_t insert_rows(const EncodedBatch& batch, bool to_stage) {
+    // Splits rows_ into multi-row INSERTs of a few shapes, and prepares those shapes (before the
+    // pipeline starts: preparing waits for its answer). Full chunks have the most rows a
+    // statement may bind, the rest powers of two: a handful of shapes, each parsed once per
+    // session, which is also what Redshift's compiled-query cache needs.
+    void plan_chunks(const EncodedBatch& batch, bool to_stage) {
         const std::size_t per_row = batch.columns + (to_stage ? 1 : 0);
-        // Full chunks of the most rows a statement may bind; the rest in powers of two. A handful
-        // of shapes, each parsed once per session (also what Redshift's compiled-query cache needs).
         const std::size_t full = std::min(max_chunk_rows, sql::max_rows_per_insert(per_row));
         chunks_.clear();
         for (std::size_t first = 0; first < rows_.size();) {
             const std::size_t left = rows_.size() - first;
-            std::size_t count = full;
-            if (left < full) {
-                count = 1;
-                while (count * 2 <= left) count *= 2;
-            }
+            std::size_t count = left < full ? std::bit_floor(left) : full;
             while (count > 1 && chunk_bytes(batch, first, count) > statement_param_bytes)
                 count = std::bit_floor(count - 1);
             if (chunk_bytes(batch, first, 1) > statement_param_bytes)
@@ -223,10 +273,10 @@ private:
             chunks_.emplace_back(first, count);
             first += count;
         }
-        // Statements are prepared before the pipeline starts: preparing waits for its answer.
         for (const auto& [first, count] : chunks_) (void)prepared_insert(to_stage, count);
-        std::size_t affected = 0;
-        pq::Pipeline pipeline(conn_);
+    }
+
+    void send_chunks(pq::Pipeline& pipeline, const EncodedBatch& batch, bool to_stage) {
         for (const auto& [first, count] : chunks_) {
             values_.clear();
             for (std::size_t i = first; i < first + count; ++i) {
@@ -236,9 +286,9 @@ private:
                     values_.push_back(batch.value(row.event, column));
             }
             pipeline.send_prepared(prepared_insert(to_stage, count), values_);
-            if (pipeline.in_flight() > pipeline_depth) affected += pipeline.receive();
+            counts_.push_back(to_stage ? Counts::nothing : Counts::inserted);
+            if (pipeline.in_flight() > pipeline_depth) receive(pipeline);
         }
-        return affected + pipeline.finish();
     }
 
     [[nodiscard]] static const char* op_text(char op) noexcept {
@@ -286,6 +336,10 @@ private:
     RetryPolicy retry_;
     std::uint64_t session_ = 0;
     bool stage_dirty_ = false;  // the stage may hold an earlier batch's rows
+    std::string lock_sql_ = sql::lock_table_sql(plan_.table());
+    std::deque<Counts> counts_;  // of the statements in flight
+    std::size_t inserted_ = 0;
+    std::size_t deleted_ = 0;
     std::vector<std::string> stage_names_;
     std::vector<std::string> target_names_;
     std::vector<StagedRow> rows_;

@@ -65,6 +65,12 @@ public:
     [[nodiscard]] const ConnectionConfig& config() const noexcept { return config_; }
     [[nodiscard]] bool is_open() const noexcept { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
     [[nodiscard]] int backend_pid() const noexcept { return conn_ ? PQbackendPID(conn_.get()) : 0; }
+    // A transaction is open on the session (possibly failed, waiting for ROLLBACK).
+    [[nodiscard]] bool in_transaction() const noexcept {
+        if (!is_open()) return false;
+        const auto status = PQtransactionStatus(conn_.get());
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+    }
     // Increases on every (re)connect: session state (prepared statements, TEMP tables) belongs
     // to one session.
     [[nodiscard]] std::uint64_t session() const noexcept { return session_; }

@@ -50,6 +50,16 @@ public:
         sent_.push_back(&sql);
     }
 
+    // Sends a statement without parameters. `sql` must outlive the pipeline.
+    void send(const std::string& sql) {
+        conn_->notify(TracePoint::sending, sql);
+        PGconn* native = conn_->native_handle();
+        if (PQsendQueryParams(native, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+            PQsendFlushRequest(native) != 1 || PQflush(native) < 0)
+            fail(conn_->error_from(nullptr, sql), sql);
+        sent_.push_back(&sql);
+    }
+
     // Waits for the oldest statement in flight; returns its affected rows.
     std::size_t receive() {
         const std::string* sql = sent_.front();
