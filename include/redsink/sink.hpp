@@ -373,6 +373,9 @@ private:
 
     void check_running() {
         if (!failed_.load()) return;
+        // The other writers stop at their batch boundary: once the error surfaces, no
+        // acknowledgement follows it.
+        for (auto& task : tasks_) task->wait_idle();
         const std::lock_guard lock(failure_mutex_);
         // The first call after a writer's failure rethrows that error itself.
         if (!failure_reported_) {

@@ -201,8 +201,12 @@ TEST_CASE("an error in one writer surfaces from the next call, naming writer, ta
     stream[1500].row.note = std::string("bad \xFF byte");
     const auto bad = stream[1500].position;
     Positions acked;
+    std::mutex acked_mutex;
     Sink sink(test_config(), {.schema = sink_schema, .table = "tasks_bad", .batch_rows = 100, .tasks = 4});
-    sink.on_commit([&](const Positions& done) { acked = done; });
+    sink.on_commit([&](const Positions& done) {
+        const std::lock_guard lock(acked_mutex);
+        acked = done;
+    });
     bool surfaced = false;
     try {
         for (const auto& change : stream) sink.write(change);
@@ -217,7 +221,8 @@ TEST_CASE("an error in one writer surfaces from the next call, naming writer, ta
     CHECK(surfaced);
     CHECK_THROWS_WITH(sink.write(stream[0]), Catch::Contains("stopped after an earlier error"));
     CHECK_THROWS_WITH(sink.flush(), Catch::Contains("stopped after an earlier error"));
-    // Nothing at or after the bad event is acknowledged in its partition.
+    // Nothing at or after the bad event is acknowledged in its partition, then or later.
+    const std::lock_guard lock(acked_mutex);
     if (acked.count(bad.partition) > 0) CHECK(acked.at(bad.partition) < bad.offset);
 }
 
