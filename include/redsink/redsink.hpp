@@ -10,6 +10,7 @@
 #include <redsink/record.hpp>
 #include <redsink/schema.hpp>
 #include <redsink/sink.hpp>
+#include <redsink/sink_options.hpp>
 #include <redsink/sql/catalog.hpp>
 #include <redsink/sql/ddl.hpp>
 #include <redsink/sql/dml.hpp>

@@ -3,6 +3,7 @@
 #include <redsink/change.hpp>
 #include <redsink/detail/acks.hpp>
 #include <redsink/detail/batch.hpp>
+#include <redsink/detail/changes.hpp>
 #include <redsink/detail/policy_pack.hpp>
 #include <redsink/detail/writer.hpp>
 #include <redsink/encode.hpp>
@@ -12,6 +13,7 @@
 #include <redsink/pq/connection.hpp>
 #include <redsink/record.hpp>
 #include <redsink/schema.hpp>
+#include <redsink/sink_options.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -29,68 +31,6 @@
 #include <vector>
 
 namespace redsink {
-
-// Numeric knobs and names; the behaviour is in the policies.
-struct SinkOptions {
-    std::string schema = "public";
-    std::string table;  // required
-    std::size_t batch_rows = 10'000;
-    std::size_t batch_bytes = std::size_t{64} << 20;  // estimated from the rows' sizes
-    std::chrono::milliseconds flush_interval{1'000};
-    int max_attempts = 5;  // per batch, counting the first
-    std::chrono::milliseconds retry_backoff{100};
-    std::chrono::milliseconds retry_backoff_max{10'000};
-    std::size_t tasks = 1;         // writers, each with its own connection (docs/tasks.md)
-    sql::RedshiftLayout layout{};  // only for tables the sink creates, only in the redshift dialect
-    pq::TraceHook trace{};         // sees every statement's SQL text (never values), from the first
-};
-
-// What one writer (task) did.
-struct WriterStats {
-    std::size_t events = 0;              // events it was given
-    std::size_t rows_inserted = 0;       // rows inserted into the target
-    std::size_t rows_deleted = 0;        // rows deleted (or flagged, with soft_delete)
-    std::size_t batches = 0;             // batches committed
-    std::size_t retries = 0;             // attempts repeated after transient failures
-    std::chrono::nanoseconds db_time{};  // time spent writing batches, retries included
-};
-
-struct SinkStats {
-    std::size_t events_in = 0;  // events given to write()
-    std::size_t rows_inserted = 0;
-    std::size_t rows_deleted = 0;
-    std::size_t batches = 0;
-    std::size_t retries = 0;
-    std::chrono::nanoseconds db_time{};
-    Positions acknowledged;            // the last positions given to on_commit
-    std::vector<WriterStats> writers;  // per task; the totals above add them up
-};
-
-namespace detail {
-
-// A row's size for batch_bytes: the bytes of its strings and documents, the size of the rest.
-template <class T>
-std::size_t value_bytes(const T& value) {
-    if constexpr (std::is_same_v<T, std::string>)
-        return value.size();
-    else if constexpr (requires { value.value.size(); })
-        return value.value.size();
-    else if constexpr (std::is_same_v<T, json>)
-        return value.text.size();
-    else if constexpr (requires { value.has_value(); })
-        return value ? value_bytes(*value) : 1;
-    else
-        return sizeof(T);
-}
-
-template <class R>
-std::size_t row_bytes(const R& row) {
-    std::size_t bytes = 0;
-    record_info<R>::for_each(row, [&](auto, const auto& value) { bytes += value_bytes(value) + 1; });
-    return bytes;
-}
-
-}  // namespace detail
 
 // Streams change events of one record type into one table. write() buffers; a batch is written
 // when it reaches batch_rows or batch_bytes, when flush_interval has passed (checked by write
@@ -219,6 +159,7 @@ public:
             total.rows_deleted += writer.rows_deleted;
             total.batches += writer.batches;
             total.retries += writer.retries;
+            total.reconnects += writer.reconnects;
             total.db_time += writer.db_time;
             total.writers.push_back(writer);
         }
@@ -350,6 +291,7 @@ private:
         void record(const detail::ApplyResult& result, std::size_t events, bool committed) {
             const std::lock_guard lock(mutex_);
             stats_.retries += result.retries;
+            stats_.reconnects += result.reconnects;
             stats_.db_time += result.db_time;
             if (!committed) return;
             stats_.events += events;
@@ -462,54 +404,23 @@ private:
         if constexpr (!pack::has_key) {
             return round_robin_++ % tasks_.size();
         } else {
-            using info = record_info<R>;
-            static const auto columns = column_contexts<R>(dialect);
-            route_scratch_.clear();
-            std::size_t hash = 0;
             try {
-                for (const auto index : key_info<R, key_policy>::indexes) {
-                    info::for_each(change.row, [&](auto member, const auto& value) {
-                        if (member == index) encode_value(value, route_scratch_, columns[member]);
-                    });
-                    hash = hash * 1'000'003 ^
-                           std::hash<std::string_view>{}(route_scratch_.view(route_scratch_.size() - 1));
-                }
+                return detail::key_hash<R, key_policy>(change.row, route_scratch_, columns()) % tasks_.size();
             } catch (const BadValue& error) {
                 auto placed = error.at(table_name_, change.position);
                 fail(std::make_exception_ptr(placed), 0, true);
                 throw placed;
             }
-            return hash % tasks_.size();
         }
     }
 
-    // Encodes a share; a delete carries only its key, the other members may be unset.
     void encode(const Share& share, detail::EncodedBatch& batch) const {
-        using info = record_info<R>;
-        using keys = key_info<R, key_policy>;
-        static const auto columns = column_contexts<R>(dialect);
-        batch.clear();
-        batch.columns = info::size;
-        for (const auto& change : share.changes) {
-            const auto before = batch.params.bytes();
-            try {
-                if (is_delete(change.op)) {
-                    info::for_each(change.row, [&](auto index, const auto& value) {
-                        if constexpr (keys::is_key(decltype(index)::value))
-                            encode_value(value, batch.params, columns[index]);
-                        else
-                            batch.params.push_null();
-                    });
-                } else {
-                    encode_row(change.row, batch.params, columns);
-                }
-            } catch (const BadValue& error) {
-                throw error.at(table_name_, change.position);
-            }
-            batch.ops.push_back(is_delete(change.op) ? sql::op_delete : sql::op_insert);
-            batch.positions.push_back(change.position);
-            batch.row_bytes.push_back(static_cast<std::uint32_t>(batch.params.bytes() - before));
-        }
+        detail::encode_changes<R, key_policy>(share.changes, batch, columns(), table_name_);
+    }
+
+    [[nodiscard]] static const std::array<ColumnContext, record_info<R>::size>& columns() {
+        static const auto contexts = column_contexts<R>(dialect);
+        return contexts;
     }
 
     // A share committed: its events may now be acknowledged, once everything before them is.

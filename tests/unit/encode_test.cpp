@@ -222,11 +222,16 @@ TEST_CASE("COPY text format escapes backslash, newline, carriage return and tab 
     const auto reference = [](std::string_view text) {
         std::string out;
         for (const char c : text) {
-            if (c == '\\') out += "\\\\";
-            else if (c == '\n') out += "\\n";
-            else if (c == '\r') out += "\\r";
-            else if (c == '\t') out += "\\t";
-            else out += c;
+            if (c == '\\')
+                out += "\\\\";
+            else if (c == '\n')
+                out += "\\n";
+            else if (c == '\r')
+                out += "\\r";
+            else if (c == '\t')
+                out += "\\t";
+            else
+                out += c;
         }
         return out;
     };

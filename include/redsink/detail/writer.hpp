@@ -32,6 +32,7 @@ struct ApplyResult {
     std::size_t inserted = 0;
     std::size_t deleted = 0;
     std::size_t retries = 0;
+    std::size_t reconnects = 0;
     std::chrono::nanoseconds db_time{};
 };
 
@@ -100,8 +101,11 @@ private:
     [[nodiscard]] bool redshift() const noexcept { return plan_.dialect() == Dialect::redshift; }
 
     // Session state (the stage, prepared statements) is redone after every reconnect.
-    void ensure_session() {
-        if (!conn_.is_open()) conn_.reconnect();
+    void ensure_session(ApplyResult& result) {
+        if (!conn_.is_open()) {
+            conn_.reconnect();
+            ++result.reconnects;
+        }
         if (session_ == conn_.session()) return;
         stage_names_.clear();
         target_names_.clear();
@@ -116,7 +120,7 @@ private:
     // One batch, one transaction, sent as one pipeline: BEGIN, the rows, the plan's statements
     // and COMMIT travel without waiting for each other's answers.
     void apply_once(const EncodedBatch& batch, ApplyResult& result) {
-        ensure_session();
+        ensure_session(result);
         const bool direct = direct_append_ && batch.staged_deletes == 0;
         select_rows(batch, !direct);
         if (direct && !redshift()) {
