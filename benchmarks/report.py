@@ -366,8 +366,10 @@ def main():
         "`redsink::Sink` (`benchmarks/sink_cases.cpp`) writes the same rows to a table of the same "
         "shape (`fixed_schema`), in `append` and in `upsert` mode (`primary_key<\"id\">`), in both "
         "dialects, with `batch_rows` 1,000, 10,000 and 100,000 (a 100,000 batch of wide rows is the "
-        "whole pass of 20,000), `tasks` 1. The redshift dialect runs on PostgreSQL here, so its "
-        "numbers measure the client and protocol strategy, not a Redshift cluster.",
+        "whole pass of 20,000), `tasks` 1, and at 10,000 rows a batch also `tasks` 2 and 4 (this "
+        "machine's 2 cores run both the client and the server). The redshift dialect runs on "
+        "PostgreSQL here, so its numbers measure the client and protocol strategy, not a Redshift "
+        "cluster.",
         "",
         "## Loaders",
         "",
