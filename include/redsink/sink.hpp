@@ -273,8 +273,21 @@ private:
         }
 
         void process(const Share& share) {
-            sink_.encode(share, batch_);
-            detail::reduce(batch_, insert_mode::reduction, delete_mode::keeps_rows, sink_.key_columns_);
+            batch_.clear();
+            if (streams(share)) {
+                // Appending without deletes: every event is staged as it is, and the writer encodes
+                // them while it sends, so the server starts on the batch at once.
+                batch_.staged.reserve(share.changes.size());
+                for (std::uint32_t event = 0; event < share.changes.size(); ++event)
+                    batch_.staged.push_back({event, sql::op_insert});
+                batch_.staged_inserts = share.changes.size();
+                batch_.encode_until = [this, &share](std::size_t count) {
+                    sink_.encode(std::span(share.changes).subspan(batch_.events(), count - batch_.events()), batch_);
+                };
+            } else {
+                sink_.encode(share.changes, batch_);
+                detail::reduce(batch_, insert_mode::reduction, delete_mode::keeps_rows, sink_.key_columns_);
+            }
             detail::ApplyResult result;
             if (!batch_.staged.empty()) {
                 try {
@@ -286,6 +299,13 @@ private:
             }
             record(result, share.changes.size(), !batch_.staged.empty());
             sink_.committed(share.tickets);
+        }
+
+        [[nodiscard]] bool streams(const Share& share) const {
+            if (!writer_.streams_direct_append()) return false;
+            for (const auto& change : share.changes)
+                if (is_delete(change.op)) return false;
+            return true;
         }
 
         void record(const detail::ApplyResult& result, std::size_t events, bool committed) {
@@ -414,8 +434,8 @@ private:
         }
     }
 
-    void encode(const Share& share, detail::EncodedBatch& batch) const {
-        detail::encode_changes<R, key_policy>(share.changes, batch, columns(), table_name_);
+    void encode(std::span<const Change<R>> changes, detail::EncodedBatch& batch) const {
+        detail::encode_changes<R, key_policy>(changes, batch, columns(), table_name_);
     }
 
     [[nodiscard]] static const std::array<ColumnContext, record_info<R>::size>& columns() {

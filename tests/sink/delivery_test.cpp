@@ -273,3 +273,27 @@ TEST_CASE("batch_bytes bounds a batch by the size of its rows", "[pg][sink][deli
     CHECK(sink.stats().batches >= 4);
     CHECK(sink.stats().batches <= 6);
 }
+
+TEST_CASE("a bad value found while a COPY streams leaves nothing of its batch", "[pg][sink][delivery]") {
+    // Appending without deletes, the PostgreSQL dialect encodes rows while COPY sends them: the
+    // bad row comes after hundreds of rows are already on their way.
+    using Sink = redsink::Sink<Account, redsink::append, redsink::create_table, redsink::postgres>;
+    drop_table("streamed_bad");
+    Sink sink(test_config(), {.schema = sink_schema, .table = "streamed_bad", .batch_rows = 1000});
+    auto stream = random_stream({.seed = 93, .events = 3000});
+    std::erase_if(stream, [](const AccountChange& change) { return redsink::is_delete(change.op); });
+    stream.resize(1800);
+    stream[1700].row.name = "bad \xC0\x80 overlong";
+    try {
+        for (const auto& change : stream) sink.write(change);
+        sink.flush();
+        FAIL("the bad value was accepted");
+    } catch (const redsink::BadValue& error) {
+        CHECK(error.position() == stream[1700].position);
+        CHECK(error.column() == "name");
+    }
+    auto conn = reader();
+    CHECK(conn.exec("SELECT count(*) FROM sink_test.streamed_bad").as<int>(0, 0) == 1000);
+    CHECK(sink.stats().acknowledged ==
+          last_positions(std::vector<AccountChange>(stream.begin(), stream.begin() + 1000)));
+}

@@ -32,10 +32,19 @@ struct EncodedBatch {
     std::vector<StagedRow> staged;
     std::size_t staged_inserts = 0;  // op 'i' and 'x'
     std::size_t staged_deletes = 0;  // op 'd'
+    // Set when events are encoded on demand (a direct COPY streams them while the server reads):
+    // encodes events up to the given count.
+    std::function<void(std::size_t)> encode_until;
+
+    void ensure_encoded(std::size_t count) {
+        if (encode_until && events() < count) encode_until(count);
+    }
+
     // reduce()'s working memory, kept between batches.
     std::vector<std::uint32_t> owner, last_event, last_delete, last_insert;
 
     void clear() noexcept {
+        encode_until = nullptr;
         params.clear();
         ops.clear();
         positions.clear();

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -42,14 +43,13 @@ std::size_t row_bytes(const R& row) {
 template <class R>
 using ColumnContexts = std::array<ColumnContext, record_info<R>::size>;
 
-// Encodes change events into a batch, one row per event; a delete carries only its key, the
+// Appends change events to a batch, one row per event; a delete carries only its key, the
 // other members may be unset. A bad value is reported with the table and the event's position.
 template <class R, class Key>
-void encode_changes(const std::vector<Change<R>>& changes, EncodedBatch& batch, const ColumnContexts<R>& columns,
+void encode_changes(std::span<const Change<R>> changes, EncodedBatch& batch, const ColumnContexts<R>& columns,
                     const std::string& table) {
     using info = record_info<R>;
     using keys = key_info<R, Key>;
-    batch.clear();
     batch.columns = info::size;
     for (const auto& change : changes) {
         const auto before = batch.params.bytes();

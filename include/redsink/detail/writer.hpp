@@ -65,10 +65,13 @@ public:
         : conn_(std::move(conn)), plan_(std::move(plan)), direct_append_(direct_append), retry_(retry) {}
 
     [[nodiscard]] pq::Connection& connection() noexcept { return conn_; }
+    // Whether an append batch without deletes goes straight into the target by COPY, which can
+    // take its rows while they are being encoded (EncodedBatch::encode_until).
+    [[nodiscard]] bool streams_direct_append() const noexcept { return direct_append_ && !redshift(); }
     [[nodiscard]] const ApplyPlan& plan() const noexcept { return plan_; }
 
     // Writes the batch in one transaction; `result` counts what happened, also when it throws.
-    void apply(const EncodedBatch& batch, ApplyResult& result) {
+    void apply(EncodedBatch& batch, ApplyResult& result) {
         for (int attempt = 1;; ++attempt) {
             const auto start = std::chrono::steady_clock::now();
             try {
@@ -79,7 +82,13 @@ public:
                 throw;
             } catch (const Error& error) {
                 result.db_time += std::chrono::steady_clock::now() - start;
-                if (!error.retryable() || attempt >= retry_.max_attempts) throw located(error, batch, attempt);
+                if (!error.retryable() || attempt >= retry_.max_attempts) {
+                    try {
+                        batch.ensure_encoded(batch.staged.size());  // for the error's account of the batch
+                    } catch (const BadValue&) {
+                    }
+                    throw located(error, batch, attempt);
+                }
                 ++result.retries;
                 std::this_thread::sleep_for(backoff(attempt));
             }
@@ -91,6 +100,7 @@ private:
     static constexpr std::size_t statement_param_bytes = sql::max_statement_bytes - (std::size_t{1} << 20);
     static constexpr std::size_t max_chunk_rows = 1000;
     static constexpr std::size_t pipeline_depth = 4;
+    static constexpr std::size_t encode_ahead = 256;  // rows encoded at a time while a COPY streams
 
     [[nodiscard]] std::chrono::milliseconds backoff(int attempt) const {
         auto delay = retry_.backoff;
@@ -119,9 +129,10 @@ private:
 
     // One batch, one transaction, sent as one pipeline: BEGIN, the rows, the plan's statements
     // and COMMIT travel without waiting for each other's answers.
-    void apply_once(const EncodedBatch& batch, ApplyResult& result) {
+    void apply_once(EncodedBatch& batch, ApplyResult& result) {
         ensure_session(result);
         const bool direct = direct_append_ && batch.staged_deletes == 0;
+        if (!(direct && !redshift())) batch.ensure_encoded(batch.staged.size());
         select_rows(batch, !direct);
         if (direct && !redshift()) {
             // One COPY is atomic on its own: no transaction to open and commit.
@@ -217,12 +228,14 @@ private:
             if (to_stage || row.op != sql::op_delete) rows_.push_back(row);
     }
 
-    std::size_t copy_rows(const EncodedBatch& batch, bool to_stage) {
+    std::size_t copy_rows(EncodedBatch& batch, bool to_stage) {
         const auto table = to_stage ? sql::quote_identifier(sql::stage_table) : plan_.target();
         const auto sql = sql::copy_sql(table, plan_.record_columns(), to_stage);
         auto copy = conn_.copy_in(sql);
         copy_buffer_.clear();
-        for (const auto& row : rows_) {
+        for (std::size_t i = 0; i < rows_.size(); ++i) {
+            const auto& row = rows_[i];
+            if (i % encode_ahead == 0) batch.ensure_encoded(std::min(rows_.size(), i + encode_ahead));
             if (to_stage) {
                 copy_buffer_.push_back(row.op);
                 copy_buffer_.push_back('\t');
