@@ -16,4 +16,5 @@
 #include <redsink/sql/dml.hpp>
 #include <redsink/sql/identifiers.hpp>
 #include <redsink/sql/table.hpp>
+#include <redsink/stats.hpp>
 #include <redsink/types.hpp>

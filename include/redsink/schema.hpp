@@ -4,6 +4,7 @@
 #include <redsink/pq/error.hpp>
 #include <redsink/sql/catalog.hpp>
 #include <redsink/sql/ddl.hpp>
+#include <redsink/sql/dml.hpp>
 #include <redsink/sql/table.hpp>
 
 #include <string>
@@ -49,16 +50,38 @@ struct TableSetup {
     return key;
 }
 
+// What the catalog says of a table before the sink touches it.
+struct TableState {
+    std::vector<sql::CatalogColumn> columns;  // empty: the table does not exist
+    std::vector<std::string> primary_key;
+};
+
+[[nodiscard]] inline TableState inspect_table(pq::Connection& conn, const sql::TableRef& table) {
+    TableState state{read_table_columns(conn, table), {}};
+    if (!state.columns.empty()) state.primary_key = read_primary_key(conn, table);
+    return state;
+}
+
+// Whether the table will have a primary key on exactly the record's key columns once
+// prepare_table made it ready: the key it has, or the key create_table_sql gives it.
+[[nodiscard]] inline bool key_enforced(const sql::TableSpec& spec, const TableState& state) {
+    std::vector<std::string> expected;
+    for (const auto index : spec.key_indexes()) expected.push_back(spec.columns[index].name);
+    if (expected.empty()) return false;
+    return state.columns.empty() ? spec.unique_key : state.primary_key == expected;
+}
+
 // Makes the target table ready for the record, within what the rules allow: creates a missing
 // schema and table, adds missing columns as nullable, and refuses every other difference with
 // an error that names the table, the column and both types. Never changes a type, drops a
-// column or changes the key.
-inline TableSetup prepare_table(pq::Connection& conn, const sql::TableSpec& spec, SchemaRules rules) {
+// column or changes the key. `state` is what inspect_table found.
+inline TableSetup prepare_table(pq::Connection& conn, const sql::TableSpec& spec, SchemaRules rules,
+                                const TableState& state) {
     const auto fail = [&](const std::string& why) {
         throw Error(ErrorKind::schema, {}, "table " + spec.name.display() + ": " + why);
     };
     TableSetup setup;
-    auto catalog = read_table_columns(conn, spec.name);
+    auto catalog = state.columns;
     if (catalog.empty()) {
         if (!rules.creates_table)
             fail(
@@ -100,7 +123,7 @@ inline TableSetup prepare_table(pq::Connection& conn, const sql::TableSpec& spec
 
     std::vector<std::string> expected_key;
     for (const auto index : spec.key_indexes()) expected_key.push_back(spec.columns[index].name);
-    const auto actual_key = read_primary_key(conn, spec.name);
+    const auto actual_key = setup.created ? read_primary_key(conn, spec.name) : state.primary_key;
     if (!actual_key.empty() && !expected_key.empty() && actual_key != expected_key) {
         const auto list = [](const std::vector<std::string>& names) {
             std::string out;
@@ -112,6 +135,28 @@ inline TableSetup prepare_table(pq::Connection& conn, const sql::TableSpec& spec
     }
     setup.key_enforced = !expected_key.empty() && actual_key == expected_key;
     return setup;
+}
+
+inline TableSetup prepare_table(pq::Connection& conn, const sql::TableSpec& spec, SchemaRules rules) {
+    return prepare_table(conn, spec, rules, inspect_table(conn, spec.name));
+}
+
+// Creates the table that Redshift-dialect transactions lock first (sql::lock_table), when it is
+// missing. Two sinks starting at once may both try: the loser finds it made.
+inline void prepare_lock_table(pq::Connection& conn, const sql::TableRef& target) {
+    const auto lock = sql::lock_table(target);
+    if (!read_table_columns(conn, lock).empty()) return;
+    try {
+        conn.exec(sql::create_lock_table_sql(lock));
+    } catch (const Error& error) {
+        if (!read_table_columns(conn, lock).empty()) return;
+        throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
+                    "creating " + lock.display() + ", the table the redshift dialect locks before it writes " +
+                        target.display() +
+                        " (grant CREATE on the schema, create it as docs/tasks.md shows, or lock the target with "
+                        "SinkOptions::lock = ApplyLock::target); " +
+                        error.context());
+    }
 }
 
 }  // namespace redsink

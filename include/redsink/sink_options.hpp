@@ -6,47 +6,43 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
-#include <vector>
 
 namespace redsink {
+
+// What a Redshift-dialect transaction locks first (docs/tasks.md).
+enum class ApplyLock {
+    sink_table,  // "redsink_lock_<table>", a table of the sink's own: writers queue, readers of the target never wait
+    target,      // the target itself: readers of the target wait while a batch is applied
+};
+
+// When SinkOptions::session_hook is called, on a task's thread with its connection.
+enum class SessionPoint {
+    before_batch,          // before a batch's first attempt
+    after_failed_attempt,  // after an attempt failed and was rolled back, if the session is still open
+};
+
+using SessionHook = std::function<void(pq::Connection&, SessionPoint)>;
 
 // Numeric knobs and names; the behaviour is in the policies.
 struct SinkOptions {
     std::string schema = "public";
     std::string table;  // required
     std::size_t batch_rows = 10'000;
-    std::size_t batch_bytes = std::size_t{64} << 20;  // estimated from the rows' sizes
+    std::size_t batch_bytes = std::size_t{64} << 20;  // of encoded values
     std::chrono::milliseconds flush_interval{1'000};
     int max_attempts = 5;  // per batch, counting the first
     std::chrono::milliseconds retry_backoff{100};
     std::chrono::milliseconds retry_backoff_max{10'000};
-    std::size_t tasks = 1;         // writers, each with its own connection (docs/tasks.md)
+    std::size_t tasks = 1;         // parallel writers, each with its own connection and thread (docs/tasks.md)
     sql::RedshiftLayout layout{};  // only for tables the sink creates, only in the redshift dialect
-    pq::TraceHook trace{};         // sees every statement's SQL text (never values), from the first
-};
-
-// What one writer (task) did.
-struct WriterStats {
-    std::size_t events = 0;              // events it was given
-    std::size_t rows_inserted = 0;       // rows inserted into the target
-    std::size_t rows_deleted = 0;        // rows deleted (or flagged, with soft_delete)
-    std::size_t batches = 0;             // batches committed
-    std::size_t retries = 0;             // attempts repeated after transient failures
-    std::size_t reconnects = 0;          // sessions opened again after one was lost
-    std::chrono::nanoseconds db_time{};  // time spent writing batches, retries included
-};
-
-struct SinkStats {
-    std::size_t events_in = 0;  // events given to write()
-    std::size_t rows_inserted = 0;
-    std::size_t rows_deleted = 0;
-    std::size_t batches = 0;
-    std::size_t retries = 0;
-    std::size_t reconnects = 0;
-    std::chrono::nanoseconds db_time{};
-    Positions acknowledged;            // the last positions given to on_commit
-    std::vector<WriterStats> writers;  // per task; the totals above add them up
+    ApplyLock lock = ApplyLock::sink_table;  // redshift dialect
+    // Redshift dialect: the stage is emptied with DELETE inside each transaction, and dropped and
+    // created again once this many rows were deleted from it (0: every batch).
+    std::size_t stage_recreate_rows = 1'000'000;
+    pq::TraceHook trace{};       // sees every statement's SQL text (never values), from the first
+    SessionHook session_hook{};  // for tests and diagnostics: runs on a task's session (SessionPoint)
 };
 
 }  // namespace redsink

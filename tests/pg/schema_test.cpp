@@ -148,7 +148,7 @@ TEST_CASE("PostgreSQL dialect: COPY into the target, COPY into the stage, upsert
 
     // Stage rows 5..8 (5 and 6 exist, 7 and 8 do not), then upsert: 4 rows inserted or updated.
     conn.exec(create_stage_sql(spec, true));
-    conn.exec(clear_stage_sql());
+    conn.exec(truncate_stage_sql());
     data.clear();
     for (int id = 5; id <= 8; ++id) {
         params.clear();
@@ -240,7 +240,7 @@ TEST_CASE("the Redshift dialect's statements run on PostgreSQL with a small comp
         exec_buffer(conn, insert_stage_sql(spec, 1), params, 0, params.size());
         const std::vector<std::pair<std::string, std::string>> flag{{"deleted", "TRUE"}};
         CHECK(conn.exec(update_from_stage_sql(spec, Staged::deletes, flag)).affected_rows() == 1);
-        conn.exec(lock_table_sql(spec));
+        conn.exec(lock_table_sql(spec.name));
         conn.exec(drop_stage_sql());
         tx.commit();
     }

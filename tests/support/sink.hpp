@@ -7,7 +7,9 @@
 #include <support/statement_log.hpp>
 #include <support/stream.hpp>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace redsink_test {
@@ -39,6 +41,18 @@ redsink::pq::TraceHook sink_trace(redsink::pq::TraceHook then = {}) {
             log_redshift_sending(sql);
         if (then) then(point, sql);
     };
+}
+
+// Waits until `done()` holds, for at most 20 s: tasks commit in the background. A bound against a
+// hang, not a timing expectation.
+template <class Done>
+bool eventually(Done done) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > give_up) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
 }
 
 template <class Sink>

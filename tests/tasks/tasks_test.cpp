@@ -110,9 +110,9 @@ void check_tasks(std::size_t tasks) {
         sink.on_commit(audit.callback());
         write_all(sink, stream);
         const auto stats = sink.stats();
-        CHECK(stats.writers.size() == tasks);
+        CHECK(stats.tasks.size() == tasks);
         std::size_t events = 0;
-        for (const auto& writer : stats.writers) {
+        for (const auto& writer : stats.tasks) {
             CHECK(writer.events > 0);
             events += writer.events;
         }
@@ -146,7 +146,7 @@ TEST_CASE("append without a key spreads rows over every writer", "[pg][tasks]") 
     const auto stream = random_stream({.seed = 203, .events = 2000});
     Sink sink(test_config(), {.schema = sink_schema, .table = "tasks_keyless", .batch_rows = 300, .tasks = 3});
     write_all(sink, stream);
-    for (const auto& writer : sink.stats().writers) CHECK(writer.events > 300);
+    for (const auto& writer : sink.stats().tasks) CHECK(writer.events > 300);
     Model model(InsertKind::append, DeleteKind::ignore);
     model.apply(stream);
     auto conn = reader();
@@ -185,7 +185,7 @@ TEMPLATE_TEST_CASE("a writer whose connection is killed recovers; the others go 
     const auto stats = sink.stats();
     CHECK(kills == 1);
     // Lost mid-batch (a retry) or between batches (the next batch reconnects first).
-    CHECK(stats.writers[1].reconnects >= 1);
+    CHECK(stats.tasks[1].reconnects >= 1);
     Model model(InsertKind::upsert, DeleteKind::hard);
     model.apply(stream);
     CHECK(table_rows(killer, qualified(table)) == model.rows());
@@ -194,7 +194,7 @@ TEMPLATE_TEST_CASE("a writer whose connection is killed recovers; the others go 
     CHECK(stats.acknowledged == last);
 }
 
-TEST_CASE("an error in one writer surfaces from the next call, naming writer, table and position", "[pg][tasks]") {
+TEST_CASE("a bad value is refused by write(), naming table and position; what came before is written", "[pg][tasks]") {
     using Sink = UpsertSink<redsink::postgres>;
     drop_table("tasks_bad");
     auto stream = random_stream({.seed = 205, .events = 2000, .keys = 400});
@@ -202,29 +202,80 @@ TEST_CASE("an error in one writer surfaces from the next call, naming writer, ta
     stream[1500].row.note = std::string("bad \xFF byte");
     const auto bad = stream[1500].position;
     Positions acked;
-    std::mutex acked_mutex;
     Sink sink(test_config(), {.schema = sink_schema, .table = "tasks_bad", .batch_rows = 100, .tasks = 4});
-    sink.on_commit([&](const Positions& done) {
-        const std::lock_guard lock(acked_mutex);
-        acked = done;
-    });
+    sink.on_commit([&](const Positions& done) { acked = done; });
+    std::size_t taken = 0;
     bool surfaced = false;
     try {
-        for (const auto& change : stream) sink.write(change);
+        for (const auto& change : stream) {
+            sink.write(change);
+            ++taken;
+        }
         sink.flush();
     } catch (const redsink::BadValue& error) {
         surfaced = true;
         CHECK(error.column() == "note");
         CHECK(error.position() == bad);
-        CHECK_THAT(error.what(), Catch::Contains("sink_test.tasks_bad") && Catch::Contains("writer ") &&
-                                     Catch::Contains(redsink::to_string(bad)));
+        CHECK_THAT(error.what(), Catch::Contains("sink_test.tasks_bad") && Catch::Contains(redsink::to_string(bad)));
+    }
+    CHECK(surfaced);
+    CHECK(taken == 1500);  // the bad event was not taken
+    CHECK_THROWS_WITH(sink.write(stream[0]), Catch::Contains("stopped after an earlier error"));
+    CHECK_THROWS_WITH(sink.flush(), Catch::Contains("stopped after an earlier error"));
+    // The batches handed over before the bad event are committed and acknowledged: 15 of 100 rows.
+    const auto stats = sink.stats();
+    CHECK(stats.events + stats.events_ignored + stats.events_pending == stats.events_in);
+    CHECK(stats.events_in == 1500);
+    CHECK(stats.batches >= 15);
+    // Nothing at or after the bad event is acknowledged in its partition, then or later.
+    if (acked.count(bad.partition) > 0) CHECK(acked.at(bad.partition) < bad.offset);
+    for (const auto& [partition, offset] : acked) {
+        std::int64_t last_written = -1;
+        for (std::size_t i = 0; i < 1400; ++i)
+            if (stream[i].position.partition == partition) last_written = stream[i].position.offset;
+        CHECK(offset >= last_written);
+    }
+}
+
+TEST_CASE("a row the server refuses stops the sink from the next call, naming the task, table and events",
+          "[pg][tasks]") {
+    using Sink = UpsertSink<redsink::postgres>;
+    drop_table("tasks_refused");
+    auto stream = random_stream({.seed = 207, .events = 2000, .keys = 400});
+    // The last event of its key from 1500 on (an earlier one would be reduced away).
+    std::size_t victim = 1500;
+    const auto later = [&](std::size_t i) {
+        for (std::size_t j = i + 1; j < stream.size(); ++j)
+            if (stream[j].row.id == stream[i].row.id) return true;
+        return false;
+    };
+    while (later(victim)) ++victim;
+    stream[victim].op = redsink::Op::update;
+    stream[victim].row.version = -7;
+    const auto bad = stream[victim].position;
+    Positions acked;
+    Sink sink(test_config(), {.schema = sink_schema, .table = "tasks_refused", .batch_rows = 100, .tasks = 4});
+    auto conn = reader();
+    conn.exec("ALTER TABLE sink_test.tasks_refused ADD CONSTRAINT version_not_negative CHECK (version >= 0)");
+    sink.on_commit([&](const Positions& done) { acked = done; });
+    bool surfaced = false;
+    try {
+        for (const auto& change : stream) sink.write(change);
+        sink.flush();
+    } catch (const redsink::Error& error) {
+        surfaced = true;
+        CHECK(error.sqlstate() == "23514");
+        CHECK(error.kind() == redsink::ErrorKind::constraint);
+        CHECK_THAT(error.what(), Catch::Contains("sink_test.tasks_refused") && Catch::Contains("task ") &&
+                                     Catch::Contains(" of 4: ") &&
+                                     Catch::Contains("partition " + std::to_string(bad.partition)));
     }
     CHECK(surfaced);
     CHECK_THROWS_WITH(sink.write(stream[0]), Catch::Contains("stopped after an earlier error"));
     CHECK_THROWS_WITH(sink.flush(), Catch::Contains("stopped after an earlier error"));
-    // Nothing at or after the bad event is acknowledged in its partition, then or later.
-    const std::lock_guard lock(acked_mutex);
+    // Nothing at or after the refused event is acknowledged in its partition, then or later.
     if (acked.count(bad.partition) > 0) CHECK(acked.at(bad.partition) < bad.offset);
+    CHECK(conn.exec("SELECT count(*) FROM sink_test.tasks_refused WHERE version < 0").as<int>(0, 0) == 0);
 }
 
 TEST_CASE("destroying a sink with batches in flight joins its writers", "[pg][tasks]") {

@@ -1,4 +1,4 @@
-#include <redsink/detail/batch.hpp>
+#include <redsink/detail/reduce.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -12,6 +12,13 @@ using redsink::detail::reduce;
 
 namespace {
 
+// Each event's key hash, as encode_change computes it.
+void hash_keys(EncodedBatch& batch, const std::vector<std::size_t>& key) {
+    batch.key_hashes.clear();
+    for (std::size_t event = 0; event < batch.events(); ++event)
+        batch.key_hashes.push_back(redsink::detail::key_hash(batch.params, event * batch.columns, key));
+}
+
 // A batch of (key, op) events with two columns: the key and the event's number.
 EncodedBatch batch_of(const std::vector<std::pair<std::string, char>>& events) {
     EncodedBatch batch;
@@ -23,6 +30,7 @@ EncodedBatch batch_of(const std::vector<std::pair<std::string, char>>& events) {
         batch.positions.push_back({0, static_cast<std::int64_t>(i)});
         batch.row_bytes.push_back(4);
     }
+    hash_keys(batch, {0});
     return batch;
 }
 
@@ -82,6 +90,7 @@ TEST_CASE("composite keys compare every key column; many keys stay distinct", "[
         batch.row_bytes.push_back(4);
     }
     const std::vector<std::size_t> both{0, 1};
+    hash_keys(batch, both);
     reduce(batch, Reduction::last_per_key, false, both);
     CHECK(staged(batch) == list{"1:i", "2:i", "3:i"});
 
@@ -90,4 +99,13 @@ TEST_CASE("composite keys compare every key column; many keys stay distinct", "[
     auto large = batch_of(many);
     reduce(large, Reduction::last_per_key, false, key);
     CHECK(large.staged.size() == 1234);
+}
+
+TEST_CASE("equal keys hash alike, and the hash reads every key column", "[unit][reduce]") {
+    redsink::ParamBuffer params;
+    for (const auto* text : {"1", "12", "11", "2", "1", "12"}) params.push(text);
+    const std::vector<std::size_t> both{0, 1};
+    using redsink::detail::key_hash;
+    CHECK(key_hash(params, 0, both) == key_hash(params, 4, both));
+    CHECK(key_hash(params, 0, both) != key_hash(params, 2, both));
 }

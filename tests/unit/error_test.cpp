@@ -14,6 +14,7 @@ TEST_CASE("SQLSTATEs are classified", "[unit][error]") {
     CHECK(classify("57P02") == ErrorKind::transient);
     CHECK(classify("57P03") == ErrorKind::transient);
     CHECK(classify("53300") == ErrorKind::transient);
+    CHECK(classify("26000") == ErrorKind::transient);
     CHECK(classify("22P02") == ErrorKind::bad_data);
     CHECK(classify("22001") == ErrorKind::bad_data);
     CHECK(classify("23505") == ErrorKind::constraint);

@@ -115,7 +115,10 @@ TEST_CASE("the stage and the statements that apply it, Redshift dialect", "[unit
     CHECK(redshift(insert_stage_sql(spec, 1)) ==
           R"(INSERT INTO "redsink_stage" ("redsink_op", )" + columns +
               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, JSON_PARSE($14), $15, $16)");
-    CHECK(redshift(clear_stage_sql()) == R"(TRUNCATE "redsink_stage")");
+    CHECK(truncate_stage_sql() == R"(TRUNCATE "redsink_stage")");
+    CHECK(redshift(delete_stage_rows_sql()) == R"(DELETE FROM "redsink_stage")");
+    CHECK(redshift(deallocate_sql("redsink_stage_1024_7")) == "DEALLOCATE redsink_stage_1024_7");
+    CHECK_THROWS(deallocate_sql("x; DROP TABLE y"));
     CHECK(redshift(drop_stage_sql()) == R"(DROP TABLE "redsink_stage")");
     CHECK(
         redshift(delete_using_stage_sql(spec)) ==
@@ -137,7 +140,33 @@ TEST_CASE("the stage and the statements that apply it, Redshift dialect", "[unit
           R"(UPDATE "app"."everything" SET "deleted" = TRUE FROM "redsink_stage" WHERE )"
           R"("app"."everything"."tenant" = "redsink_stage"."tenant" AND "app"."everything"."id" = "redsink_stage"."id")"
           R"( AND "redsink_stage"."redsink_op" = 'd')");
-    CHECK(redshift(lock_table_sql(spec)) == R"(LOCK TABLE "app"."everything")");
+    CHECK(redshift(lock_table_sql(spec.name)) == R"(LOCK TABLE "app"."everything")");
+    CHECK(redshift(lock_table_sql(lock_table(spec.name))) == R"(LOCK TABLE "app"."redsink_lock_everything")");
+    CHECK(redshift(create_lock_table_sql(lock_table(spec.name))) ==
+          R"(CREATE TABLE IF NOT EXISTS "app"."redsink_lock_everything" ("target" VARCHAR(255)))");
+}
+
+TEST_CASE("the lock table's name fits in 63 bytes, whatever the target's", "[unit][sql]") {
+    const std::string long_name(63, 'a');
+    const auto lock = lock_table(TableRef::make("app", long_name));
+    CHECK(lock.table.size() == 63);
+    CHECK(lock.table.starts_with("redsink_lock_aaaa"));
+    CHECK(lock.table != lock_table(TableRef::make("app", std::string(62, 'a') + "b")).table);
+    // A name of two-byte characters is never cut inside one.
+    std::string umlauts;
+    for (int i = 0; i < 31; ++i) umlauts += "\xC3\xA4";
+    const auto cut = lock_table(TableRef::make("app", umlauts)).table;
+    CHECK(cut.size() <= 63);
+    CHECK(redsink::detail::check_utf8(cut).fault == redsink::detail::Utf8Fault::none);
+    CHECK(lock_table(TableRef::make("app", "orders")).table == "redsink_lock_orders");
+}
+
+TEST_CASE("a target named like the sink's own tables is refused", "[unit][sql]") {
+    CHECK_THROWS_WITH(check_target_name(TableRef::make("public", "redsink_stage")),
+                      Catch::Contains("names beginning with redsink_ belong to the sink's own tables"));
+    CHECK_THROWS_WITH(check_target_name(TableRef::make("public", "Redsink_Lock_Orders")),
+                      Catch::Contains("redsink_lock_orders"));
+    CHECK_NOTHROW(check_target_name(TableRef::make("public", "orders_redsink")));
 }
 
 TEST_CASE("PostgreSQL's faster forms", "[unit][sql]") {

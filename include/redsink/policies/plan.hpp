@@ -17,12 +17,26 @@ enum class Reduction {
     inserts_after_last_delete,  // every insert after the key's last delete (append)
 };
 
-// The statements that apply a staged batch to its target, built once per table by the insert
+// What a statement's affected rows count as in the sink's statistics.
+enum class RowCount {
+    none,      // nothing the user sees as a change (rows replaced by an upsert, rows of the stage)
+    inserted,  // rows inserted into the target
+    deleted,   // rows deleted from the target (or flagged, with soft_delete)
+};
+
+// One statement of an ApplyPlan, with what its affected rows mean.
+struct PlanStatement {
+    std::string sql;
+    RowCount counts = RowCount::none;
+};
+
+// The statements that apply a staged batch to its target, built once per sink by the insert
 // and delete mode policies. When they run, the session's stage table ("redsink_stage") holds
 // the batch after reduction: rows with op 'i' to insert, keys with op 'd' to delete, and, for
 // a delete mode that keeps rows, rows with op 'x' to insert that the batch deleted afterwards.
 // Delete statements run first (they see only rows of earlier batches), then insert statements;
-// each list runs only when the batch has rows of its kind.
+// each list runs only when the batch has rows of its kind. The transaction around them is
+// planned by detail::plan_transaction (docs/architecture.md).
 class ApplyPlan {
 public:
     // `key_enforced`: the target has a primary key on exactly the record's key columns.
@@ -46,20 +60,29 @@ public:
     // "a", "b", ... : the record's columns.
     [[nodiscard]] std::string columns() const { return sql::detail::column_list(record_columns()); }
 
-    // The standard statements, for policies to reuse.
-    [[nodiscard]] std::string delete_staged(sql::Staged which) const {
-        return sql::delete_using_stage_sql(record_table(), which);
+    // The standard statements, for policies to reuse. Deleting staged deletes counts as deleted
+    // rows; deleting the rows that staged inserts replace counts as nothing.
+    [[nodiscard]] PlanStatement delete_staged(sql::Staged which) const {
+        return {sql::delete_using_stage_sql(record_table(), which),
+                which == sql::Staged::deletes ? RowCount::deleted : RowCount::none};
     }
-    [[nodiscard]] std::string insert_staged() const { return sql::insert_from_stage_sql(record_table(), managed_); }
+    [[nodiscard]] PlanStatement insert_staged() const {
+        return {sql::insert_from_stage_sql(record_table(), managed_), RowCount::inserted};
+    }
     // PostgreSQL only, with key_enforced(): inserts the staged rows, replacing those with their key.
-    [[nodiscard]] std::string upsert_staged() const { return sql::upsert_from_stage_sql(record_table(), managed_); }
-    [[nodiscard]] std::string update_staged(sql::Staged which,
-                                            std::span<const std::pair<std::string, std::string>> sets) const {
-        return sql::update_from_stage_sql(record_table(), which, sets);
+    [[nodiscard]] PlanStatement upsert_staged() const {
+        return {sql::upsert_from_stage_sql(record_table(), managed_), RowCount::inserted};
+    }
+    [[nodiscard]] PlanStatement update_staged(sql::Staged which,
+                                              std::span<const std::pair<std::string, std::string>> sets) const {
+        return {sql::update_from_stage_sql(record_table(), which, sets),
+                which == sql::Staged::deletes ? RowCount::deleted : RowCount::none};
     }
 
-    void on_deletes(std::string sql) { delete_statements_.push_back(std::move(sql)); }
-    void on_inserts(std::string sql) { insert_statements_.push_back(std::move(sql)); }
+    void on_deletes(PlanStatement statement) { delete_statements_.push_back(std::move(statement)); }
+    void on_deletes(std::string sql, RowCount counts = RowCount::deleted) { on_deletes({std::move(sql), counts}); }
+    void on_inserts(PlanStatement statement) { insert_statements_.push_back(std::move(statement)); }
+    void on_inserts(std::string sql, RowCount counts = RowCount::none) { on_inserts({std::move(sql), counts}); }
 
     // A column the sink itself maintains (a soft-delete flag): created with the table or added
     // by evolve_schema, and set to `insert_value` (an SQL expression over the stage's columns)
@@ -70,10 +93,17 @@ public:
         ++managed_count_;
     }
 
-    [[nodiscard]] const std::vector<std::string>& delete_statements() const noexcept { return delete_statements_; }
-    [[nodiscard]] const std::vector<std::string>& insert_statements() const noexcept { return insert_statements_; }
+    [[nodiscard]] const std::vector<PlanStatement>& delete_statements() const noexcept { return delete_statements_; }
+    [[nodiscard]] const std::vector<PlanStatement>& insert_statements() const noexcept { return insert_statements_; }
     [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& managed_columns() const noexcept {
         return managed_;
+    }
+
+    // The inserts do nothing but copy the staged rows into the target (no managed column, no other
+    // statement), so a batch without deletes may go straight into the target, unstaged.
+    [[nodiscard]] bool plain_inserts() const {
+        return managed_.empty() && insert_statements_.size() == 1 &&
+               insert_statements_.front().sql == insert_staged().sql;
     }
 
     // The table without the managed columns: what the stage holds.
@@ -91,8 +121,8 @@ private:
     bool key_enforced_ = false;
     std::vector<std::pair<std::string, std::string>> managed_;
     std::size_t managed_count_ = 0;
-    std::vector<std::string> delete_statements_;
-    std::vector<std::string> insert_statements_;
+    std::vector<PlanStatement> delete_statements_;
+    std::vector<PlanStatement> insert_statements_;
 };
 
 }  // namespace redsink

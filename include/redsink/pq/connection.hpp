@@ -10,6 +10,8 @@
 #include <array>
 #include <climits>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -28,6 +30,28 @@ enum class TracePoint { sending, done, failed };
 // Receives the SQL text of every statement (never its bound values). Tests use it to check the
 // Redshift grammar, to count commits and to inject faults at a chosen statement.
 using TraceHook = std::function<void(TracePoint, std::string_view sql)>;
+
+// One statement, in one of the forms libpq sends. The strings must outlive the statement's
+// completion (in a pipeline, until it is received).
+struct Request {
+    enum class Form {
+        simple,    // no parameters; outside a pipeline it may hold several statements
+        params,    // text-format bind parameters
+        prepare,   // prepares `sql` as `name`
+        prepared,  // runs the prepared statement `name`
+    };
+    Form form = Form::simple;
+    const std::string* sql = nullptr;  // the text; for a prepared statement, the text it was prepared with
+    const std::string* name = nullptr;
+    std::span<const char* const> values{};  // NUL-terminated texts, nullptr for NULL
+    int param_count = 0;                    // prepare: how many parameters `sql` takes
+};
+
+// A statement of a pipeline that completed: the tag it was sent with and the rows it affected.
+struct Completion {
+    std::uint32_t tag = 0;
+    std::size_t rows = 0;
+};
 
 class CopyIn;
 
@@ -50,8 +74,10 @@ namespace detail {
 }
 }  // namespace detail
 
-// One session with a PostgreSQL or Redshift server. Owns its PGconn; every statement goes
-// through exec/exec_prepared, which turn failures into classified Errors.
+// One session with a PostgreSQL or Redshift server. Owns its PGconn. Every statement, in every
+// form (plain, with parameters, prepared, pipelined or not, COPY), enters the server through
+// dispatch() and leaves through collect() or receive(): the one place that traces, classifies
+// failures and scrubs the password.
 class Connection final {
 public:
     explicit Connection(ConnectionConfig config) : config_(std::move(config)) { open(); }
@@ -78,24 +104,24 @@ public:
 
     // Drops the session (if any) and opens a new one with the same configuration.
     void reconnect() {
+        pipeline_.clear();
         conn_.reset();
         open();
     }
 
     void set_trace(TraceHook hook) { trace_ = std::move(hook); }
+    [[nodiscard]] const TraceHook& trace() const noexcept { return trace_; }
 
     // Server notices (NOTICE, WARNING) go here; without a hook they are dropped, not printed.
     void set_notice_hook(std::function<void(std::string_view)> hook) {
         notice_ = std::make_unique<std::function<void(std::string_view)>>(std::move(hook));
         install_notice_processor();
     }
-    [[nodiscard]] const TraceHook& trace() const noexcept { return trace_; }
+
+    // ---- One statement, waiting for its result ----------------------------------------------
 
     // Simple query protocol: no parameters, may hold several statements.
-    Result exec(const std::string& sql) {
-        notify(TracePoint::sending, sql);
-        return complete(PQexec(conn_.get(), sql.c_str()), sql);
-    }
+    Result exec(const std::string& sql) { return run({.form = Request::Form::simple, .sql = &sql}); }
 
     // Extended protocol with text-format bind parameters; std::nullopt binds NULL.
     template <class First, class... Rest>
@@ -103,26 +129,24 @@ public:
         return with_params([&](std::span<const char* const> values) { return exec_raw(sql, values); }, first, rest...);
     }
 
-    // The choke point for parameterized statements: each value is a NUL-terminated text or
-    // nullptr for NULL.
+    // Each value is a NUL-terminated text or nullptr for NULL.
     Result exec_raw(const std::string& sql, std::span<const char* const> values) {
-        notify(TracePoint::sending, sql);
-        return complete(PQexecParams(conn_.get(), sql.c_str(), param_count(values.size()), nullptr, values.data(),
-                                     nullptr, nullptr, 0),
-                        sql);
+        return run({.form = Request::Form::params, .sql = &sql, .values = values});
     }
 
     // Prepares a named statement for this session. Prepared statements are forgotten on
     // reconnect; is_prepared tells whether it must be prepared again.
     void prepare(const std::string& name, const std::string& sql, int param_count = 0) {
-        notify(TracePoint::sending, sql);
-        complete(PQprepare(conn_.get(), name.c_str(), sql.c_str(), param_count, nullptr), sql);
-        prepared_[name] = sql;
+        const auto& stored = remember_prepared(name, sql);
+        run({.form = Request::Form::prepare, .sql = &stored, .name = &name, .param_count = param_count});
     }
 
     [[nodiscard]] bool is_prepared(const std::string& name) const { return prepared_.contains(name); }
     // The SQL text a prepared statement was prepared with.
     [[nodiscard]] const std::string& prepared_text(const std::string& name) const { return prepared_sql(name); }
+    // Forgets statements prepared on this session (the server may still hold them: DEALLOCATE
+    // them to free the server's memory).
+    void forget_prepared(const std::string& name) { prepared_.erase(name); }
 
     template <class... Params>
     Result exec_prepared(const std::string& name, const Params&... params) {
@@ -131,11 +155,7 @@ public:
     }
 
     Result exec_prepared_raw(const std::string& name, std::span<const char* const> values) {
-        const auto& sql = prepared_sql(name);
-        notify(TracePoint::sending, sql);
-        return complete(
-            PQexecPrepared(conn_.get(), name.c_str(), param_count(values.size()), values.data(), nullptr, nullptr, 0),
-            sql);
+        return run({.form = Request::Form::prepared, .sql = &prepared_sql(name), .name = &name, .values = values});
     }
 
     // The server's version() text, read once per session.
@@ -149,6 +169,222 @@ public:
     [[nodiscard]] CopyIn copy_in(const std::string& sql);
     // Runs a whole COPY ... FROM STDIN with the given data; returns the rows copied.
     std::size_t copy_from_stdin(const std::string& sql, std::string_view data);
+
+    // ---- Pipeline mode: statements in flight, results in order (see Pipeline) -------------
+
+    [[nodiscard]] bool pipelined() const noexcept { return conn_ && PQpipelineStatus(conn_.get()) != PQ_PIPELINE_OFF; }
+    [[nodiscard]] std::size_t in_flight() const noexcept { return pipeline_.size(); }
+
+    void enter_pipeline() {
+        if (pipelined()) return;
+        if (!conn_ || PQenterPipelineMode(conn_.get()) != 1) throw error_from(nullptr, "pipeline mode");
+    }
+
+    // Sends a statement without waiting for it. `tag` comes back with its Completion; an error of
+    // a statement sent with `tolerate_error` is dropped (the statements after it up to the next
+    // sync() are then skipped by the server, and theirs too).
+    void send(const Request& request, std::uint32_t tag = 0, bool tolerate_error = false) {
+        if (!pipelined()) throw Error(ErrorKind::other, {}, "Connection::send needs pipeline mode");
+        dispatch(request);
+        if (PQsendFlushRequest(conn_.get()) != 1 || PQflush(conn_.get()) < 0) fail_dispatch(*request.sql);
+        pipeline_.push_back({request.sql, tag, tolerate_error, false});
+    }
+
+    // Prepares a named statement in the pipeline (after the statements sent before it, without
+    // waiting); it is prepared once its completion is received.
+    void send_prepare(const std::string& name, const std::string& sql, int param_count) {
+        const auto& stored = remember_prepared(name, sql);
+        send({.form = Request::Form::prepare, .sql = &stored, .name = &stored_name(name), .param_count = param_count});
+    }
+
+    // Ends the pipeline's implicit transaction here: an error before it skips nothing after it.
+    void sync() {
+        if (!pipelined() || PQpipelineSync(conn_.get()) != 1) throw error_from(nullptr, "pipeline sync");
+        pipeline_.push_back({nullptr, 0, true, true});
+    }
+
+    // Waits for the oldest statement in flight. On an error (not tolerated) the pipeline is
+    // drained and left, and the error thrown: the connection can be used again.
+    Completion receive() {
+        if (pipeline_.empty()) throw Error(ErrorKind::other, {}, "Connection::receive: nothing in flight");
+        const auto entry = pipeline_.front();
+        pipeline_.pop_front();
+        PGconn* native = conn_.get();
+        if (entry.sync) {
+            while (PGresult* raw = PQgetResult(native)) {
+                const Result result(raw);
+                if (PQresultStatus(raw) == PGRES_PIPELINE_SYNC) break;
+            }
+            return {};
+        }
+        const std::string_view sql = *entry.sql;
+        Completion done{entry.tag, 0};
+        Result failed;
+        std::optional<Error> error;
+        bool skipped = false;
+        while (PGresult* raw = PQgetResult(native)) {
+            Result result(raw);
+            const auto status = PQresultStatus(raw);
+            if (status == PGRES_PIPELINE_ABORTED)
+                skipped = true;
+            else if (!succeeded(status)) {
+                if (failed.native_handle() == nullptr) failed = std::move(result);
+            } else if (auto refused = refused_commit(result, sql))
+                error = std::move(refused);
+            else
+                done.rows += result.affected_rows();
+        }
+        // Built once the results are read: a lost session shows only then (CONNECTION_BAD).
+        if (failed.native_handle() != nullptr)
+            error = error_from(failed.native_handle(), sql);
+        else if (!error && !skipped && PQstatus(native) == CONNECTION_BAD)
+            error = error_from(nullptr, sql);
+        if (entry.tolerate) {
+            notify(error || skipped ? TracePoint::failed : TracePoint::done, sql);
+            return done;
+        }
+        if (skipped && !error)
+            error = Error(ErrorKind::other, {}, "skipped after an earlier statement of its pipeline failed", {},
+                          statement_context(sql));
+        if (error) {
+            notify(TracePoint::failed, sql);
+            leave_pipeline();
+            throw std::move(*error);
+        }
+        notify(TracePoint::done, sql);
+        return done;
+    }
+
+    // Leaves pipeline mode, after receiving (and dropping) whatever is still in flight.
+    void leave_pipeline() noexcept {
+        PGconn* native = conn_.get();
+        std::size_t syncs = 1;  // the one sent here, and those still in flight
+        for (const auto& entry : pipeline_) syncs += entry.sync ? 1 : 0;
+        pipeline_.clear();
+        if (native == nullptr || PQpipelineStatus(native) == PQ_PIPELINE_OFF) return;
+        if (PQstatus(native) != CONNECTION_BAD && PQpipelineSync(native) == 1) {
+            // Everything up to and including the last sync point: results of aborted statements too.
+            for (int nulls = 0; syncs > 0 && nulls < 2;) {
+                PGresult* raw = PQgetResult(native);
+                if (raw == nullptr) {
+                    ++nulls;
+                    if (PQstatus(native) == CONNECTION_BAD) break;
+                    continue;
+                }
+                nulls = 0;
+                if (PQresultStatus(raw) == PGRES_PIPELINE_SYNC) --syncs;
+                PQclear(raw);
+            }
+        }
+        PQexitPipelineMode(native);
+    }
+
+    // Removes the password from a text that came from the server or libpq, just in case.
+    [[nodiscard]] std::string scrub(std::string_view text) const {
+        std::string out(text);
+        const auto& secret = config_.password;
+        if (secret.size() < 3) return out;
+        for (auto pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos))
+            out.replace(pos, secret.size(), "<redacted>");
+        return out;
+    }
+
+private:
+    friend class CopyIn;
+
+    struct InFlight {
+        const std::string* sql;
+        std::uint32_t tag;
+        bool tolerate;
+        bool sync;
+    };
+
+    [[nodiscard]] static bool succeeded(ExecStatusType status) noexcept {
+        return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY;
+    }
+
+    // The one way in: traces the statement and hands it to libpq without waiting.
+    void dispatch(const Request& request) {
+        const std::string& sql = *request.sql;
+        notify(TracePoint::sending, sql);
+        PGconn* native = conn_.get();
+        const int count = param_count(request.values.size());
+        int sent = 0;
+        switch (request.form) {
+            case Request::Form::simple:
+                // The simple protocol is not allowed in a pipeline: there it is a statement without parameters.
+                sent = pipelined() ? PQsendQueryParams(native, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)
+                                   : PQsendQuery(native, sql.c_str());
+                break;
+            case Request::Form::params:
+                sent =
+                    PQsendQueryParams(native, sql.c_str(), count, nullptr, request.values.data(), nullptr, nullptr, 0);
+                break;
+            case Request::Form::prepare:
+                sent = PQsendPrepare(native, request.name->c_str(), sql.c_str(), request.param_count, nullptr);
+                break;
+            case Request::Form::prepared:
+                sent = PQsendQueryPrepared(native, request.name->c_str(), count, request.values.data(), nullptr,
+                                           nullptr, 0);
+                break;
+        }
+        if (sent != 1) fail_dispatch(sql);
+    }
+
+    [[noreturn]] void fail_dispatch(std::string_view sql) {
+        auto error = error_from(nullptr, sql);
+        notify(TracePoint::failed, sql);
+        throw error;
+    }
+
+    // The one way out for a statement outside a pipeline: reads its results, traces the outcome
+    // and throws its error. Returns the last result, or the one that starts a COPY.
+    Result collect(std::string_view sql) {
+        PGconn* native = conn_.get();
+        Result last;
+        Result failed;
+        std::optional<Error> error;
+        while (PGresult* raw = PQgetResult(native)) {
+            Result result(raw);
+            const auto status = PQresultStatus(raw);
+            if (status == PGRES_COPY_IN && failed.native_handle() == nullptr)
+                return result;  // the caller sends the data, then collects again
+            if (!succeeded(status)) {
+                if (failed.native_handle() == nullptr) failed = std::move(result);
+            } else if (auto refused = refused_commit(result, sql)) {
+                error = std::move(refused);
+            } else {
+                last = std::move(result);
+            }
+        }
+        // Built once the results are read: a lost session shows only then (CONNECTION_BAD).
+        if (failed.native_handle() != nullptr)
+            error = error_from(failed.native_handle(), sql);
+        else if (!error && PQstatus(native) == CONNECTION_BAD)
+            error = error_from(nullptr, sql);
+        if (error) {
+            notify(TracePoint::failed, sql);
+            throw std::move(*error);
+        }
+        notify(TracePoint::done, sql);
+        return last;
+    }
+
+    Result run(const Request& request) {
+        if (pipelined())
+            throw Error(ErrorKind::other, {}, "a statement that waits for its result was sent in pipeline mode", {},
+                        statement_context(*request.sql));
+        if (!conn_) throw error_from(nullptr, *request.sql);
+        dispatch(request);
+        return collect(*request.sql);
+    }
+
+    // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error.
+    [[nodiscard]] std::optional<Error> refused_commit(const Result& result, std::string_view sql) const {
+        if (sql != "COMMIT" || std::string_view(PQcmdStatus(result.native_handle())) != "ROLLBACK") return std::nullopt;
+        return Error(ErrorKind::other, {}, "COMMIT rolled back: an earlier statement of the transaction failed", {},
+                     statement_context(sql));
+    }
 
     // Builds the Error for the last failure on this session (result may be null).
     [[nodiscard]] Error error_from(const PGresult* result, std::string_view sql) const {
@@ -167,22 +403,9 @@ public:
         return Error(kind, std::move(sqlstate), std::move(message), std::move(detail), statement_context(sql));
     }
 
-    // Removes the password from a text that came from the server or libpq, just in case.
-    [[nodiscard]] std::string scrub(std::string_view text) const {
-        std::string out(text);
-        const auto& secret = config_.password;
-        if (secret.size() < 3) return out;
-        for (auto pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos))
-            out.replace(pos, secret.size(), "<redacted>");
-        return out;
-    }
-
     void notify(TracePoint point, std::string_view sql) const {
         if (trace_) trace_(point, sql);
     }
-
-private:
-    friend class CopyIn;
 
     void open() {
         auto keywords = config_.keywords();
@@ -234,11 +457,21 @@ private:
         return static_cast<int>(count);
     }
 
+    const std::string& remember_prepared(const std::string& name, const std::string& sql) {
+        // Node-based: the stored text stays where it is while statements referring to it are in flight.
+        auto& stored = prepared_[name];
+        stored = std::make_unique<const std::string>(sql);
+        return *stored;
+    }
+
+    // The map's own copy of a prepared statement's name, which lives as long as the statement.
+    [[nodiscard]] const std::string& stored_name(const std::string& name) const { return prepared_.find(name)->first; }
+
     [[nodiscard]] const std::string& prepared_sql(const std::string& name) const {
         const auto found = prepared_.find(name);
         if (found == prepared_.end())
             throw Error(ErrorKind::other, {}, "statement '" + name + "' was not prepared in this session");
-        return found->second;
+        return *found->second;
     }
 
     [[nodiscard]] std::string statement_context(std::string_view sql) const {
@@ -247,19 +480,6 @@ private:
         out.append(scrub(sql.substr(0, shown)));
         if (sql.size() > shown) out.append("...");
         return out.append("\" on ").append(config_.redacted());
-    }
-
-    Result complete(PGresult* raw, std::string_view sql) {
-        Result result(raw);
-        const auto status = raw != nullptr ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
-        if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY ||
-            status == PGRES_COPY_IN) {
-            notify(TracePoint::done, sql);
-            return result;
-        }
-        auto error = error_from(raw, sql);
-        notify(TracePoint::failed, sql);
-        throw error;
     }
 
     template <class Run, class... Params>
@@ -276,9 +496,10 @@ private:
 
     ConnectionConfig config_;
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn_{nullptr, &PQfinish};
-    std::unordered_map<std::string, std::string> prepared_;
+    std::unordered_map<std::string, std::unique_ptr<const std::string>> prepared_;
     std::optional<std::string> version_;
     std::uint64_t session_ = 0;
+    std::deque<InFlight> pipeline_;
     TraceHook trace_;
     // Heap-allocated so that its address, handed to libpq, survives moves of the Connection.
     std::unique_ptr<std::function<void(std::string_view)>> notice_;
@@ -305,9 +526,11 @@ public:
         }
     }
 
+    // Ends the COPY; returns the rows copied.
     std::size_t finish() {
         if (PQputCopyEnd(conn_->native_handle(), nullptr) != 1) fail();
-        return drain(true);
+        Connection* conn = std::exchange(conn_, nullptr);
+        return conn->collect(sql_).affected_rows();
     }
 
 private:
@@ -323,33 +546,10 @@ private:
 
     void abort(const char* reason) noexcept {
         if (conn_ == nullptr) return;
-        if (PQputCopyEnd(conn_->native_handle(), reason) == 1) {
-            try {
-                drain(false);
-            } catch (...) {
-            }
-        }
-        conn_ = nullptr;
-    }
-
-    std::size_t drain(bool report) {
-        PGconn* native = conn_->native_handle();
-        std::size_t rows = 0;
-        std::optional<Error> error;
-        while (PGresult* raw = PQgetResult(native)) {
-            Result result(raw);
-            if (PQresultStatus(raw) == PGRES_COMMAND_OK)
-                rows = result.affected_rows();
-            else if (!error)
-                error = conn_->error_from(raw, sql_);
-        }
         Connection* conn = std::exchange(conn_, nullptr);
-        if (report && error) {
-            conn->notify(TracePoint::failed, sql_);
-            throw *error;
+        if (PQputCopyEnd(conn->native_handle(), reason) == 1) {
+            while (PGresult* raw = PQgetResult(conn->native_handle())) PQclear(raw);
         }
-        if (report) conn->notify(TracePoint::done, sql_);
-        return rows;
     }
 
     Connection* conn_;
@@ -357,14 +557,9 @@ private:
 };
 
 inline CopyIn Connection::copy_in(const std::string& sql) {
-    notify(TracePoint::sending, sql);
-    PGresult* raw = PQexec(conn_.get(), sql.c_str());
-    Result result(raw);
-    if (raw == nullptr || PQresultStatus(raw) != PGRES_COPY_IN) {
-        auto error = error_from(raw, sql);
-        notify(TracePoint::failed, sql);
-        throw error;
-    }
+    const auto started = run({.form = Request::Form::simple, .sql = &sql});
+    if (PQresultStatus(started.native_handle()) != PGRES_COPY_IN)
+        throw Error(ErrorKind::other, {}, "the statement did not start a COPY FROM STDIN", {}, statement_context(sql));
     return CopyIn(*this, sql);
 }
 

@@ -42,6 +42,9 @@ enum class ErrorKind {
     if (starts("08")) return ErrorKind::transient;
     if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "53300") return ErrorKind::transient;
     if (sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") return ErrorKind::transient;
+    // A prepared statement the session no longer holds (Redshift drops them after DDL and
+    // ROLLBACK): prepare it again and retry.
+    if (sqlstate == "26000") return ErrorKind::transient;
     if (sqlstate == "XX000") {
         for (const std::string_view text : {message, detail}) {
             if (text.substr(0, 4) == "1023" || text.find("Serializable isolation violation") != text.npos ||

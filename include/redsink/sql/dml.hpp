@@ -8,6 +8,7 @@
 #include <range/v3/view/transform.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -116,14 +117,28 @@ namespace detail {
     return insert_values_sql(quote_identifier(stage_table), spec.columns, true, rows, spec.dialect);
 }
 
-// Empties the stage, between transactions (on Redshift TRUNCATE commits the transaction it is in,
-// so the writer never sends it inside one).
-[[nodiscard]] inline std::string clear_stage_sql() {
+// Empties the stage inside a batch's transaction, on PostgreSQL only: Redshift's TRUNCATE
+// commits the transaction it is in.
+[[nodiscard]] inline std::string truncate_stage_sql() {
     return "TRUNCATE " + quote_identifier(stage_table);
+}
+
+// Empties the stage inside a batch's transaction, on Redshift (the deleted rows stay until the
+// stage is dropped: see detail::StageState).
+[[nodiscard]] inline std::string delete_stage_rows_sql() {
+    return "DELETE FROM " + quote_identifier(stage_table);
 }
 
 [[nodiscard]] inline std::string drop_stage_sql() {
     return "DROP TABLE " + quote_identifier(stage_table);
+}
+
+// Frees a prepared statement on the server. `name` is one of the sink's own: lowercase letters,
+// digits and underscores, written unquoted as Redshift's documentation shows.
+[[nodiscard]] inline std::string deallocate_sql(std::string_view name) {
+    const bool plain = !name.empty() && name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == name.npos;
+    if (!plain) throw Error(ErrorKind::other, {}, "not a prepared statement name of the sink's: " + std::string(name));
+    return "DEALLOCATE " + std::string(name);
 }
 
 // Deletes the target rows whose key is staged (in `which` staged rows).
@@ -168,9 +183,31 @@ namespace detail {
     return out;
 }
 
-// Serializes writers of one table on Redshift, which otherwise fails one of them with 1023.
-[[nodiscard]] inline std::string lock_table_sql(const TableSpec& spec) {
-    return "LOCK TABLE " + spec.name.quoted();
+// Serializes writers of one table on Redshift, which otherwise fails one of them with 1023: the
+// first statement of every transaction that writes the target (docs/tasks.md).
+[[nodiscard]] inline std::string lock_table_sql(const TableRef& table) {
+    return "LOCK TABLE " + table.quoted();
+}
+
+// The table of the sink's own that its Redshift-dialect transactions lock instead of the target,
+// so that readers of the target never wait: "redsink_lock_<table>" beside the target, shortened
+// with a hash of the table's name when that would pass 63 bytes.
+[[nodiscard]] inline TableRef lock_table(const TableRef& target) {
+    constexpr std::string_view prefix = "redsink_lock_";
+    std::string name = std::string(prefix) + target.table;
+    if (name.size() > max_identifier_bytes) {
+        std::uint32_t hash = 2166136261u;  // FNV-1a
+        for (const char c : target.table) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+        std::size_t keep = max_identifier_bytes - prefix.size() - 9;
+        // Never cut a UTF-8 character in two.
+        while (keep > 0 && (static_cast<unsigned char>(target.table[keep]) & 0xC0) == 0x80) --keep;
+        name = fmt::format("{}{}_{:08x}", prefix, target.table.substr(0, keep), hash);
+    }
+    return {target.schema, std::move(name)};
+}
+
+[[nodiscard]] inline std::string create_lock_table_sql(const TableRef& lock) {
+    return "CREATE TABLE IF NOT EXISTS " + lock.quoted() + " (" + quote_identifier("target") + " VARCHAR(255))";
 }
 
 // ---- PostgreSQL's faster forms ------------------------------------------------------------

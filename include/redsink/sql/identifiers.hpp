@@ -56,4 +56,15 @@ struct TableRef {
     [[nodiscard]] std::string display() const { return schema + "." + table; }
 };
 
+// Table names that begin with this belong to the sink's own tables (its stage and its lock table).
+inline constexpr std::string_view reserved_prefix = "redsink_";
+
+// Refuses a target whose name the sink keeps for its own tables.
+inline void check_target_name(const TableRef& table) {
+    if (table.table.starts_with(reserved_prefix))
+        throw Error(ErrorKind::schema, {},
+                    "table name \"" + table.table + "\": names beginning with " + std::string(reserved_prefix) +
+                        " belong to the sink's own tables (its stage and lock tables); choose another name");
+}
+
 }  // namespace redsink::sql

@@ -1,0 +1,138 @@
+#pragma once
+
+#include <redsink/change.hpp>
+#include <redsink/detail/acks.hpp>
+#include <redsink/encode.hpp>
+#include <redsink/position.hpp>
+#include <redsink/record.hpp>
+#include <redsink/sql/dml.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace redsink::detail {
+
+// A row to stage: which encoded event, and whether it inserts or deletes (sql::op_*).
+struct StagedRow {
+    std::uint32_t event;
+    char op;
+};
+
+// One task's batch: its events encoded as they were written, one row of `columns` values per
+// event (a delete carries its key columns and NULL elsewhere), with each event's position,
+// acknowledgement ticket and key hash; after reduce(), the rows to stage. Reused between
+// batches: clear() keeps the memory.
+struct EncodedBatch {
+    ParamBuffer params;
+    std::size_t columns = 0;
+    std::vector<char> ops;  // per event: sql::op_insert or sql::op_delete
+    std::vector<Position> positions;
+    std::vector<AckTracker::Ticket> tickets;
+    std::vector<std::size_t> key_hashes;
+    std::vector<std::uint32_t> row_bytes;  // per event: its encoded values' bytes
+
+    std::vector<StagedRow> staged;
+    std::size_t staged_inserts = 0;  // op 'i' and 'x'
+    std::size_t staged_deletes = 0;  // op 'd'
+
+    // reduce()'s working memory, kept between batches.
+    std::vector<std::uint32_t> owner, last_event, last_delete, last_insert;
+
+    [[nodiscard]] std::size_t events() const noexcept { return ops.size(); }
+    [[nodiscard]] bool empty() const noexcept { return ops.empty(); }
+    // The memory its values take: what batch_bytes bounds.
+    [[nodiscard]] std::size_t bytes() const noexcept { return params.bytes() + params.size() * sizeof(std::uint32_t); }
+    [[nodiscard]] const char* value(std::size_t event, std::size_t column) const noexcept {
+        return params.data(event * columns + column);
+    }
+
+    void clear() noexcept {
+        params.clear();
+        ops.clear();
+        positions.clear();
+        tickets.clear();
+        key_hashes.clear();
+        row_bytes.clear();
+        staged.clear();
+        staged_inserts = 0;
+        staged_deletes = 0;
+    }
+};
+
+// The hash of an encoded key, from the texts of its values `first + key_columns[i]`: equal keys
+// hash alike whatever their C++ type. Routing chooses a task with it; reduction finds equal keys
+// with it.
+[[nodiscard]] inline std::size_t key_hash(const ParamBuffer& params, std::size_t first,
+                                          std::span<const std::size_t> key_columns) noexcept {
+    std::size_t hash = 0;
+    for (const auto column : key_columns)
+        hash = hash * 1'000'003 ^ std::hash<std::string_view>{}(params.view(first + column));
+    return hash;
+}
+
+template <class R>
+using ColumnContexts = std::array<ColumnContext, record_info<R>::size>;
+
+// A statement carries at most this many bytes of values (Redshift's 16 MB, less room for the SQL).
+inline constexpr std::size_t max_statement_value_bytes = sql::max_statement_bytes - (std::size_t{1} << 20);
+
+// Encodes one event as the next row of `batch`. A delete encodes its key members only. On a bad
+// value nothing of the event stays in the batch, and the BadValue names the column (the caller
+// adds the table and the position). `hash` is the key's hash when the caller computed it already.
+template <class R, class Key>
+void encode_change(const Change<R>& change, EncodedBatch& batch, const ColumnContexts<R>& columns,
+                   std::optional<std::size_t> hash = std::nullopt) {
+    using info = record_info<R>;
+    using keys = key_info<R, Key>;
+    batch.columns = info::size;
+    const auto mark = batch.params.mark();
+    const bool removes = is_delete(change.op);
+    try {
+        info::for_each(change.row, [&](auto index, const auto& value) {
+            if (!removes || keys::is_key(decltype(index)::value))
+                encode_value(value, batch.params, columns[index]);
+            else
+                batch.params.push_null();
+        });
+    } catch (...) {
+        batch.params.rollback(mark);
+        throw;
+    }
+    const auto row_bytes = batch.params.bytes() - mark.bytes;
+    if (columns[0].dialect == Dialect::redshift && row_bytes > max_statement_value_bytes) {
+        batch.params.rollback(mark);
+        throw BadValue("(row)", "its values take " + std::to_string(row_bytes) +
+                                    " bytes, more than one Redshift statement (16 MB) can carry");
+    }
+    const auto first = batch.events() * info::size;
+    batch.key_hashes.push_back(hash ? *hash : key_hash(batch.params, first, keys::indexes));
+    batch.ops.push_back(removes ? sql::op_delete : sql::op_insert);
+    batch.positions.push_back(change.position);
+    batch.row_bytes.push_back(static_cast<std::uint32_t>(row_bytes));
+}
+
+// The key's hash of a row, encoding its key members into `scratch` (for routing, before the row
+// is encoded into its task's batch).
+template <class R, class Key>
+[[nodiscard]] std::size_t row_key_hash(const R& row, ParamBuffer& scratch, const ColumnContexts<R>& columns) {
+    using keys = key_info<R, Key>;
+    scratch.clear();
+    record_info<R>::for_each(row, [&](auto index, const auto& value) {
+        if constexpr (keys::is_key(decltype(index)::value)) encode_value(value, scratch, columns[index]);
+    });
+    static constexpr auto positions = [] {
+        std::array<std::size_t, keys::size> out{};
+        for (std::size_t i = 0; i < out.size(); ++i) out[i] = i;
+        return out;
+    }();
+    return key_hash(scratch, 0, positions);
+}
+
+}  // namespace redsink::detail

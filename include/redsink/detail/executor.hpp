@@ -1,0 +1,336 @@
+#pragma once
+
+#include <redsink/detail/encoded_batch.hpp>
+#include <redsink/detail/transaction_plan.hpp>
+#include <redsink/encode.hpp>
+#include <redsink/policies/plan.hpp>
+#include <redsink/pq/connection.hpp>
+#include <redsink/pq/transaction.hpp>
+#include <redsink/sql/dml.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace redsink::detail {
+
+// What one transaction did to the target.
+struct ApplyCounts {
+    std::size_t inserted = 0;
+    std::size_t deleted = 0;
+};
+
+// Splits `rows` (with their encoded sizes) into multi-row INSERT chunks of a few shapes: full
+// chunks of the most rows a statement may bind, the rest powers of two, each within `max_bytes`
+// of values. A handful of shapes, each prepared once per session (and what Redshift's compiled-query
+// cache needs). Returns (first row, rows) pairs.
+[[nodiscard]] inline std::vector<std::pair<std::size_t, std::size_t>> chunk_rows(
+    std::span<const std::uint32_t> row_bytes, std::size_t values_per_row, std::size_t max_rows = 1000,
+    std::size_t max_bytes = max_statement_value_bytes) {
+    const std::size_t full = std::max<std::size_t>(1, std::min(max_rows, sql::max_rows_per_insert(values_per_row)));
+    const auto bytes = [&](std::size_t first, std::size_t count) {
+        std::size_t total = 0;
+        for (std::size_t i = first; i < first + count; ++i) total += row_bytes[i] + 2;
+        return total;
+    };
+    std::vector<std::pair<std::size_t, std::size_t>> chunks;
+    for (std::size_t first = 0; first < row_bytes.size();) {
+        const std::size_t left = row_bytes.size() - first;
+        std::size_t count = left < full ? std::bit_floor(left) : full;
+        while (count > 1 && bytes(first, count) > max_bytes) count = std::bit_floor(count - 1);
+        chunks.emplace_back(first, count);
+        first += count;
+    }
+    return chunks;
+}
+
+// Runs a batch's steps (plan_transaction) on one connection, as one pipeline: every statement is
+// sent without waiting for the one before, and COPY, which cannot travel in a pipeline, is a
+// barrier. Keeps the session's state: whether the stage exists and what it holds, and the
+// prepared INSERT shapes, prepared again after DDL or ROLLBACK as Redshift requires (the ones it
+// forgot are DEALLOCATEd before the next transaction). One attempt; retrying is Applier's.
+class Executor {
+public:
+    struct Options {
+        std::size_t pipeline_depth = 4;  // statements in flight before the oldest is waited for
+        std::size_t max_chunk_rows = 1000;
+        std::size_t stage_recreate_rows = 1'000'000;  // Redshift: rows deleted from the stage before it is recreated
+    };
+
+    Executor(pq::Connection conn, const ApplyPlan& plan, Options options)
+        : conn_(std::move(conn)), plan_(&plan), options_(options) {}
+
+    [[nodiscard]] pq::Connection& connection() noexcept { return conn_; }
+
+    // Opens the session again if it was lost; true when it did.
+    bool ensure_session() {
+        const bool reopened = !conn_.is_open();
+        if (reopened) conn_.reconnect();
+        if (session_ != conn_.session()) {
+            session_ = conn_.session();
+            committed_ = {};
+            shapes_.clear();
+            stale_.clear();
+        }
+        return reopened;
+    }
+
+    // The stage as the last commit of this session left it.
+    [[nodiscard]] StageState stage() const noexcept {
+        return {committed_.exists, committed_.rows > 0,
+                committed_.exists && committed_.deleted_rows >= options_.stage_recreate_rows};
+    }
+
+    // The event of the batch that a failed COPY named by its line, if it did.
+    [[nodiscard]] std::optional<std::uint32_t> failed_event() const noexcept { return failed_event_; }
+
+    // Runs the steps once. On failure the transaction is rolled back and the error thrown; the
+    // session's state is then as the last commit left it.
+    ApplyCounts run(const std::vector<Step>& steps, const EncodedBatch& batch) {
+        failed_event_.reset();
+        counts_ = {};
+        attempt_ = committed_;
+        try {
+            execute(steps, batch);
+        } catch (...) {
+            // The ROLLBACK (the transaction's destructor) undid the stage's DDL, and makes Redshift
+            // forget the session's prepared statements.
+            forget_shapes();
+            throw;
+        }
+        committed_ = attempt_;
+        return counts_;
+    }
+
+private:
+    // The session's stage: whether it exists, the rows it holds, and those deleted from it since it
+    // was created (Redshift's DELETE leaves them behind until the table is dropped).
+    struct Stage {
+        bool exists = false;
+        std::size_t rows = 0;
+        std::size_t deleted_rows = 0;
+    };
+
+    struct Shape {
+        Step::Into into;
+        std::size_t rows;
+        std::string name;
+    };
+
+    void execute(const std::vector<Step>& steps, const EncodedBatch& batch) {
+        // Whatever happens, the connection leaves pipeline mode (after the transaction's rollback).
+        struct LeavePipeline {
+            pq::Connection& conn;
+            ~LeavePipeline() { conn.leave_pipeline(); }
+        } leave{conn_};
+        const auto pipelined = [&] { conn_.enter_pipeline(); };
+        if (!stale_.empty()) {
+            pipelined();
+            deallocate_stale();
+        }
+        std::optional<pq::Transaction> transaction;
+        for (const auto& step : steps) {
+            switch (step.kind) {
+                case Step::Kind::begin:
+                    pipelined();
+                    transaction.emplace(conn_);
+                    break;
+                case Step::Kind::lock:
+                case Step::Kind::statement:
+                    pipelined();
+                    send(step.sql, step.counts);
+                    change_stage(step.stage);
+                    break;
+                case Step::Kind::fill:
+                    if (step.method == Step::Method::copy) {
+                        drain();
+                        conn_.leave_pipeline();
+                        copy_rows(batch, step);
+                    } else {
+                        pipelined();
+                        insert_rows(batch, step);
+                    }
+                    if (step.into == Step::Into::stage) attempt_.rows = rows_.size();
+                    break;
+                case Step::Kind::commit:
+                    pipelined();
+                    transaction->commit([this](const pq::Completion& done) { account(done); });
+                    break;
+            }
+        }
+        drain();
+    }
+
+    // What the transaction leaves of the stage if it commits.
+    void change_stage(Step::Stage effect) {
+        switch (effect) {
+            case Step::Stage::untouched: return;
+            case Step::Stage::creates: attempt_ = {.exists = true}; break;
+            case Step::Stage::drops: attempt_ = {}; break;
+            case Step::Stage::empties:
+                attempt_.deleted_rows += attempt_.rows;
+                attempt_.rows = 0;
+                return;
+        }
+        forget_shapes();  // DDL
+    }
+
+    void send(const std::string& sql, RowCount counts) {
+        conn_.send({.form = pq::Request::Form::simple, .sql = &sql}, static_cast<std::uint32_t>(counts));
+        if (conn_.in_flight() > options_.pipeline_depth) account(conn_.receive());
+    }
+
+    void account(const pq::Completion& done) {
+        const auto counts = static_cast<RowCount>(done.tag);
+        if (counts == RowCount::inserted) counts_.inserted += done.rows;
+        if (counts == RowCount::deleted) counts_.deleted += done.rows;
+    }
+
+    void drain() {
+        while (conn_.in_flight() > 0) account(conn_.receive());
+    }
+
+    // The statements Redshift forgot, freed before the next transaction, each in an implicit
+    // transaction of its own (a sync after it): one that the server no longer holds fails alone.
+    void deallocate_stale() {
+        std::deque<std::string> statements;
+        for (const auto& name : stale_) {
+            statements.push_back(sql::deallocate_sql(name));
+            conn_.send({.form = pq::Request::Form::simple, .sql = &statements.back()}, 0, true);
+            conn_.sync();
+        }
+        stale_.clear();
+        drain();
+    }
+
+    void forget_shapes() {
+        for (auto& shape : shapes_) {
+            conn_.forget_prepared(shape.name);
+            stale_.push_back(std::move(shape.name));
+        }
+        shapes_.clear();
+    }
+
+    // The prepared INSERT of `rows` rows into the stage or the target, prepared in the pipeline
+    // (after the DDL sent before it) the first time a session needs it.
+    const std::string& prepared(Step::Into into, std::size_t rows) {
+        for (const auto& shape : shapes_)
+            if (shape.into == into && shape.rows == rows) return shape.name;
+        const bool to_stage = into == Step::Into::stage;
+        auto name = std::string(to_stage ? "redsink_stage_" : "redsink_target_") + std::to_string(rows) + "_" +
+                    std::to_string(++generation_);
+        const auto table = to_stage ? sql::quote_identifier(sql::stage_table) : plan_->target();
+        const auto per_row = plan_->record_columns().size() + (to_stage ? 1 : 0);
+        conn_.send_prepare(name,
+                           sql::insert_values_sql(table, plan_->record_columns(), to_stage, rows, plan_->dialect()),
+                           static_cast<int>(per_row * rows));
+        shapes_.push_back({into, rows, std::move(name)});
+        return shapes_.back().name;
+    }
+
+    void insert_rows(const EncodedBatch& batch, const Step& step) {
+        const bool to_stage = step.into == Step::Into::stage;
+        select_rows(batch, to_stage);
+        const auto chunks = chunk_rows(row_bytes_, batch.columns + (to_stage ? 1 : 0), options_.max_chunk_rows);
+        for (const auto& [first, count] : chunks) {
+            values_.clear();
+            for (std::size_t i = first; i < first + count; ++i) {
+                const auto& row = rows_[i];
+                if (to_stage) values_.push_back(op_text(row.op));
+                for (std::size_t column = 0; column < batch.columns; ++column)
+                    values_.push_back(batch.value(row.event, column));
+            }
+            const auto& name = prepared(step.into, count);
+            conn_.send({.form = pq::Request::Form::prepared,
+                        .sql = &conn_.prepared_text(name),
+                        .name = &name,
+                        .values = values_},
+                       static_cast<std::uint32_t>(step.counts));
+            if (conn_.in_flight() > options_.pipeline_depth) account(conn_.receive());
+        }
+    }
+
+    void copy_rows(const EncodedBatch& batch, const Step& step) {
+        const bool to_stage = step.into == Step::Into::stage;
+        select_rows(batch, to_stage);
+        const auto table = to_stage ? sql::quote_identifier(sql::stage_table) : plan_->target();
+        auto copy = conn_.copy_in(sql::copy_sql(table, plan_->record_columns(), to_stage));
+        buffer_.clear();
+        for (const auto& row : rows_) {
+            if (to_stage) {
+                buffer_.push_back(row.op);
+                buffer_.push_back('\t');
+            }
+            for (std::size_t column = 0; column < batch.columns; ++column) {
+                if (column > 0) buffer_.push_back('\t');
+                append_copy_field(buffer_, batch.params, row.event * batch.columns + column);
+            }
+            buffer_.push_back('\n');
+            if (buffer_.size() >= copy_flush_bytes) {
+                copy.write(buffer_);
+                buffer_.clear();
+            }
+        }
+        copy.write(buffer_);
+        try {
+            account({static_cast<std::uint32_t>(step.counts), copy.finish()});
+        } catch (const Error& error) {
+            failed_event_ = copy_line(error);
+            throw;
+        }
+    }
+
+    // The rows a fill sends: every staged row into the stage, the inserts into the target.
+    void select_rows(const EncodedBatch& batch, bool to_stage) {
+        rows_.clear();
+        row_bytes_.clear();
+        for (const auto& row : batch.staged) {
+            if (!to_stage && row.op == sql::op_delete) continue;
+            rows_.push_back(row);
+            row_bytes_.push_back(batch.row_bytes[row.event]);
+        }
+    }
+
+    // The event on the line that a COPY error names ("..., line N, ...").
+    [[nodiscard]] std::optional<std::uint32_t> copy_line(const Error& error) const {
+        const auto& detail = error.detail();
+        const auto at = detail.find(", line ");
+        if (at == std::string::npos) return std::nullopt;
+        std::size_t line = 0;
+        const char* begin = detail.data() + at + 7;
+        const auto parsed = std::from_chars(begin, detail.data() + detail.size(), line);
+        if (parsed.ec != std::errc{} || line == 0 || line > rows_.size()) return std::nullopt;
+        return rows_[line - 1].event;
+    }
+
+    [[nodiscard]] static const char* op_text(char op) noexcept {
+        return op == sql::op_delete ? "d" : op == sql::op_deleted_insert ? "x" : "i";
+    }
+
+    static constexpr std::size_t copy_flush_bytes = std::size_t{1} << 20;
+
+    pq::Connection conn_;
+    const ApplyPlan* plan_;
+    Options options_;
+    std::uint64_t session_ = 0;
+    Stage committed_;
+    Stage attempt_;
+    std::vector<Shape> shapes_;
+    std::vector<std::string> stale_;
+    std::uint64_t generation_ = 0;
+    ApplyCounts counts_;
+    std::vector<StagedRow> rows_;
+    std::vector<std::uint32_t> row_bytes_;
+    std::vector<const char*> values_;
+    std::string buffer_;
+    std::optional<std::uint32_t> failed_event_;
+};
+
+}  // namespace redsink::detail

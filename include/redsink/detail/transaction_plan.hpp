@@ -1,0 +1,139 @@
+#pragma once
+
+#include <redsink/dialect.hpp>
+#include <redsink/policies/plan.hpp>
+#include <redsink/sink_options.hpp>
+#include <redsink/sql/dml.hpp>
+#include <redsink/sql/identifiers.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace redsink::detail {
+
+// One step of a batch's transaction.
+struct Step {
+    enum class Kind {
+        begin,      // BEGIN
+        lock,       // LOCK TABLE ...: the first statement after BEGIN, on Redshift
+        statement,  // a statement without parameters: stage DDL, emptying the stage, the plan's statements
+        fill,       // the batch's rows, into the stage or the target
+        commit,     // COMMIT
+    };
+    // Where a fill sends the rows: the stage (every staged row, with its op) or the target (inserts).
+    enum class Into { stage, target };
+    // How: multi-row INSERTs of a few prepared shapes, or COPY FROM STDIN (PostgreSQL).
+    enum class Method { insert_chunks, copy };
+
+    // What a statement does to the session's stage.
+    enum class Stage { untouched, creates, drops, empties };
+
+    Kind kind = Kind::statement;
+    std::string sql;  // begin, lock, statement, commit
+    RowCount counts = RowCount::none;
+    Stage stage = Stage::untouched;
+    Into into = Into::stage;
+    Method method = Method::copy;
+
+    // Changes the schema: Redshift forgets the session's prepared statements after it.
+    [[nodiscard]] bool ddl() const noexcept { return stage == Stage::creates || stage == Stage::drops; }
+};
+
+// What a batch holds after reduction.
+struct BatchShape {
+    bool inserts = false;
+    bool deletes = false;
+};
+
+// The session's stage table before the transaction, as the last commit left it.
+struct StageState {
+    bool exists = false;      // created in this session
+    bool holds_rows = false;  // holds an earlier batch's rows
+    bool recreate = false;    // its deleted rows passed the bound: drop it and create it again
+};
+
+struct TransactionOptions {
+    ApplyLock lock = ApplyLock::sink_table;
+};
+
+// The steps of one batch's transaction: the one place where the load path (stage or target,
+// INSERT or COPY) and the statement order are chosen. Pure: no I/O, golden-tested.
+//
+// - Redshift: LOCK is the first statement after BEGIN (the transaction's snapshot starts at its
+//   first statement, so a later LOCK comes too late under SERIALIZABLE); the stage is created,
+//   recreated or emptied inside the transaction (TRUNCATE would commit it): one COMMIT per batch.
+//   Inserts that need no stage go straight into the target.
+// - PostgreSQL: no lock (the tasks hold disjoint keys); COPY FROM STDIN; TRUNCATE empties the
+//   stage inside the transaction; a batch of plain inserts is one COPY into the target, which is
+//   atomic on its own.
+[[nodiscard]] inline std::vector<Step> plan_transaction(const ApplyPlan& plan, BatchShape shape, StageState stage,
+                                                        TransactionOptions options = {}) {
+    std::vector<Step> steps;
+    if (!shape.inserts && !shape.deletes) return steps;
+    const bool redshift = plan.dialect() == Dialect::redshift;
+    const auto method = redshift ? Step::Method::insert_chunks : Step::Method::copy;
+    const auto statement = [&](std::string sql, RowCount counts = RowCount::none,
+                               Step::Stage effect = Step::Stage::untouched) {
+        steps.push_back({.kind = Step::Kind::statement, .sql = std::move(sql), .counts = counts, .stage = effect});
+    };
+    const auto fill = [&](Step::Into into) {
+        Step step;
+        step.kind = Step::Kind::fill;
+        step.counts = into == Step::Into::target ? RowCount::inserted : RowCount::none;
+        step.into = into;
+        step.method = method;
+        steps.push_back(std::move(step));
+    };
+    const bool direct = !shape.deletes && plan.plain_inserts();
+    if (direct && !redshift) {
+        fill(Step::Into::target);
+        return steps;
+    }
+    steps.push_back({.kind = Step::Kind::begin, .sql = "BEGIN"});
+    if (redshift) {
+        const auto locked = options.lock == ApplyLock::target ? plan.table().name : sql::lock_table(plan.table().name);
+        steps.push_back({.kind = Step::Kind::lock, .sql = sql::lock_table_sql(locked)});
+    }
+    if (direct) {
+        fill(Step::Into::target);
+    } else {
+        if (stage.exists && redshift && stage.recreate) {
+            statement(sql::drop_stage_sql(), RowCount::none, Step::Stage::drops);
+            stage.exists = false;
+        }
+        if (!stage.exists)
+            statement(sql::create_stage_sql(plan.record_table(), false), RowCount::none, Step::Stage::creates);
+        else if (stage.holds_rows)
+            statement(redshift ? sql::delete_stage_rows_sql() : sql::truncate_stage_sql(), RowCount::none,
+                      Step::Stage::empties);
+        fill(Step::Into::stage);
+        if (shape.deletes)
+            for (const auto& planned : plan.delete_statements()) statement(planned.sql, planned.counts);
+        if (shape.inserts)
+            for (const auto& planned : plan.insert_statements()) statement(planned.sql, planned.counts);
+    }
+    steps.push_back({.kind = Step::Kind::commit, .sql = "COMMIT"});
+    return steps;
+}
+
+// The steps as text, one per line: the SQL, or what a fill sends; with what a row count means
+// and "(ddl)". For tests and docs.
+[[nodiscard]] inline std::string describe(const std::vector<Step>& steps) {
+    std::string out;
+    for (const auto& step : steps) {
+        if (step.kind == Step::Kind::fill) {
+            out += step.into == Step::Into::stage ? "fill stage" : "fill target";
+            out += step.method == Step::Method::copy ? " by COPY FROM STDIN" : " by prepared multi-row INSERTs";
+        } else {
+            out += step.sql;
+        }
+        if (step.counts == RowCount::inserted) out += "  -> inserted";
+        if (step.counts == RowCount::deleted) out += "  -> deleted";
+        if (step.ddl()) out += "  (ddl)";
+        out += '\n';
+    }
+    return out;
+}
+
+}  // namespace redsink::detail

@@ -1,0 +1,247 @@
+// The transaction of a batch as data: golden step lists for each dialect, insert mode, delete
+// mode and stage state, without a database. The Redshift dialect's statements also go to the
+// offline grammar check.
+#include <redsink/detail/applier.hpp>
+#include <redsink/detail/executor.hpp>
+#include <redsink/detail/transaction_plan.hpp>
+#include <redsink/policies.hpp>
+#include <redsink/record.hpp>
+
+#include <catch2/catch.hpp>
+#include <support/statement_log.hpp>
+
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+using redsink::ApplyPlan;
+using redsink::Dialect;
+using redsink::detail::BatchShape;
+using redsink::detail::describe;
+using redsink::detail::plan_transaction;
+using redsink::detail::StageState;
+using redsink::detail::Step;
+
+namespace {
+
+struct Item {
+    BOOST_HANA_DEFINE_STRUCT(Item, (std::int64_t, id), (std::string, name));
+};
+using Key = redsink::primary_key<"id">;
+
+template <class Insert, class Delete>
+ApplyPlan plan_for(Dialect dialect, bool key_enforced = true) {
+    auto spec = redsink::table_spec<Item, Key>(redsink::sql::TableRef::make("shop", "items"), dialect);
+    ApplyPlan plan(std::move(spec), key_enforced);
+    Delete::plan(plan);
+    Insert::plan(plan);
+    return plan;
+}
+
+std::string steps_of(const ApplyPlan& plan, BatchShape shape, StageState stage = {true, true, false},
+                     redsink::ApplyLock lock = redsink::ApplyLock::sink_table) {
+    const auto steps = plan_transaction(plan, shape, stage, {.lock = lock});
+    if (plan.dialect() == Dialect::redshift)
+        for (const auto& step : steps)
+            if (!step.sql.empty()) redsink_test::log_redshift_statement(step.sql);
+    return describe(steps);
+}
+
+constexpr BatchShape inserts{true, false};
+constexpr BatchShape deletes{false, true};
+constexpr BatchShape both{true, true};
+
+const std::string insert_items =
+    R"(INSERT INTO "shop"."items" ("id", "name") SELECT "id", "name" FROM "redsink_stage" WHERE "redsink_stage"."redsink_op" <> 'd')";
+const std::string delete_deleted =
+    R"(DELETE FROM "shop"."items" USING "redsink_stage" WHERE "shop"."items"."id" = "redsink_stage"."id" AND "redsink_stage"."redsink_op" = 'd')";
+const std::string delete_replaced =
+    R"(DELETE FROM "shop"."items" USING "redsink_stage" WHERE "shop"."items"."id" = "redsink_stage"."id" AND "redsink_stage"."redsink_op" <> 'd')";
+
+}  // namespace
+
+TEST_CASE("redshift: LOCK first, one COMMIT, the stage emptied inside the transaction", "[unit][plan]") {
+    using redsink::append;
+    using redsink::hard_delete;
+    using redsink::ignore_deletes;
+    using redsink::upsert;
+    using soft = redsink::soft_delete<"deleted">;
+    const auto lock = std::string(R"(LOCK TABLE "shop"."redsink_lock_items")") + "\n";
+
+    SECTION("append: a batch of inserts goes straight into the target") {
+        const auto plan = plan_for<append, ignore_deletes>(Dialect::redshift);
+        CHECK(steps_of(plan, inserts) ==
+              "BEGIN\n" + lock + "fill target by prepared multi-row INSERTs  -> inserted\nCOMMIT\n");
+    }
+    SECTION("append, hard_delete: deletes need the stage") {
+        const auto plan = plan_for<append, hard_delete>(Dialect::redshift);
+        CHECK(steps_of(plan, inserts) ==
+              "BEGIN\n" + lock + "fill target by prepared multi-row INSERTs  -> inserted\nCOMMIT\n");
+        CHECK(steps_of(plan, both) == "BEGIN\n" + lock +
+                                          "DELETE FROM \"redsink_stage\"\n"
+                                          "fill stage by prepared multi-row INSERTs\n" +
+                                          delete_deleted + "  -> deleted\n" + insert_items + "  -> inserted\nCOMMIT\n");
+        CHECK(steps_of(plan, deletes) == "BEGIN\n" + lock +
+                                             "DELETE FROM \"redsink_stage\"\n"
+                                             "fill stage by prepared multi-row INSERTs\n" +
+                                             delete_deleted + "  -> deleted\nCOMMIT\n");
+    }
+    SECTION("upsert, hard_delete") {
+        const auto plan = plan_for<upsert, hard_delete>(Dialect::redshift);
+        CHECK(steps_of(plan, both) == "BEGIN\n" + lock +
+                                          "DELETE FROM \"redsink_stage\"\n"
+                                          "fill stage by prepared multi-row INSERTs\n" +
+                                          delete_deleted + "  -> deleted\n" + delete_replaced + "\n" + insert_items +
+                                          "  -> inserted\nCOMMIT\n");
+        CHECK(steps_of(plan, inserts) == "BEGIN\n" + lock +
+                                             "DELETE FROM \"redsink_stage\"\n"
+                                             "fill stage by prepared multi-row INSERTs\n" +
+                                             delete_replaced + "\n" + insert_items + "  -> inserted\nCOMMIT\n");
+    }
+    SECTION("upsert, soft_delete: the flag is set by an UPDATE, and inserted rows carry it") {
+        const auto plan = plan_for<upsert, soft>(Dialect::redshift);
+        const auto steps = steps_of(plan, both);
+        CHECK_THAT(steps, Catch::StartsWith("BEGIN\n" + lock + "DELETE FROM \"redsink_stage\"\nfill stage"));
+        CHECK_THAT(steps, Catch::Contains(R"(UPDATE "shop"."items" SET "deleted" = TRUE FROM "redsink_stage")") &&
+                              Catch::Contains("  -> deleted\n") &&
+                              Catch::Contains(R"("redsink_stage"."redsink_op" = 'x' FROM "redsink_stage")") &&
+                              Catch::EndsWith("  -> inserted\nCOMMIT\n"));
+    }
+    SECTION("append, soft_delete: a managed column keeps inserts in the stage") {
+        const auto plan = plan_for<append, soft>(Dialect::redshift);
+        CHECK_THAT(steps_of(plan, inserts), Catch::Contains("fill stage by prepared multi-row INSERTs"));
+    }
+    SECTION("the stage: created in a session's first transaction, recreated once its deleted rows pile up") {
+        const auto plan = plan_for<upsert, hard_delete>(Dialect::redshift);
+        const auto create = redsink::sql::create_stage_sql(plan.record_table(), false);
+        CHECK_THAT(steps_of(plan, inserts, {false, false, false}),
+                   Catch::StartsWith("BEGIN\n" + lock + create + "  (ddl)\nfill stage"));
+        CHECK_THAT(steps_of(plan, inserts, {true, false, false}), Catch::StartsWith("BEGIN\n" + lock + "fill stage"));
+        CHECK_THAT(steps_of(plan, inserts, {true, true, true}),
+                   Catch::StartsWith("BEGIN\n" + lock + "DROP TABLE \"redsink_stage\"  (ddl)\n" + create +
+                                     "  (ddl)\nfill stage"));
+    }
+    SECTION("ApplyLock::target locks the target itself") {
+        const auto plan = plan_for<upsert, hard_delete>(Dialect::redshift);
+        CHECK_THAT(steps_of(plan, both, {true, true, false}, redsink::ApplyLock::target),
+                   Catch::StartsWith("BEGIN\nLOCK TABLE \"shop\".\"items\"\n"));
+    }
+}
+
+TEST_CASE("postgres: COPY, TRUNCATE inside the transaction, no lock", "[unit][plan]") {
+    using redsink::append;
+    using redsink::hard_delete;
+    using redsink::ignore_deletes;
+    using redsink::upsert;
+
+    SECTION("append: a batch of inserts is one COPY into the target, atomic on its own") {
+        const auto plan = plan_for<append, hard_delete>(Dialect::postgres);
+        CHECK(steps_of(plan, inserts) == "fill target by COPY FROM STDIN  -> inserted\n");
+        CHECK(steps_of(plan, both) == "BEGIN\nTRUNCATE \"redsink_stage\"\nfill stage by COPY FROM STDIN\n" +
+                                          delete_deleted + "  -> deleted\n" + insert_items + "  -> inserted\nCOMMIT\n");
+    }
+    SECTION("upsert where the key is enforced: one INSERT ... ON CONFLICT") {
+        const auto plan = plan_for<upsert, ignore_deletes>(Dialect::postgres);
+        CHECK(steps_of(plan, inserts) ==
+              "BEGIN\nTRUNCATE \"redsink_stage\"\nfill stage by COPY FROM STDIN\n" + insert_items +
+                  R"( ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name")" + "  -> inserted\nCOMMIT\n");
+    }
+    SECTION("upsert where it is not: delete, then insert") {
+        const auto plan = plan_for<upsert, ignore_deletes>(Dialect::postgres, false);
+        CHECK(steps_of(plan, inserts) == "BEGIN\nTRUNCATE \"redsink_stage\"\nfill stage by COPY FROM STDIN\n" +
+                                             delete_replaced + "\n" + insert_items + "  -> inserted\nCOMMIT\n");
+    }
+    SECTION("the stage is created in a session's first transaction and never recreated") {
+        const auto plan = plan_for<upsert, hard_delete>(Dialect::postgres);
+        CHECK_THAT(steps_of(plan, deletes, {false, false, false}),
+                   Catch::StartsWith("BEGIN\nCREATE TEMP TABLE \"redsink_stage\" (") &&
+                       Catch::Contains("  (ddl)\nfill stage by COPY FROM STDIN\n"));
+        CHECK_THAT(steps_of(plan, deletes, {true, true, true}), Catch::StartsWith("BEGIN\nTRUNCATE"));
+    }
+}
+
+TEST_CASE("every mode, both dialects: one BEGIN and one COMMIT at most, LOCK first on Redshift", "[unit][plan]") {
+    using redsink::append;
+    using redsink::hard_delete;
+    using redsink::ignore_deletes;
+    using redsink::upsert;
+    using soft = redsink::soft_delete<"deleted">;
+    const std::vector<ApplyPlan> plans{
+        plan_for<append, ignore_deletes>(Dialect::redshift), plan_for<append, hard_delete>(Dialect::redshift),
+        plan_for<append, soft>(Dialect::redshift),           plan_for<upsert, ignore_deletes>(Dialect::redshift),
+        plan_for<upsert, hard_delete>(Dialect::redshift),    plan_for<upsert, soft>(Dialect::redshift),
+        plan_for<append, ignore_deletes>(Dialect::postgres), plan_for<append, hard_delete>(Dialect::postgres),
+        plan_for<append, soft>(Dialect::postgres),           plan_for<upsert, ignore_deletes>(Dialect::postgres),
+        plan_for<upsert, hard_delete>(Dialect::postgres),    plan_for<upsert, soft>(Dialect::postgres)};
+    for (const auto& plan : plans) {
+        for (const auto shape : {inserts, deletes, both}) {
+            for (const StageState stage :
+                 {StageState{false, false, false}, StageState{true, true, false}, StageState{true, true, true}}) {
+                const auto steps = plan_transaction(plan, shape, stage, {});
+                INFO(describe(steps));
+                REQUIRE_FALSE(steps.empty());
+                int begins = 0;
+                int commits = 0;
+                int fills = 0;
+                for (const auto& step : steps) {
+                    begins += step.kind == Step::Kind::begin ? 1 : 0;
+                    commits += step.kind == Step::Kind::commit ? 1 : 0;
+                    fills += step.kind == Step::Kind::fill ? 1 : 0;
+                    // Redshift: TRUNCATE would commit the transaction.
+                    if (plan.dialect() == Dialect::redshift) CHECK_FALSE(step.sql.starts_with("TRUNCATE"));
+                }
+                CHECK(begins == commits);
+                CHECK(begins <= 1);
+                CHECK(fills == 1);
+                if (plan.dialect() == Dialect::redshift) {
+                    REQUIRE(steps.size() >= 3);
+                    CHECK(steps[0].kind == Step::Kind::begin);
+                    CHECK(steps[1].kind == Step::Kind::lock);
+                    CHECK(steps.back().kind == Step::Kind::commit);
+                } else {
+                    for (const auto& step : steps) CHECK(step.kind != Step::Kind::lock);
+                }
+            }
+        }
+        CHECK(plan_transaction(plan, {false, false}, {}, {}).empty());
+    }
+}
+
+TEST_CASE("multi-row INSERT chunks: full ones, then powers of two, within the byte limit", "[unit][plan]") {
+    using redsink::detail::chunk_rows;
+    using chunks = std::vector<std::pair<std::size_t, std::size_t>>;
+    const std::vector<std::uint32_t> small(2500, 10);
+    CHECK(chunk_rows(small, 7) ==
+          chunks{{0, 1000}, {1000, 1000}, {2000, 256}, {2256, 128}, {2384, 64}, {2448, 32}, {2480, 16}, {2496, 4}});
+    // 32,767 parameters at most: 40 columns make full chunks of 819 rows.
+    CHECK(chunk_rows(std::vector<std::uint32_t>(900, 10), 40) == chunks{{0, 819}, {819, 64}, {883, 16}, {899, 1}});
+    // Rows of 6 MB: two to a statement.
+    CHECK(chunk_rows(std::vector<std::uint32_t>(5, 6u << 20), 7) == chunks{{0, 2}, {2, 2}, {4, 1}});
+    CHECK(chunk_rows({}, 7).empty());
+}
+
+TEST_CASE("retries: only transient failures, at most max_attempts, doubling with jitter", "[unit][retry]") {
+    using redsink::detail::retry_delay;
+    const redsink::detail::RetryPolicy policy{5, std::chrono::milliseconds(100), std::chrono::milliseconds(1000)};
+    std::mt19937_64 random(7);
+    const redsink::Error lost(redsink::ErrorKind::connection_lost, "", "gone");
+    const redsink::Error serialization(redsink::ErrorKind::transient, "40001", "could not serialize access");
+    const redsink::Error refused(redsink::ErrorKind::constraint, "23514", "check");
+    CHECK_FALSE(retry_delay(refused, 1, policy, random));
+    CHECK_FALSE(retry_delay(lost, 5, policy, random));
+    for (int i = 0; i < 200; ++i) {
+        const auto first = retry_delay(serialization, 1, policy, random);
+        REQUIRE(first);
+        CHECK(first->count() >= 50);
+        CHECK(first->count() <= 100);
+        const auto fourth = retry_delay(lost, 4, policy, random);
+        REQUIRE(fourth);
+        CHECK(fourth->count() >= 400);
+        CHECK(fourth->count() <= 800);
+    }
+    // Jittered: not the same delay every time.
+    std::set<long> seen;
+    for (int i = 0; i < 50; ++i) seen.insert(static_cast<long>(retry_delay(serialization, 2, policy, random)->count()));
+    CHECK(seen.size() > 10);
+}
