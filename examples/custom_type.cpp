@@ -1,6 +1,8 @@
-// An app's own types as columns: specialize redsink::column_traits<T> with the supported type
-// it is stored as and the conversion. Prints the table both dialects would create and one
-// encoded row. Runs without a database.
+// An app's own types as columns: one redsink::column_traits<T> specialization each, the one
+// customization point. The short form names the supported type it is stored as and the
+// conversion; the complete form gives the SQL type and the encoding itself, and refuses bad
+// values. Prints the table both dialects would create, one encoded row, and a refused one.
+// Runs without a database.
 #include <redsink/redsink.hpp>
 
 #include <fmt/core.h>
@@ -23,9 +25,14 @@ struct Cents {
     std::int64_t value = 0;
 };
 
+// A weight in grams that must not be negative; stored as INTEGER.
+struct Grams {
+    std::int32_t value = 0;
+};
+
 struct Order {
     BOOST_HANA_DEFINE_STRUCT(Order, (OrderId, id), (std::string, customer), (Cents, total),
-                             (std::optional<Cents>, discount));
+                             (std::optional<Cents>, discount), (Grams, weight));
 };
 
 }  // namespace shop
@@ -46,16 +53,33 @@ struct redsink::column_traits<shop::Cents> {
     static stored_as to_column(shop::Cents cents) { return stored_as::from_units(cents.value); }
 };
 
+// The complete form: the SQL type, and the encoding with its own check.
+template <>
+struct redsink::column_traits<shop::Grams> {
+    static constexpr redsink::ColumnType type{redsink::SqlKind::int32};
+    static void encode(shop::Grams grams, redsink::ParamBuffer& out, const redsink::ColumnContext& column) {
+        if (grams.value < 0) throw redsink::BadValue(std::string(column.name), "is a negative weight");
+        out.push(std::to_string(grams.value));
+    }
+};
+
 int main() {
     for (const auto dialect : {redsink::Dialect::redshift, redsink::Dialect::postgres}) {
         const auto spec = redsink::table_spec<shop::Order, redsink::primary_key<"id">>(
             redsink::sql::TableRef::make("shop", "orders"), dialect);
         fmt::print("{}: {}\n", redsink::to_string(dialect), redsink::sql::create_table_sql(spec));
     }
-    const shop::Order order{{0x0123456789abcdef, 0xfedcba9876543210}, "Ada", {12345}, std::nullopt};
+    const shop::Order order{{0x0123456789abcdef, 0xfedcba9876543210}, "Ada", {12345}, std::nullopt, {1250}};
+    const auto columns = redsink::column_contexts<shop::Order>(redsink::Dialect::redshift);
     redsink::ParamBuffer params;
-    redsink::encode_row(order, params, redsink::column_contexts<shop::Order>(redsink::Dialect::redshift));
+    redsink::encode_row(order, params, columns);
     for (std::size_t i = 0; i < params.size(); ++i)
         fmt::print("${} = {}\n", i + 1, params.is_null(i) ? "NULL" : std::string(params.view(i)));
+    try {
+        redsink::encode_row(shop::Order{{}, "Bob", {100}, std::nullopt, {-5}}, params, columns);
+        return 1;
+    } catch (const redsink::BadValue& error) {
+        fmt::print("refused: {}\n", error.what());
+    }
     return 0;
 }

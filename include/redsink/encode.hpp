@@ -11,6 +11,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -250,89 +251,183 @@ inline void encode_time(std::chrono::sys_time<std::chrono::microseconds> time, b
 
 }  // namespace detail
 
-// ---- One overload per supported type ------------------------------------------------------
+// ---- The built-in column types: one column_traits specialization each -----------------------
 
-inline void encode_value(bool value, ParamBuffer& out, const ColumnContext&) {
-    out.push(value ? "t" : "f");
-}
-inline void encode_value(std::int16_t value, ParamBuffer& out, const ColumnContext&) {
-    detail::encode_number(value, out);
-}
-inline void encode_value(std::int32_t value, ParamBuffer& out, const ColumnContext&) {
-    detail::encode_number(value, out);
-}
-inline void encode_value(std::int64_t value, ParamBuffer& out, const ColumnContext&) {
-    detail::encode_number(value, out);
-}
-inline void encode_value(float value, ParamBuffer& out, const ColumnContext& column) {
-    detail::encode_float(value, out, column);
-}
-inline void encode_value(double value, ParamBuffer& out, const ColumnContext& column) {
-    detail::encode_float(value, out, column);
-}
-inline void encode_value(const std::string& value, ParamBuffer& out, const ColumnContext& column) {
-    detail::encode_text(value, out, column);
-}
+template <>
+struct column_traits<bool> {
+    static constexpr ColumnType type{SqlKind::boolean};
+    static void encode(bool value, ParamBuffer& out, const ColumnContext&) { out.push(value ? "t" : "f"); }
+};
+
+namespace detail {
+template <class I, SqlKind Kind>
+struct integer_column {
+    static constexpr ColumnType type{Kind};
+    static void encode(I value, ParamBuffer& out, const ColumnContext&) { encode_number(value, out); }
+};
+template <class F, SqlKind Kind>
+struct float_column {
+    static constexpr ColumnType type{Kind};
+    static void encode(F value, ParamBuffer& out, const ColumnContext& column) { encode_float(value, out, column); }
+};
+}  // namespace detail
+
+template <>
+struct column_traits<std::int16_t> : detail::integer_column<std::int16_t, SqlKind::int16> {};
+template <>
+struct column_traits<std::int32_t> : detail::integer_column<std::int32_t, SqlKind::int32> {};
+template <>
+struct column_traits<std::int64_t> : detail::integer_column<std::int64_t, SqlKind::int64> {};
+template <>
+struct column_traits<float> : detail::float_column<float, SqlKind::real> {};
+template <>
+struct column_traits<double> : detail::float_column<double, SqlKind::double_precision> {};
+
+template <>
+struct column_traits<std::string> {
+    static constexpr ColumnType type{SqlKind::text};
+    static void encode(const std::string& value, ParamBuffer& out, const ColumnContext& column) {
+        detail::encode_text(value, out, column);
+    }
+};
+
 template <std::size_t N>
-void encode_value(const varchar<N>& value, ParamBuffer& out, const ColumnContext& column) {
-    detail::encode_text(value.value, out, column);
-}
+struct column_traits<varchar<N>> {
+    static constexpr ColumnType type{SqlKind::varchar, static_cast<std::uint32_t>(N)};
+    static void encode(const varchar<N>& value, ParamBuffer& out, const ColumnContext& column) {
+        detail::encode_text(value.value, out, column);
+    }
+};
 
 template <int P, int S>
-void encode_value(const decimal<P, S>& value, ParamBuffer& out, const ColumnContext& column) {
-    const bool negative = value.units < 0;
-    auto magnitude = static_cast<uint128>(negative ? -value.units : value.units);
-    if (magnitude >= static_cast<uint128>(decimal<P, S>::pow10(P)))
-        detail::refuse(column, "does not fit in DECIMAL(" + std::to_string(P) + "," + std::to_string(S) + ")");
-    std::array<char, 48> digits{};
-    int count = 0;
-    do {
-        digits[static_cast<std::size_t>(count++)] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
-        magnitude /= 10;
-    } while (magnitude != 0 || count <= S);
-    char* p = out.prepare(48);
-    if (negative) *p++ = '-';
-    for (int i = count - 1; i >= 0; --i) {
-        *p++ = digits[static_cast<std::size_t>(i)];
-        if (i == S && S > 0) *p++ = '.';
+struct column_traits<decimal<P, S>> {
+    static constexpr ColumnType type{SqlKind::decimal, 0, static_cast<std::uint8_t>(P), static_cast<std::uint8_t>(S)};
+    static void encode(const decimal<P, S>& value, ParamBuffer& out, const ColumnContext& column) {
+        const bool negative = value.units < 0;
+        auto magnitude = static_cast<uint128>(negative ? -value.units : value.units);
+        if (magnitude >= static_cast<uint128>(decimal<P, S>::pow10(P)))
+            detail::refuse(column, "does not fit in DECIMAL(" + std::to_string(P) + "," + std::to_string(S) + ")");
+        std::array<char, 48> digits{};
+        int count = 0;
+        do {
+            digits[static_cast<std::size_t>(count++)] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
+            magnitude /= 10;
+        } while (magnitude != 0 || count <= S);
+        char* p = out.prepare(48);
+        if (negative) *p++ = '-';
+        for (int i = count - 1; i >= 0; --i) {
+            *p++ = digits[static_cast<std::size_t>(i)];
+            if (i == S && S > 0) *p++ = '.';
+        }
+        out.commit(p);
     }
-    out.commit(p);
-}
+};
 
-inline void encode_value(const std::chrono::year_month_day& value, ParamBuffer& out, const ColumnContext& column) {
-    char* p = out.prepare(16);
-    out.commit(detail::put_date(p, value, column));
-}
-inline void encode_value(const timestamp& value, ParamBuffer& out, const ColumnContext& column) {
-    detail::encode_time(value.value, false, out, column);
-}
-inline void encode_value(const timestamptz& value, ParamBuffer& out, const ColumnContext& column) {
-    detail::encode_time(value.value, true, out, column);
-}
+template <>
+struct column_traits<std::chrono::year_month_day> {
+    static constexpr ColumnType type{SqlKind::date};
+    static void encode(const std::chrono::year_month_day& value, ParamBuffer& out, const ColumnContext& column) {
+        char* p = out.prepare(16);
+        out.commit(detail::put_date(p, value, column));
+    }
+};
 
-inline void encode_value(const json& value, ParamBuffer& out, const ColumnContext& column) {
-    detail::checked_characters(value.text, column);
-    const bool redshift = column.dialect == Dialect::redshift;
-    if (redshift && value.text.size() > detail::redshift_max_super)
-        detail::refuse(column, "is a JSON document of " + std::to_string(value.text.size()) +
-                                   " bytes, larger than Redshift's 16 MB SUPER limit");
-    if (auto problem = detail::JsonSyntax(value.text, redshift).check(); !problem.empty())
-        detail::refuse(column, "is not valid JSON: " + problem);
-    out.push(value.text);
-}
+template <>
+struct column_traits<timestamp> {
+    static constexpr ColumnType type{SqlKind::timestamp};
+    static void encode(const timestamp& value, ParamBuffer& out, const ColumnContext& column) {
+        detail::encode_time(value.value, false, out, column);
+    }
+};
+
+template <>
+struct column_traits<timestamptz> {
+    static constexpr ColumnType type{SqlKind::timestamptz};
+    static void encode(const timestamptz& value, ParamBuffer& out, const ColumnContext& column) {
+        detail::encode_time(value.value, true, out, column);
+    }
+};
+
+template <>
+struct column_traits<json> {
+    static constexpr ColumnType type{SqlKind::json};
+    static void encode(const json& value, ParamBuffer& out, const ColumnContext& column) {
+        detail::checked_characters(value.text, column);
+        const bool redshift = column.dialect == Dialect::redshift;
+        if (redshift && value.text.size() > detail::redshift_max_super)
+            detail::refuse(column, "is a JSON document of " + std::to_string(value.text.size()) +
+                                       " bytes, larger than Redshift's 16 MB SUPER limit");
+        if (auto problem = detail::JsonSyntax(value.text, redshift).check(); !problem.empty())
+            detail::refuse(column, "is not valid JSON: " + problem);
+        out.push(value.text);
+    }
+};
+
+// ---- What redsink reads from column_traits ----------------------------------------------------
+
+namespace detail {
+template <class T>
+concept complete_traits = requires(const T& value, ParamBuffer& out, const ColumnContext& column) {
+    { column_traits<T>::type } -> std::convertible_to<ColumnType>;
+    column_traits<T>::encode(value, out, column);
+};
+template <class T>
+concept stored_as_traits = requires(const T& value) {
+    typename column_traits<T>::stored_as;
+    { column_traits<T>::to_column(value) } -> std::convertible_to<typename column_traits<T>::stored_as>;
+};
+}  // namespace detail
+
+// A C++ type as a column, whichever form its column_traits takes: `type` and `encode`. Empty for
+// a type that is no column.
+template <class T>
+struct column_of {};
 
 template <class T>
-void encode_value(const std::optional<T>& value, ParamBuffer& out, const ColumnContext& column) {
-    if (value)
-        encode_value(*value, out, column);
-    else
-        out.push_null();
-}
+requires detail::complete_traits<T>
+struct column_of<T> {
+    static constexpr ColumnType type = column_traits<T>::type;
+    static void encode(const T& value, ParamBuffer& out, const ColumnContext& column) {
+        column_traits<T>::encode(value, out, column);
+    }
+};
 
-template <custom_column T>
+template <class T>
+requires(detail::stored_as_traits<T> && !detail::complete_traits<T>) struct column_of<T> {
+    using stored = typename column_traits<T>::stored_as;
+    static constexpr ColumnType type = column_of<stored>::type;
+    static void encode(const T& value, ParamBuffer& out, const ColumnContext& column) {
+        column_of<stored>::encode(static_cast<const stored&>(column_traits<T>::to_column(value)), out, column);
+    }
+};
+
+// A type that can be a record member: it has a column_traits specialization of either form.
+template <class T>
+concept Column = requires(const T& value, ParamBuffer& out, const ColumnContext& context) {
+    { column_of<T>::type } -> std::convertible_to<ColumnType>;
+    column_of<T>::encode(value, out, context);
+};
+
+// Any column type nullable: NULL when empty.
+template <Column T>
+struct column_traits<std::optional<T>> {
+    static constexpr ColumnType type = [] {
+        auto nullable = column_of<T>::type;
+        nullable.nullable = true;
+        return nullable;
+    }();
+    static void encode(const std::optional<T>& value, ParamBuffer& out, const ColumnContext& column) {
+        if (value)
+            column_of<T>::encode(*value, out, column);
+        else
+            out.push_null();
+    }
+};
+
+// Appends `value`'s text parameter to `out`; a bad value is a BadValue naming the column.
+template <Column T>
 void encode_value(const T& value, ParamBuffer& out, const ColumnContext& column) {
-    encode_value(static_cast<const typename column_traits<T>::stored_as&>(column_traits<T>::to_column(value)), out,
-                 column);
+    column_of<T>::encode(value, out, column);
 }
 
 // Appends value `index` of `params` as one field in COPY's text format: \N for NULL, and a
@@ -373,11 +468,5 @@ inline void append_copy_field(std::string& out, const ParamBuffer& params, std::
     }
     out.append(data + done, size - done);
 }
-
-// True for the types that encode_value accepts.
-template <class T>
-concept encodable = requires(const T& value, ParamBuffer& out, const ColumnContext& column) {
-    encode_value(value, out, column);
-};
 
 }  // namespace redsink

@@ -84,10 +84,10 @@ struct check_column_name {
 
 template <fixed_string Member, class T>
 struct check_member_type {
-    static_assert(has_sql_type<T> && encodable<T>,
+    static_assert(Column<T>,
                   "redsink: a record member has a type with no SQL mapping (see docs/types.md): use a supported "
-                  "type, or specialize redsink::column_traits<T> with stored_as and to_column; the member and "
-                  "its type are shown in check_member_type<...>");
+                  "type, or specialize redsink::column_traits<T> (with stored_as and to_column, or with type and "
+                  "encode); the member and its type are shown in check_member_type<...>");
     static constexpr bool ok = true;
 };
 
@@ -143,7 +143,7 @@ private:
     }
     template <std::size_t... I>
     static constexpr auto types(std::index_sequence<I...>) noexcept {
-        return std::array<ColumnType, size>{sql_type_of<detail::member_type<R, I>>::value...};
+        return std::array<ColumnType, size>{column_of<detail::member_type<R, I>>::type...};
     }
 
 public:

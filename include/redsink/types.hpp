@@ -188,94 +188,22 @@ inline constexpr std::uint32_t redshift_max_varchar = 65535;
     return "?";
 }
 
-// ---- C++ type -> SQL type -------------------------------------------------------------------
+// ---- C++ type -> column ---------------------------------------------------------------------
 
-// The customization point for an app's own types: specialize it with
-//   using stored_as = <a supported type>;
-//   static stored_as to_column(const T&);
-// and T is written as stored_as (docs/types.md, examples/custom_type.cpp).
+// The one customization point for a C++ type as a column (docs/types.md). Every supported type,
+// built in or an app's own, has one specialization, in one of two forms:
+// - complete:
+//     static constexpr ColumnType type;   // the SQL type; its spelling in each dialect
+//                                         // (sql_type_name) and the table columns that can take
+//                                         // it (sql::incompatibility) follow from it
+//     static void encode(const T&, ParamBuffer&, const ColumnContext&);  // the text parameter
+//   (the built-in specializations are in encode.hpp);
+// - by another type:
+//     using stored_as = <a supported type>;
+//     static stored_as to_column(const T&);
+//   and T is written as stored_as.
+// The size a value takes in a batch is what it encodes to.
 template <class T>
 struct column_traits;
-
-template <class T>
-concept custom_column = requires(const T& value) {
-    typename column_traits<T>::stored_as;
-    { column_traits<T>::to_column(value) } -> std::convertible_to<typename column_traits<T>::stored_as>;
-};
-
-template <class T>
-struct sql_type_of;  // specialized for each supported type below
-
-template <class T>
-concept has_sql_type = requires {
-    sql_type_of<T>::value;
-};
-
-template <>
-struct sql_type_of<bool> {
-    static constexpr ColumnType value{SqlKind::boolean};
-};
-template <>
-struct sql_type_of<std::int16_t> {
-    static constexpr ColumnType value{SqlKind::int16};
-};
-template <>
-struct sql_type_of<std::int32_t> {
-    static constexpr ColumnType value{SqlKind::int32};
-};
-template <>
-struct sql_type_of<std::int64_t> {
-    static constexpr ColumnType value{SqlKind::int64};
-};
-template <>
-struct sql_type_of<float> {
-    static constexpr ColumnType value{SqlKind::real};
-};
-template <>
-struct sql_type_of<double> {
-    static constexpr ColumnType value{SqlKind::double_precision};
-};
-template <>
-struct sql_type_of<std::string> {
-    static constexpr ColumnType value{SqlKind::text};
-};
-template <std::size_t N>
-struct sql_type_of<varchar<N>> {
-    static constexpr ColumnType value{SqlKind::varchar, static_cast<std::uint32_t>(N)};
-};
-template <int P, int S>
-struct sql_type_of<decimal<P, S>> {
-    static constexpr ColumnType value{SqlKind::decimal, 0, static_cast<std::uint8_t>(P), static_cast<std::uint8_t>(S)};
-};
-template <>
-struct sql_type_of<std::chrono::year_month_day> {
-    static constexpr ColumnType value{SqlKind::date};
-};
-template <>
-struct sql_type_of<timestamp> {
-    static constexpr ColumnType value{SqlKind::timestamp};
-};
-template <>
-struct sql_type_of<timestamptz> {
-    static constexpr ColumnType value{SqlKind::timestamptz};
-};
-template <>
-struct sql_type_of<json> {
-    static constexpr ColumnType value{SqlKind::json};
-};
-template <class T>
-requires has_sql_type<T>
-struct sql_type_of<std::optional<T>> {
-    static constexpr ColumnType value = [] {
-        auto type = sql_type_of<T>::value;
-        type.nullable = true;
-        return type;
-    }();
-};
-template <custom_column T>
-requires has_sql_type<typename column_traits<T>::stored_as>
-struct sql_type_of<T> {
-    static constexpr ColumnType value = sql_type_of<typename column_traits<T>::stored_as>::value;
-};
 
 }  // namespace redsink

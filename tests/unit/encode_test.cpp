@@ -40,7 +40,7 @@ namespace {
 template <class T>
 std::string encoded(const T& value, Dialect dialect = Dialect::redshift) {
     ParamBuffer out;
-    redsink::encode_value(value, out, ColumnContext{"col", redsink::sql_type_of<T>::value, dialect});
+    redsink::encode_value(value, out, ColumnContext{"col", redsink::column_of<T>::type, dialect});
     return out.is_null(0) ? std::string("NULL") : std::string(out.view(0));
 }
 

@@ -1,5 +1,6 @@
 #include <redsink/record.hpp>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 #include <support/records.hpp>
 
@@ -62,9 +63,43 @@ TEST_CASE("every supported type maps to its SQL type", "[unit][record][types]") 
     CHECK_FALSE(info::column_types[12].nullable);
 }
 
+namespace app {
+// Kept in tenths of a degree; refuses what cannot be.
+struct Celsius {
+    double degrees = 0;
+};
+struct Reading {
+    BOOST_HANA_DEFINE_STRUCT(Reading, (std::int64_t, id), (Celsius, temperature), (std::optional<Celsius>, low));
+};
+}  // namespace app
+
+template <>
+struct redsink::column_traits<app::Celsius> {
+    static constexpr redsink::ColumnType type{redsink::SqlKind::decimal, 0, 5, 1};
+    static void encode(const app::Celsius& value, redsink::ParamBuffer& out, const redsink::ColumnContext& column) {
+        if (!(value.degrees >= -273.15)) throw redsink::BadValue(std::string(column.name), "is below absolute zero");
+        out.push(fmt::format("{:.1f}", value.degrees));
+    }
+};
+
+TEST_CASE("a custom type in the complete form: its own SQL type and encoding", "[unit][record][types]") {
+    using info = redsink::record_info<app::Reading>;
+    CHECK(info::column_types[1] == redsink::ColumnType{SqlKind::decimal, 0, 5, 1});
+    CHECK(info::column_types[2] == redsink::ColumnType{SqlKind::decimal, 0, 5, 1, true});
+    CHECK(redsink::sql_type_name(info::column_types[1], redsink::Dialect::redshift) == "DECIMAL(5,1)");
+    redsink::ParamBuffer out;
+    const auto columns = redsink::column_contexts<app::Reading>(redsink::Dialect::postgres);
+    redsink::encode_row(app::Reading{7, {21.25}, std::nullopt}, out, columns);
+    CHECK(out.view(1) == "21.2");
+    CHECK(out.is_null(2));
+    CHECK_THROWS_WITH(redsink::encode_row(app::Reading{8, {-300}, std::nullopt}, out, columns),
+                      Catch::Contains("column \"temperature\": is below absolute zero"));
+    CHECK(out.size() == 3);  // nothing of the refused row stays
+}
+
 TEST_CASE("a custom type is encoded as the type it is stored as", "[unit][record][types]") {
     redsink::ParamBuffer out;
-    const redsink::ColumnContext column{"id", redsink::sql_type_of<app::Uuid>::value, redsink::Dialect::redshift};
+    const redsink::ColumnContext column{"id", redsink::column_of<app::Uuid>::type, redsink::Dialect::redshift};
     redsink::encode_value(app::Uuid{1, 2}, out, column);
     redsink::encode_value(std::optional<app::Uuid>{}, out, column);
     CHECK(out.view(0) == "1-2");
