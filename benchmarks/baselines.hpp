@@ -89,6 +89,13 @@ public:
         }
     }
 
+    // (f) One COPY, so one transaction, per batch: what a loader that commits as often as the Sink
+    // pays on the server (PostgreSQL only).
+    void copy_per_batch(std::span<const R> rows, std::size_t batch_rows) {
+        for (std::size_t first = 0; first < rows.size(); first += batch_rows)
+            copy(rows.subspan(first, std::min(batch_rows, rows.size() - first)));
+    }
+
     // (e) COPY FROM STDIN in text format (PostgreSQL only): the physical-limit reference.
     void copy(std::span<const R> rows) {
         pg::check(conn(), PQexec(conn(), fmt::format("COPY {} ({}) FROM STDIN", table_, Table<R>::column_list).c_str()),

@@ -138,7 +138,8 @@ inline benchmark::internal::Benchmark* timed_once(benchmark::internal::Benchmark
     return bench->UseRealTime()->Iterations(1)->Unit(benchmark::kMillisecond);
 }
 
-// Registers the sink cases (sink_cases.cpp).
+// Registers the sink cases (sink_cases.cpp) and the serializable stand-in (serializable.cpp).
 void register_sink_cases();
+void register_serializable_cases();
 
 }  // namespace redsink_bench

@@ -16,11 +16,11 @@
 namespace redsink_bench {
 namespace {
 
-// One hand-written loader: `load(loader, rows, batch)` on a table of its own; only the staged
-// upsert has a batch size (its one argument).
+// One hand-written loader: `load(loader, rows, batch)` on a table of its own; a batched loader
+// has its batch size as its one argument.
 template <class R, class Load>
-void baseline_case(benchmark::State& state, std::string_view name, Start start, Load load) {
-    const auto batch = start == Start::half_present ? state.range(0) : 0;
+void baseline_case(benchmark::State& state, std::string_view name, Start start, bool batched, Load load) {
+    const auto batch = batched ? state.range(0) : 0;
     try {
         Setup setup(table_name(record_name<R>, name, batch));
         setup.create<R>(start);
@@ -37,10 +37,11 @@ void baseline_case(benchmark::State& state, std::string_view name, Start start, 
 }
 
 template <class R, class Load>
-benchmark::internal::Benchmark* register_baseline(std::string_view name, Start start, Load load) {
+benchmark::internal::Benchmark* register_baseline(std::string_view name, Start start, Load load, bool batched = false) {
     const auto full = fmt::format("{}/{}", record_name<R>, name);
-    return timed_once(benchmark::RegisterBenchmark(
-        full.c_str(), [name, start, load](benchmark::State& state) { baseline_case<R>(state, name, start, load); }));
+    return timed_once(benchmark::RegisterBenchmark(full.c_str(), [name, start, batched, load](benchmark::State& state) {
+        baseline_case<R>(state, name, start, batched, load);
+    }));
 }
 
 template <class R>
@@ -55,8 +56,15 @@ void register_baselines() {
     register_baseline<R>("copy", Start::empty,
                          [](hand::Loader<R>& loader, Rows rows, std::size_t) { loader.copy(rows); });
     register_baseline<R>(
+        "copy_per_batch", Start::empty,
+        [](hand::Loader<R>& loader, Rows rows, std::size_t batch) { loader.copy_per_batch(rows, batch); }, true)
+        ->ArgNames({"batch"})
+        ->Args({1'000})
+        ->Args({10'000})
+        ->Args({100'000});
+    register_baseline<R>(
         "staged_upsert", Start::half_present,
-        [](hand::Loader<R>& loader, Rows rows, std::size_t batch) { loader.staged_upsert(rows, batch); })
+        [](hand::Loader<R>& loader, Rows rows, std::size_t batch) { loader.staged_upsert(rows, batch); }, true)
         ->ArgNames({"batch"})
         ->Args({1'000})
         ->Args({10'000})
@@ -81,6 +89,7 @@ int main(int argc, char** argv) {
     register_baselines<Narrow>();
     register_baselines<Wide>();
     register_sink_cases();
+    register_serializable_cases();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     if (failures > 0) fmt::print(stderr, "redsink_bench_loaders: {} case(s) failed\n", failures.load());

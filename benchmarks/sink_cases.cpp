@@ -20,7 +20,8 @@ template <class R, class Dialect>
 using UpsertSink = redsink::Sink<R, redsink::primary_key<"id">, redsink::upsert, redsink::fixed_schema, Dialect>;
 
 template <class R, class SinkType, bool upsert>
-void sink_case(benchmark::State& state, std::string_view loader) {
+void sink_case(benchmark::State& state, std::string_view loader,
+               std::size_t stage_recreate_batches = redsink::SinkOptions{}.stage_recreate_batches) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     const auto tasks = static_cast<std::size_t>(state.range(1));
     const auto start = upsert ? Start::half_present : Start::empty;
@@ -34,7 +35,8 @@ void sink_case(benchmark::State& state, std::string_view loader) {
                        .batch_rows = batch,
                        .batch_bytes = std::size_t{1} << 32,
                        .flush_interval = std::chrono::hours(1),
-                       .tasks = tasks});
+                       .tasks = tasks,
+                       .stage_recreate_batches = stage_recreate_batches});
         std::vector<redsink::Change<R>> events;
         std::int64_t offset = 0;
         run_case<R>(
@@ -75,6 +77,17 @@ template <class R>
 void register_record() {
     register_sink<R, AppendSink<R, redsink::redshift>, false>("sink_redshift_append");
     register_sink<R, UpsertSink<R, redsink::redshift>, true>("sink_redshift_upsert");
+    // The other way to empty the stage inside the transaction: drop it and create it again each
+    // batch (stage_recreate_batches 1), against DELETE with a new stage every 8th batch.
+    const auto recreate = fmt::format("{}/sink_redshift_upsert_recreate", record_name<R>);
+    timed_once(benchmark::RegisterBenchmark(recreate.c_str(),
+                                            [](benchmark::State& state) {
+                                                sink_case<R, UpsertSink<R, redsink::redshift>, true>(
+                                                    state, "sink_redshift_upsert_recreate", 1);
+                                            }))
+        ->ArgNames({"batch", "tasks"})
+        ->Args({1'000, 1})
+        ->Args({10'000, 1});
     register_sink<R, AppendSink<R, redsink::postgres>, false>("sink_postgres_append");
     register_sink<R, UpsertSink<R, redsink::postgres>, true>("sink_postgres_upsert");
 }

@@ -309,10 +309,15 @@ struct column_traits<decimal<P, S>> {
             detail::refuse(column, "does not fit in DECIMAL(" + std::to_string(P) + "," + std::to_string(S) + ")");
         std::array<char, 48> digits{};
         int count = 0;
-        do {
-            digits[static_cast<std::size_t>(count++)] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
-            magnitude /= 10;
-        } while (magnitude != 0 || count <= S);
+        // 128-bit division is slow: most values fit in 64 bits.
+        const auto next = [&](auto& rest) {
+            digits[static_cast<std::size_t>(count++)] = static_cast<char>('0' + static_cast<int>(rest % 10));
+            rest /= 10;
+        };
+        while (magnitude > UINT64_MAX) next(magnitude);
+        auto small = static_cast<std::uint64_t>(magnitude);
+        do next(small);
+        while (small != 0 || count <= S);
         char* p = out.prepare(48);
         if (negative) *p++ = '-';
         for (int i = count - 1; i >= 0; --i) {

@@ -30,11 +30,11 @@
 namespace redsink {
 
 // Streams change events of one record type into one table. write() encodes each event into the
-// batch being filled; a batch is handed to the tasks (background writers, one thread and
-// connection each) when it reaches batch_rows or batch_bytes, when flush_interval has passed
-// (checked by write and poll), or on flush(), and the caller goes on filling the next one while
-// they write it. on_commit is called from write, poll and flush, on the caller's thread. See
-// docs/architecture.md, docs/policies.md, docs/delivery.md and docs/tasks.md.
+// batch of the task (a background writer: one thread and connection) its key routes it to; a
+// task's batch is handed over when it reaches batch_rows or batch_bytes, when flush_interval has
+// passed since its first event (checked by write and poll), or on flush(), and the caller goes
+// on filling the next one while the task writes it. on_commit is called from write, poll and flush, on the caller's
+// thread. See docs/architecture.md, docs/policies.md, docs/delivery.md and docs/tasks.md.
 template <Record R, class... Policies>
 class Sink {
     using pack = detail::policy_pack<R, Policies...>;
@@ -82,7 +82,7 @@ public:
             pq::Connection conn = count > 1 ? pq::Connection(std::move(task_config)) : std::move(first);
             conn.set_trace(options_.trace);
             detail::Applier applier(
-                detail::Executor(std::move(conn), *plan_, {.stage_recreate_rows = options_.stage_recreate_rows}),
+                detail::Executor(std::move(conn), *plan_, {.stage_recreate_batches = options_.stage_recreate_batches}),
                 *plan_, {.lock = options_.lock},
                 {options_.max_attempts, options_.retry_backoff, options_.retry_backoff_max}, options_.session_hook);
             tasks_.push_back(std::make_unique<detail::Task>(
@@ -112,31 +112,36 @@ public:
             acks_.complete({&ticket, 1});
             ++events_ignored_;
         } else {
-            detail::EncodedBatch* batch = nullptr;
+            std::size_t task = 0;
             try {
-                batch = &batcher_.add(change);
+                task = batcher_.add(change);
             } catch (const BadValue& bad) {
                 refuse(bad.at(target_.display(), change.position));
             }
-            batch->tickets.push_back(acks_.add(change.position));
+            batcher_.batch(task).tickets.push_back(acks_.add(change.position));
             pending_.fetch_add(1);
+            if (batcher_.full(task)) {
+                events_in_.fetch_add(1);
+                hand_over(false);
+                return;
+            }
         }
         events_in_.fetch_add(1);
-        if (batcher_.full() || batcher_.due()) seal();
+        if (batcher_.due()) hand_over(false);
     }
 
-    // Hands the batch over if flush_interval has passed since its first event, and delivers
+    // Hands over the batches whose first event is flush_interval old, and delivers
     // acknowledgements. Call it from an idle loop.
     void poll() {
         enter();
-        if (batcher_.due()) seal();
+        if (batcher_.due()) hand_over(false);
     }
 
     // Hands everything buffered over and waits until every task has committed it (or holds a
     // batch whose retries ran out: then its error is thrown), then delivers acknowledgements.
     void flush() {
         enter();
-        seal();
+        hand_over(true);
         for (auto& task : tasks_) task->wait_idle();
         acks_.deliver();
         if (latch_.pending()) raise();
@@ -216,16 +221,18 @@ private:
         raise_now();
     }
 
-    // Hands each task its part of the batch (waiting while it still has one queued), after having
-    // any task that holds a failed batch try it again.
-    void seal() {
+    // Hands each task its batch when it is ready (or `all` of them), waiting while the task still
+    // has one queued, after having any task that holds a failed batch try it again.
+    void hand_over(bool all) {
         for (auto& task : tasks_)
             if (task->holding()) task->resume();
-        auto& batches = batcher_.batches();
         bool refused = false;
-        for (std::size_t i = 0; i < tasks_.size(); ++i)
-            if (!batches[i].empty() && !tasks_[i]->submit(batches[i])) refused = true;
-        batcher_.restart();
+        for (std::size_t i = 0; i < tasks_.size(); ++i) {
+            auto& batch = batcher_.batch(i);
+            if (batch.empty() || !(all || batcher_.ready(i))) continue;
+            if (!tasks_[i]->submit(batch)) refused = true;
+        }
+        batcher_.recount();
         if (refused) raise();
     }
 

@@ -39,8 +39,9 @@ struct SinkOptions {
     sql::RedshiftLayout layout{};  // only for tables the sink creates, only in the redshift dialect
     ApplyLock lock = ApplyLock::sink_table;  // redshift dialect
     // Redshift dialect: the stage is emptied with DELETE inside each transaction, and dropped and
-    // created again once this many rows were deleted from it (0: every batch).
-    std::size_t stage_recreate_rows = 1'000'000;
+    // created again after this many batches (1: every batch), so that the deleted rows it keeps
+    // (temporary tables are never vacuumed) stay few.
+    std::size_t stage_recreate_batches = 8;
     pq::TraceHook trace{};       // sees every statement's SQL text (never values), from the first
     SessionHook session_hook{};  // for tests and diagnostics: runs on a task's session (SessionPoint)
 };

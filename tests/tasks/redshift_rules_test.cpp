@@ -206,8 +206,9 @@ TEST_CASE("prepared statements dropped under the sink's feet are prepared again"
     auto conn = reader();
     CHECK(table_rows(conn, qualified("deallocated")) == model.rows());
     CHECK(between == static_cast<int>(stats.batches));
-    // Every batch after the first finds its shapes gone (SQLSTATE 26000), rolls back and retries.
-    CHECK(stats.retries >= stats.batches - 1);
+    // A batch that finds the shapes it needs gone (SQLSTATE 26000) rolls back and retries; only a
+    // batch whose every shape is new to the session escapes.
+    CHECK(stats.retries >= stats.batches / 2);
     CHECK(after_failure == static_cast<int>(stats.retries));
     CHECK(audit.commits() == static_cast<int>(stats.batches));
 }
@@ -218,8 +219,8 @@ TEST_CASE("the stage is recreated inside the transaction, and its statements pre
     const auto stream = random_stream({.seed = 303, .events = 3000, .keys = 200});
     Model model(InsertKind::upsert, DeleteKind::hard);
     model.apply(stream);
-    for (const std::size_t recreate : {std::size_t{0}, std::size_t{1'000'000}}) {
-        INFO("stage_recreate_rows " << recreate);
+    for (const std::size_t recreate : {std::size_t{1}, std::size_t{1'000'000}}) {
+        INFO("stage_recreate_batches " << recreate);
         const std::string table = "recreated_" + std::to_string(recreate);
         drop_table(table);
         StatementAudit audit;
@@ -229,7 +230,7 @@ TEST_CASE("the stage is recreated inside the transaction, and its statements pre
             Sink sink(test_config(), {.schema = sink_schema,
                                       .table = table,
                                       .batch_rows = 250,
-                                      .stage_recreate_rows = recreate,
+                                      .stage_recreate_batches = recreate,
                                       .trace = audit.hook([&](TracePoint point, std::string_view sql) {
                                           if (point == TracePoint::sending && sql == "DROP TABLE \"redsink_stage\"")
                                               ++drops;
@@ -241,7 +242,7 @@ TEST_CASE("the stage is recreated inside the transaction, and its statements pre
         CHECK(table_rows(conn, qualified(table)) == model.rows());
         CHECK(audit.commits() == static_cast<int>(stats.batches));
         CHECK(audit.truncates() == 0);
-        if (recreate == 0) {
+        if (recreate == 1) {
             CHECK(drops == static_cast<int>(stats.batches) - 1);
             // The shapes the DDL made Redshift forget are freed before the next transaction.
             CHECK(audit.deallocations() >= drops - 1);

@@ -22,7 +22,12 @@ public:
     };
 
     Ticket add(const Position& position) {
-        auto& queue = partitions_[position.partition];
+        // Consecutive events mostly share a partition: its queue is looked up once (map nodes stay put).
+        if (last_ == nullptr || last_partition_ != position.partition) {
+            last_ = &partitions_[position.partition];
+            last_partition_ = position.partition;
+        }
+        auto& queue = *last_;
         queue.events.push_back({position.offset, false});
         return {position.partition, queue.first + queue.events.size() - 1};
     }
@@ -71,6 +76,8 @@ private:
 
     std::map<std::int32_t, Queue> partitions_;
     Positions acknowledged_;
+    Queue* last_ = nullptr;
+    std::int32_t last_partition_ = 0;
 };
 
 }  // namespace redsink::detail

@@ -7,15 +7,28 @@
 
 #include <chrono>
 #include <cstddef>
+#include <ctime>
 #include <optional>
 #include <vector>
 
 namespace redsink::detail {
 
-// The batch being filled, on the caller's thread: each event is encoded as it is written, into
-// the batch of the task its key routes it to (all events of a key go to one task, in order;
-// without a key, tasks take turns), and the batch is full at batch_rows rows or batch_bytes of
-// encoded values, or due once flush_interval has passed since its first row.
+// The time, cheap enough to read on every write: Linux's coarse monotonic clock (the same clock
+// as steady_clock, to a few milliseconds), or steady_clock elsewhere.
+[[nodiscard]] inline std::chrono::steady_clock::time_point coarse_now() noexcept {
+#if defined(CLOCK_MONOTONIC_COARSE)
+    timespec now{};
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) == 0)
+        return std::chrono::steady_clock::time_point(std::chrono::seconds(now.tv_sec) +
+                                                     std::chrono::nanoseconds(now.tv_nsec));
+#endif
+    return std::chrono::steady_clock::now();
+}
+
+// The batches being filled, one per task, on the caller's thread: each event is encoded as it is
+// written, into the batch of the task its key routes it to (all events of a key go to one task,
+// in order; without a key, tasks take turns). A task's batch is ready at batch_rows rows or
+// batch_bytes of encoded values, or once flush_interval has passed since its first row.
 template <class R, class Key>
 class Batcher {
 public:
@@ -26,11 +39,11 @@ public:
     };
 
     Batcher(std::size_t tasks, Limits limits, Dialect dialect)
-        : limits_(limits), columns_(column_contexts<R>(dialect)), batches_(tasks) {}
+        : limits_(limits), columns_(column_contexts<R>(dialect)), batches_(tasks), started_(tasks) {}
 
-    // Encodes the event into its task's batch, and returns that batch. On a bad value (BadValue,
+    // Encodes the event into its task's batch, and returns the task. On a bad value (BadValue,
     // naming the column) nothing of the event is taken.
-    EncodedBatch& add(const Change<R>& change) {
+    std::size_t add(const Change<R>& change) {
         std::size_t task = 0;
         std::optional<std::size_t> hash;
         if (batches_.size() > 1) {
@@ -42,28 +55,34 @@ public:
             }
         }
         auto& batch = batches_[task];
-        const auto before = batch.bytes();
         encode_change<R, Key>(change, batch, columns_, hash);
-        if (rows_ == 0) started_ = std::chrono::steady_clock::now();
+        if (batch.events() == 1) {
+            started_[task] = coarse_now();
+            if (rows_ == 0) oldest_ = started_[task];
+        }
         ++rows_;
-        bytes_ += batch.bytes() - before;
-        return batch;
+        return task;
     }
 
-    [[nodiscard]] bool full() const noexcept { return rows_ >= limits_.rows || bytes_ >= limits_.bytes; }
-    [[nodiscard]] bool due() const {
-        return rows_ > 0 && std::chrono::steady_clock::now() - started_ >= limits_.interval;
+    [[nodiscard]] EncodedBatch& batch(std::size_t task) noexcept { return batches_[task]; }
+    [[nodiscard]] std::size_t tasks() const noexcept { return batches_.size(); }
+    [[nodiscard]] bool full(std::size_t task) const noexcept {
+        const auto& batch = batches_[task];
+        return batch.events() >= limits_.rows || batch.bytes() >= limits_.bytes;
     }
-    [[nodiscard]] std::size_t rows() const noexcept { return rows_; }
+    // Some batch's first row is flush_interval old.
+    [[nodiscard]] bool due() const { return rows_ > 0 && coarse_now() - oldest_ >= limits_.interval; }
+    [[nodiscard]] bool ready(std::size_t task) const {
+        return !batches_[task].empty() && (full(task) || coarse_now() - started_[task] >= limits_.interval);
+    }
 
-    // The tasks' batches, to hand over; restart() then counts what was not taken.
-    [[nodiscard]] std::vector<EncodedBatch>& batches() noexcept { return batches_; }
-    void restart() noexcept {
+    // After batches were handed over (and replaced by empty ones): counts what is left.
+    void recount() noexcept {
         rows_ = 0;
-        bytes_ = 0;
-        for (const auto& batch : batches_) {
-            rows_ += batch.events();
-            bytes_ += batch.empty() ? 0 : batch.bytes();
+        for (std::size_t task = 0; task < batches_.size(); ++task) {
+            if (batches_[task].empty()) continue;
+            if (rows_ == 0 || started_[task] < oldest_) oldest_ = started_[task];
+            rows_ += batches_[task].events();
         }
     }
 
@@ -71,11 +90,11 @@ private:
     Limits limits_;
     ColumnContexts<R> columns_;
     std::vector<EncodedBatch> batches_;
+    std::vector<std::chrono::steady_clock::time_point> started_;  // per task: its batch's first row
     ParamBuffer scratch_;
     std::size_t turn_ = 0;
-    std::size_t rows_ = 0;
-    std::size_t bytes_ = 0;
-    std::chrono::steady_clock::time_point started_{};
+    std::size_t rows_ = 0;  // in all batches
+    std::chrono::steady_clock::time_point oldest_{};
 };
 
 }  // namespace redsink::detail

@@ -61,7 +61,7 @@ public:
     struct Options {
         std::size_t pipeline_depth = 4;  // statements in flight before the oldest is waited for
         std::size_t max_chunk_rows = 1000;
-        std::size_t stage_recreate_rows = 1'000'000;  // Redshift: rows deleted from the stage before it is recreated
+        std::size_t stage_recreate_batches = 8;  // Redshift: batches a stage holds before it is recreated
     };
 
     Executor(pq::Connection conn, const ApplyPlan& plan, Options options)
@@ -85,7 +85,7 @@ public:
     // The stage as the last commit of this session left it.
     [[nodiscard]] StageState stage() const noexcept {
         return {committed_.exists, committed_.rows > 0,
-                committed_.exists && committed_.deleted_rows >= options_.stage_recreate_rows};
+                committed_.exists && committed_.batches >= options_.stage_recreate_batches};
     }
 
     // The event of the batch that a failed COPY named by its line, if it did.
@@ -110,12 +110,12 @@ public:
     }
 
 private:
-    // The session's stage: whether it exists, the rows it holds, and those deleted from it since it
-    // was created (Redshift's DELETE leaves them behind until the table is dropped).
+    // The session's stage: whether it exists, the rows it holds, and how many batches it held since
+    // it was created (each leaves its rows behind, deleted: temporary tables are never vacuumed).
     struct Stage {
         bool exists = false;
         std::size_t rows = 0;
-        std::size_t deleted_rows = 0;
+        std::size_t batches = 0;
     };
 
     struct Shape {
@@ -157,7 +157,10 @@ private:
                         pipelined();
                         insert_rows(batch, step);
                     }
-                    if (step.into == Step::Into::stage) attempt_.rows = rows_.size();
+                    if (step.into == Step::Into::stage) {
+                        attempt_.rows = rows_.size();
+                        ++attempt_.batches;
+                    }
                     break;
                 case Step::Kind::commit:
                     pipelined();
@@ -174,10 +177,7 @@ private:
             case Step::Stage::untouched: return;
             case Step::Stage::creates: attempt_ = {.exists = true}; break;
             case Step::Stage::drops: attempt_ = {}; break;
-            case Step::Stage::empties:
-                attempt_.deleted_rows += attempt_.rows;
-                attempt_.rows = 0;
-                return;
+            case Step::Stage::empties: attempt_.rows = 0; return;
         }
         forget_shapes();  // DDL
     }
@@ -314,7 +314,8 @@ private:
         return op == sql::op_delete ? "d" : op == sql::op_deleted_insert ? "x" : "i";
     }
 
-    static constexpr std::size_t copy_flush_bytes = std::size_t{1} << 20;
+    // Small enough that the server starts on the first rows while the rest are formatted.
+    static constexpr std::size_t copy_flush_bytes = std::size_t{1} << 16;
 
     pq::Connection conn_;
     const ApplyPlan* plan_;
