@@ -4,7 +4,7 @@
 
 namespace redsink {
 
-// The SQL a writer emits. PostgreSQL accepts everything the Redshift dialect emits (the tests
+// The SQL a sink emits. PostgreSQL accepts everything the Redshift dialect emits (the tests
 // prove it); the postgres dialect adds PostgreSQL's faster forms.
 enum class Dialect { redshift, postgres };
 

@@ -25,7 +25,7 @@
 namespace redsink {
 
 // A value that cannot be written to its column: refused before anything is sent. It names the
-// column and the reason, never the value; the writer adds the table and the event position.
+// column and the reason, never the value; the sink adds the table and the event position.
 class BadValue : public Error {
 public:
     BadValue(std::string column, std::string reason, std::string table = {},

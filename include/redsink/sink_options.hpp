@@ -35,7 +35,7 @@ struct SinkOptions {
     int max_attempts = 5;  // per batch, counting the first
     std::chrono::milliseconds retry_backoff{100};
     std::chrono::milliseconds retry_backoff_max{10'000};
-    std::size_t tasks = 1;         // parallel writers, each with its own connection and thread (docs/tasks.md)
+    std::size_t tasks = 1;         // background writers, each with its own connection and thread (docs/tasks.md)
     sql::RedshiftLayout layout{};  // only for tables the sink creates, only in the redshift dialect
     ApplyLock lock = ApplyLock::sink_table;  // redshift dialect
     // Redshift dialect: the stage is emptied with DELETE inside each transaction, and dropped and

@@ -1,4 +1,4 @@
-// Tasks: several writers in parallel, with per-key order, exact acknowledgements and
+// Tasks: several background writers, with per-key order, exact acknowledgements and
 // Redshift-safe locking. Built a second time under ThreadSanitizer (REDSINK_SANITIZE_THREAD).
 #include <redsink/sink.hpp>
 
@@ -23,7 +23,7 @@ using UpsertSink =
 
 // Checks, from inside on_commit, that the acknowledged positions pass no uncommitted event: for
 // every key, the table must show the effect of the key's last acknowledged event or of a later
-// event of that key (a key's events are written in order by one writer).
+// event of that key (a key's events are written in order by one task).
 class AckAudit {
 public:
     AckAudit(const std::vector<AccountChange>& stream, std::string table) : table_(std::move(table)) {
@@ -112,11 +112,11 @@ void check_tasks(std::size_t tasks) {
         const auto stats = sink.stats();
         CHECK(stats.tasks.size() == tasks);
         std::size_t events = 0;
-        for (const auto& writer : stats.tasks) {
-            CHECK(writer.events > 0);
-            events += writer.events;
+        for (const auto& task : stats.tasks) {
+            CHECK(task.events > 0);
+            events += task.events;
         }
-        CHECK(events <= stats.events_in);  // ignored deletes go to no writer
+        CHECK(events <= stats.events_in);  // ignored deletes go to no task
         CHECK(stats.batches == commits);
         if (Sink::dialect == redsink::Dialect::redshift)
             CHECK(locks == commits);
@@ -140,20 +140,20 @@ TEMPLATE_TEST_CASE("tasks = 1, 2, 4, 8: the final table equals the model, acknow
     }
 }
 
-TEST_CASE("append without a key spreads rows over every writer", "[pg][tasks]") {
+TEST_CASE("append without a key spreads rows over every task", "[pg][tasks]") {
     using Sink = redsink::Sink<Account, redsink::append, redsink::create_table, redsink::postgres>;
     drop_table("tasks_keyless");
     const auto stream = random_stream({.seed = 203, .events = 2000});
     Sink sink(test_config(), {.schema = sink_schema, .table = "tasks_keyless", .batch_rows = 300, .tasks = 3});
     write_all(sink, stream);
-    for (const auto& writer : sink.stats().tasks) CHECK(writer.events > 300);
+    for (const auto& task : sink.stats().tasks) CHECK(task.events > 300);
     Model model(InsertKind::append, DeleteKind::ignore);
     model.apply(stream);
     auto conn = reader();
     CHECK(table_rows(conn, qualified("tasks_keyless")) == model.rows());
 }
 
-TEMPLATE_TEST_CASE("a writer whose connection is killed recovers; the others go on", "[pg][tasks][fault]",
+TEMPLATE_TEST_CASE("a task whose connection is killed recovers; the others go on", "[pg][tasks][fault]",
                    redsink::redshift, redsink::postgres) {
     using Sink = UpsertSink<TestType>;
     const std::string table = "tasks_killed_" + std::string(redsink::to_string(Sink::dialect));
@@ -282,7 +282,7 @@ TEST_CASE("a row the server refuses stops the sink from the next call, naming th
     CHECK(conn.exec("SELECT count(*) FROM sink_test.tasks_refused WHERE version < 0").as<int>(0, 0) == 0);
 }
 
-TEST_CASE("destroying a sink with batches in flight joins its writers", "[pg][tasks]") {
+TEST_CASE("destroying a sink with batches in flight joins its tasks", "[pg][tasks]") {
     using Sink = UpsertSink<redsink::redshift>;
     drop_table("tasks_destroyed");
     const auto stream = random_stream({.seed = 206, .events = 3000});

@@ -12,7 +12,7 @@ namespace redsink::detail {
 // Which positions may be acknowledged: per partition, the events in the order they were
 // written, each pending until the transaction holding it commits (or until it needs no write,
 // as an ignored delete). A partition's acknowledged offset advances over the committed prefix
-// of its events only, so it never passes an event that is not committed, whichever writer holds
+// of its events only, so it never passes an event that is not committed, whichever task holds
 // it. Not thread-safe: the sink locks around it.
 class AckTracker {
 public:

@@ -29,7 +29,7 @@ struct Reducer {
     std::span<const std::size_t> key_columns;
 };
 
-// One of a sink's parallel writers: a connection (in its Applier) and a thread (its Worker) that
+// One of a sink's tasks, a background writer: a connection (in its Applier) and a thread (its Worker) that
 // reduces and applies one batch at a time, in the order they were handed over, so that one key's
 // events stay in order. After a commit it completes the batch's acknowledgements; a failure goes
 // to the latch. It is handed what it needs, and knows nothing of the Sink.

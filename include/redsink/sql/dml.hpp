@@ -18,7 +18,7 @@
 
 namespace redsink::sql {
 
-// Redshift refuses $32768 and statements over 16 MB; the builders and the writer stay below.
+// Redshift refuses $32768 and statements over 16 MB; the builders and the executor stay below.
 inline constexpr std::size_t max_bind_parameters = 32767;
 inline constexpr std::size_t max_statement_bytes = std::size_t{16} << 20;
 
