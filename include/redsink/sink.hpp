@@ -101,10 +101,11 @@ public:
         for (auto& task : tasks_) task->stop();
     }
 
-    // Takes one event: encodes it into the batch being filled, and hands the batch over when it is
-    // full. All or nothing: when it throws, the event was not taken. A value that cannot be
-    // written (BadValue, naming the table, column and position) stops the sink once what was
-    // handed over before it is written; so does any error a task raised before.
+    // Takes one event: encodes it into its task's batch, and hands the batch over when it is
+    // full. All or nothing: when it throws, the event was not taken, and calling it again with the
+    // same event is right. It throws a failure a task had since the last call (before taking the
+    // event), or a value that cannot be written (BadValue, naming the table, column and position),
+    // which stops the sink once what was handed over before it is written.
     void write(const Change<R>& change) {
         enter();
         if (is_delete(change.op) && !delete_mode::applies_deletes) {
@@ -120,28 +121,24 @@ public:
             }
             batcher_.batch(task).tickets.push_back(acks_.add(change.position));
             pending_.fetch_add(1);
-            if (batcher_.full(task)) {
-                events_in_.fetch_add(1);
-                hand_over(false);
-                return;
-            }
         }
         events_in_.fetch_add(1);
-        if (batcher_.due()) hand_over(false);
+        // The event is taken: a task's failure found while handing over waits for the next call.
+        if (batcher_.due() || batcher_.any_full()) (void)hand_over(false);
     }
 
     // Hands over the batches whose first event is flush_interval old, and delivers
     // acknowledgements. Call it from an idle loop.
     void poll() {
         enter();
-        if (batcher_.due()) hand_over(false);
+        if (batcher_.due() && !hand_over(false)) raise();
     }
 
     // Hands everything buffered over and waits until every task has committed it (or holds a
     // batch whose retries ran out: then its error is thrown), then delivers acknowledgements.
     void flush() {
         enter();
-        hand_over(true);
+        (void)hand_over(true);
         for (auto& task : tasks_) task->wait_idle();
         acks_.deliver();
         if (latch_.pending()) raise();
@@ -222,18 +219,20 @@ private:
     }
 
     // Hands each task its batch when it is ready (or `all` of them), waiting while the task still
-    // has one queued, after having any task that holds a failed batch try it again.
-    void hand_over(bool all) {
+    // has one queued, after having any task that holds a failed batch try it again. False when a
+    // task took none because it holds a batch that failed again: its batch stays with the Batcher,
+    // and the failure is in the latch.
+    [[nodiscard]] bool hand_over(bool all) {
         for (auto& task : tasks_)
             if (task->holding()) task->resume();
-        bool refused = false;
+        bool taken = true;
         for (std::size_t i = 0; i < tasks_.size(); ++i) {
             auto& batch = batcher_.batch(i);
             if (batch.empty() || !(all || batcher_.ready(i))) continue;
-            if (!tasks_[i]->submit(batch)) refused = true;
+            if (!tasks_[i]->submit(batch)) taken = false;
         }
         batcher_.recount();
-        if (refused) raise();
+        return taken;
     }
 
     SinkOptions options_;

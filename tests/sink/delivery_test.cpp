@@ -313,3 +313,61 @@ TEST_CASE("a bad value found while a COPY streams leaves nothing of its batch", 
     CHECK(sink.stats().acknowledged ==
           last_positions(std::vector<AccountChange>(stream.begin(), stream.begin() + 1000)));
 }
+
+TEST_CASE("write() is all or nothing: the retry loop an app writes around it duplicates nothing",
+          "[pg][sink][delivery][fault]") {
+    // Append mode, where a duplicate would show as a row too many.
+    using Sink = redsink::Sink<Account, redsink::append, redsink::create_table, redsink::postgres>;
+    drop_table("write_retried");
+    Sink sink(test_config(), {.schema = sink_schema,
+                              .table = "write_retried",
+                              .batch_rows = 50,
+                              .flush_interval = std::chrono::hours(1),
+                              .max_attempts = 2,
+                              .retry_backoff = std::chrono::milliseconds(10)});
+    auto stream = random_stream({.seed = 94, .events = 400});
+    for (auto& change : stream) change.op = redsink::Op::create;
+    int throws = 0;
+    const auto write = [&](const AccountChange& change) {
+        for (int attempt = 1;; ++attempt) {
+            try {
+                sink.write(change);
+                return;
+            } catch (const redsink::Error& error) {
+                REQUIRE(error.retryable());
+                // A write that took its event and then threw would throw again and again.
+                REQUIRE(attempt < 20);
+                ++throws;
+            }
+        }
+    };
+    const auto flush = [&] {
+        while (true) {
+            try {
+                sink.flush();
+                return;
+            } catch (const redsink::Error& error) {
+                REQUIRE(error.retryable());
+                ++throws;
+            }
+        }
+    };
+    for (std::size_t i = 0; i < 100; ++i) write(stream[i]);
+    flush();
+    pg_ctl("stop -m fast");
+    // Every failed batch is raised once, by the next call, before it takes its event.
+    for (std::size_t i = 100; i < stream.size(); ++i) write(stream[i]);
+    CHECK(throws >= 1);
+    CHECK(sink.stats().events_in == stream.size());
+    pg_ctl("start");
+    flush();
+    Model model(InsertKind::append, DeleteKind::ignore);
+    model.apply(stream);
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified("write_retried")) == model.rows());
+    const auto stats = sink.stats();
+    CHECK(stats.events == stream.size());
+    CHECK(stats.events_pending == 0);
+    CHECK(stats.events + stats.events_ignored + stats.events_pending == stats.events_in);
+    CHECK(stats.acknowledged == last_positions(stream));
+}

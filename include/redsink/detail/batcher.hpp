@@ -61,8 +61,12 @@ public:
             if (rows_ == 0) oldest_ = started_[task];
         }
         ++rows_;
+        full_ = full_ || full(task);
         return task;
     }
+
+    // Some batch is full (also one a task did not take).
+    [[nodiscard]] bool any_full() const noexcept { return full_; }
 
     [[nodiscard]] EncodedBatch& batch(std::size_t task) noexcept { return batches_[task]; }
     [[nodiscard]] std::size_t tasks() const noexcept { return batches_.size(); }
@@ -79,10 +83,12 @@ public:
     // After batches were handed over (and replaced by empty ones): counts what is left.
     void recount() noexcept {
         rows_ = 0;
+        full_ = false;
         for (std::size_t task = 0; task < batches_.size(); ++task) {
             if (batches_[task].empty()) continue;
             if (rows_ == 0 || started_[task] < oldest_) oldest_ = started_[task];
             rows_ += batches_[task].events();
+            full_ = full_ || full(task);
         }
     }
 
@@ -94,6 +100,7 @@ private:
     ParamBuffer scratch_;
     std::size_t turn_ = 0;
     std::size_t rows_ = 0;  // in all batches
+    bool full_ = false;     // some batch is full
     std::chrono::steady_clock::time_point oldest_{};
 };
 
