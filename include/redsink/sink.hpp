@@ -57,6 +57,7 @@ public:
         sql::check_target_name(target_);
         pq::Connection first(config);
         first.set_trace(options_.trace);
+        first.set_error_values(options_.error_values);
         auto spec = table_spec<R, key_policy>(target_, dialect, options_.layout);
         spec.unique_key = insert_mode::reduction == Reduction::last_per_key;
         const auto state = inspect_table(first, target_);
@@ -81,6 +82,7 @@ public:
             if (count > 1) task_config.application_name += "/" + std::to_string(i + 1);
             pq::Connection conn = count > 1 ? pq::Connection(std::move(task_config)) : std::move(first);
             conn.set_trace(options_.trace);
+            conn.set_error_values(options_.error_values);
             detail::Applier applier(
                 detail::Executor(std::move(conn), *plan_, {.stage_recreate_batches = options_.stage_recreate_batches}),
                 *plan_, {.lock = options_.lock},

@@ -42,6 +42,7 @@ struct SinkOptions {
     // created again after this many batches (1: every batch), so that the deleted rows it keeps
     // (temporary tables are never vacuumed) stay few.
     std::size_t stage_recreate_batches = 8;
+    bool error_values = false;   // for debugging only: server errors keep the row values they quote
     pq::TraceHook trace{};       // sees every statement's SQL text (never values), from the first
     SessionHook session_hook{};  // for tests and diagnostics: runs on a task's session (SessionPoint)
 };

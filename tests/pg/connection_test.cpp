@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -81,12 +82,60 @@ TEST_CASE("server errors carry their SQLSTATE and class", "[pg][connection]") {
     const auto duplicate = error_of([&] { conn.exec("INSERT INTO unique_test VALUES ($1)", 1); });
     CHECK(duplicate.sqlstate() == "23505");
     CHECK(duplicate.kind() == ErrorKind::constraint);
-    CHECK_THAT(duplicate.detail(), Catch::Contains("(id)=(1)"));
+    // The key's value stays out; the constraint and table are named.
+    CHECK_THAT(duplicate.detail(), Catch::Contains("constraint unique_test_pkey") && !Catch::Contains("(id)=(1)"));
+    conn.set_error_values(true);
+    CHECK_THAT(error_of([&] { conn.exec("INSERT INTO unique_test VALUES ($1)", 1); }).detail(),
+               Catch::Contains("(id)=(1)"));
+    conn.set_error_values(false);
 
     const auto bad = error_of([&] { conn.exec("SELECT $1::int", "twelve"); });
     CHECK(bad.sqlstate() == "22P02");
     CHECK(bad.kind() == ErrorKind::bad_data);
     CHECK(conn.is_open());
+}
+
+TEST_CASE("no row value in an error: CHECK, duplicate key, COPY conversion, JSON parse", "[pg][connection][values]") {
+    Connection conn(test_config());
+    conn.exec("CREATE TEMP TABLE leak_test (id int PRIMARY KEY, card text CHECK (card NOT LIKE '4111%'), body jsonb)");
+    conn.exec("INSERT INTO leak_test VALUES (42, 'none', '{}')");
+    const std::string card = "4111-1111-1111-1111";
+    const std::string ssn = "123-45-6789";
+    const auto check_failure = [&] { conn.exec("INSERT INTO leak_test VALUES ($1, $2, $3)", 1, card, "{}"); };
+    const auto duplicate = [&] { conn.exec("INSERT INTO leak_test VALUES ($1, $2, $3)", 42, "x-" + ssn, "{}"); };
+    const auto copy_conversion = [&] {
+        conn.copy_from_stdin("COPY leak_test (id, card, body) FROM STDIN",
+                             "7\tok\t{\"ssn\":\"" + ssn + "\",\"x\":\"\\\\u0000\"}\n");
+    };
+    const auto json_parse = [&] { conn.exec("SELECT $1::jsonb", R"({"ssn":")" + ssn + R"(", bad})"); };
+    const auto bad_integer = [&] { conn.exec("SELECT $1::int", ssn); };
+    struct Case {
+        const char* name;
+        std::function<void()> run;
+        const char* sqlstate;
+        const char* shown;   // what the error still says
+        std::string secret;  // the value the server quotes
+    };
+    const std::vector<Case> cases{
+        {"CHECK", check_failure, "23514", "constraint leak_test_card_check", card},
+        {"duplicate key", duplicate, "23505", "constraint leak_test_pkey", "(id)=(42)"},
+        {"COPY conversion", copy_conversion, "22P05", "COPY leak_test, line 1, column body", ssn},
+        {"JSON parse", json_parse, "22P02", "invalid input syntax for type json", "bad"},
+        {"integer parse", bad_integer, "22P02", "invalid input syntax for type integer", ssn},
+    };
+    for (const auto& test : cases) {
+        INFO(test.name);
+        const auto hidden = error_of(test.run);
+        CHECK(hidden.sqlstate() == test.sqlstate);
+        CHECK_THAT(hidden.what(), Catch::Contains(test.shown) && Catch::Contains("values not shown"));
+        for (const auto& value : {test.secret, card, ssn, std::string("4111")})
+            CHECK(std::string(hidden.what()).find(value) == std::string::npos);
+        // For debugging, the values can be turned on.
+        conn.set_error_values(true);
+        const auto shown = std::string(error_of(test.run).what());
+        conn.set_error_values(false);
+        CHECK_THAT(shown, Catch::Contains(test.secret));
+    }
 }
 
 TEST_CASE("a backend killed from another session is a lost connection, and reconnect heals it", "[pg][connection]") {

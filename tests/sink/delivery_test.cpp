@@ -399,3 +399,75 @@ TEST_CASE("write() is all or nothing: the retry loop an app writes around it dup
     CHECK(stats.events + stats.events_ignored + stats.events_pending == stats.events_in);
     CHECK(stats.acknowledged == last_positions(stream));
 }
+
+namespace {
+
+struct LeakDoc {
+    BOOST_HANA_DEFINE_STRUCT(LeakDoc, (std::int64_t, id), (std::string, card), (redsink::json, body));
+};
+
+template <class Sink>
+std::string error_text(Sink& sink, const std::vector<redsink::Change<LeakDoc>>& changes) {
+    try {
+        for (const auto& change : changes) sink.write(change);
+        sink.flush();
+    } catch (const redsink::Error& error) {
+        return error.what();
+    }
+    FAIL("the server accepted every row");
+    return {};
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("no row value in the sink's errors: CHECK, duplicate key, JSON the server refuses",
+                   "[pg][sink][delivery][values]", redsink::redshift, redsink::postgres) {
+    using Sink = redsink::Sink<LeakDoc, redsink::primary_key<"id">, redsink::append, redsink::create_table, TestType>;
+    const std::string dialect(redsink::to_string(Sink::dialect));
+    const std::string card = "4111-1111-1111-1111";
+    const std::string ssn = "123-45-6789";
+    auto conn = reader();
+    const auto row = [&](std::int64_t id, std::string number, std::string body, std::int64_t offset) {
+        return redsink::created(LeakDoc{id, std::move(number), redsink::json(std::move(body))}, {0, offset});
+    };
+    if (Sink::dialect == redsink::Dialect::redshift) {
+        // The stand-in for Redshift's SUPER and JSON_PARSE (tests/pg/schema_test.cpp).
+        conn.exec("DO $$ BEGIN CREATE DOMAIN public.super AS jsonb; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        conn.exec(
+            "CREATE OR REPLACE FUNCTION public.json_parse(text) RETURNS public.super "
+            "LANGUAGE sql IMMUTABLE AS 'SELECT $1::jsonb'");
+    }
+
+    SECTION("a CHECK constraint: 'Failing row contains (...)' stays out") {
+        const std::string table = "leak_check_" + dialect;
+        drop_table(table);
+        Sink sink(test_config(), {.schema = sink_schema, .table = table, .trace = sink_trace<Sink>()});
+        conn.exec("ALTER TABLE " + qualified(table) + " ADD CONSTRAINT no_test_cards CHECK (card NOT LIKE '4111%')");
+        const auto text = error_text(sink, {row(1, "none", "{}", 0), row(2, card, "{}", 1)});
+        CHECK_THAT(text, Catch::Contains("no_test_cards") && Catch::Contains("23514"));
+        CHECK(text.find(card) == std::string::npos);
+        CHECK(text.find("4111") == std::string::npos);
+    }
+    SECTION("a duplicate key in append mode: 'Key (id)=(42) already exists' stays out") {
+        const std::string table = "leak_key_" + dialect;
+        drop_table(table);
+        Sink sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 1, .trace = sink_trace<Sink>()});
+        conn.exec("CREATE UNIQUE INDEX " + table + "_id ON " + qualified(table) + " (id)");
+        const auto text = error_text(sink, {row(42, "a", "{}", 0), row(42, "b", "{}", 1)});
+        CHECK_THAT(text, Catch::Contains("23505") && Catch::Contains(table + "_id"));
+        CHECK(text.find("(id)=(42)") == std::string::npos);
+    }
+    SECTION("a document the server's JSON refuses: its text stays out") {
+        // Valid JSON that jsonb refuses (\u0000): the postgres dialect refuses it before sending,
+        // the redshift dialect lets SUPER (here its stand-in) decide.
+        const std::string table = "leak_json_" + dialect;
+        drop_table(table);
+        Sink sink(test_config(), {.schema = sink_schema, .table = table, .trace = sink_trace<Sink>()});
+        const auto text = error_text(sink, {row(1, "a", R"({"ssn":")" + ssn + R"(","x":"\u0000"})", 0)});
+        if (Sink::dialect == redsink::Dialect::redshift)
+            CHECK_THAT(text, Catch::Contains("22P05") && Catch::Contains("values not shown"));
+        else
+            CHECK_THAT(text, Catch::Contains("is not valid JSON"));
+        CHECK(text.find(ssn) == std::string::npos);
+    }
+}

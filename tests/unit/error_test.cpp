@@ -46,3 +46,30 @@ TEST_CASE("an Error describes itself", "[unit][error]") {
     CHECK_FALSE(error.retryable());
     CHECK(redsink::Error(ErrorKind::connection_lost, "", "gone").retryable());
 }
+
+TEST_CASE("errors that may quote values lose them: message, detail and context", "[unit][error]") {
+    using redsink::pq::context_without_values;
+    using redsink::pq::quotes_values;
+    using redsink::pq::without_values;
+    CHECK(quotes_values("23505"));
+    CHECK(quotes_values("22P02"));
+    CHECK(quotes_values("XX000"));
+    CHECK_FALSE(quotes_values("42P01"));
+    CHECK_FALSE(quotes_values("40001"));
+    CHECK(without_values(R"(invalid input syntax for type integer: "twelve")", {}) ==
+          "invalid input syntax for type integer");
+    CHECK(without_values(R"(value "300" is out of range for type smallint)", {}) ==
+          R"(value "<value>" is out of range for type smallint)");
+    CHECK(without_values(R"(duplicate key value violates unique constraint "t_pkey")", {"t", "t_pkey"}) ==
+          R"(duplicate key value violates unique constraint "t_pkey")");
+    CHECK(without_values(R"(null value in column "note" of relation "orders" violates not-null constraint)",
+                         {"s", "orders", "note", "", ""}) ==
+          R"(null value in column "note" of relation "orders" violates not-null constraint)");
+    CHECK(without_values("Invalid digit, Value 'x', Pos 0, Type: Integer", {}) ==
+          "Invalid digit, Value '<value>', Pos 0, Type");
+    CHECK(context_without_values("unnamed portal parameter $1 = '123-45-6789'") == "unnamed portal parameter $1");
+    CHECK(context_without_values("COPY leak_json, line 1, column body: \"{\"ssn\":\"123-45-6789\"}\"") ==
+          "COPY leak_json, line 1, column body");
+    CHECK(context_without_values("JSON data, line 1: {\"ssn\":\"123\nSQL function \"json_parse\" statement 1") ==
+          "JSON data, line 1\nSQL function \"json_parse\" statement 1");
+}

@@ -55,10 +55,9 @@ namespace detail {
     return value;
 }
 
-// libpq's parse errors quote fragments of the input, which may hold a password: keep only
-// the unknown keyword of "invalid connection option", libpq keywords and punctuation.
+// libpq's parse errors quote fragments of the input, which may hold a password (the unknown
+// "option" of 'password=my secret=1' is "secret"): keep only libpq keywords and punctuation.
 [[nodiscard]] inline std::string scrub_parse_error(std::string_view message) {
-    const bool names_keyword = message.starts_with("invalid connection option");
     std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> defaults{PQconndefaults(), &PQconninfoFree};
     const auto is_keyword = [&](std::string_view fragment) {
         for (auto* option = defaults.get(); option != nullptr && option->keyword != nullptr; ++option)
@@ -75,7 +74,7 @@ namespace detail {
             break;
         }
         const auto fragment = message.substr(open + 1, close - open - 1);
-        const bool keep = names_keyword || fragment.size() <= 1 || is_keyword(fragment);
+        const bool keep = fragment.size() <= 1 || is_keyword(fragment);
         out.append(message.substr(pos, open - pos)).append("\"");
         out.append(keep ? fragment : std::string_view{"<redacted>"}).append("\"");
         pos = close + 1;
@@ -105,7 +104,10 @@ inline ConnectionConfig ConnectionConfig::parse(std::string_view conninfo) {
     if (!parsed) {
         std::string message = raw_error != nullptr ? detail::scrub_parse_error(raw_error) : "out of memory";
         PQfreemem(raw_error);
-        throw Error(ErrorKind::other, {}, "invalid connection string: " + message);
+        throw Error(ErrorKind::other, {},
+                    "invalid connection string: " + message +
+                        " (parts of the string are not shown: a value with spaces, such as a password, must be "
+                        "quoted, password='...')");
     }
     ConnectionConfig config;
     config.application_name.clear();

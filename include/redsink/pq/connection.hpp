@@ -110,6 +110,10 @@ public:
     }
 
     void set_trace(TraceHook hook) { trace_ = std::move(hook); }
+
+    // Whether errors keep the row values the server quotes in them (off: only for debugging, they
+    // may be personal data).
+    void set_error_values(bool shown) noexcept { error_values_ = shown; }
     [[nodiscard]] const TraceHook& trace() const noexcept { return trace_; }
 
     // Server notices (NOTICE, WARNING) go here; without a hook they are dropped, not printed.
@@ -386,7 +390,10 @@ private:
                      statement_context(sql));
     }
 
-    // Builds the Error for the last failure on this session (result may be null).
+    // Builds the Error for the last failure on this session (result may be null). Errors that may
+    // quote row values (quotes_values) keep, unless set_error_values(true), what is safe: the
+    // message without its values, the table, column, constraint and type the server named, and
+    // the context without values (a COPY's line and column).
     [[nodiscard]] Error error_from(const PGresult* result, std::string_view sql) const {
         const auto field = [&](int code) -> std::string {
             const char* value = result != nullptr ? PQresultErrorField(result, code) : nullptr;
@@ -395,11 +402,31 @@ private:
         std::string sqlstate = field(PG_DIAG_SQLSTATE);
         std::string message = field(PG_DIAG_MESSAGE_PRIMARY);
         std::string detail = field(PG_DIAG_MESSAGE_DETAIL);
-        if (const auto where = field(PG_DIAG_CONTEXT); !where.empty())
-            detail.append(detail.empty() ? "" : "; ").append("where: ").append(where);
+        const std::string where = field(PG_DIAG_CONTEXT);
         if (message.empty()) message = detail::one_line(scrub(conn_ ? PQerrorMessage(conn_.get()) : "no connection"));
         const bool lost = !conn_ || PQstatus(conn_.get()) == CONNECTION_BAD;
         const auto kind = lost ? ErrorKind::connection_lost : classify(sqlstate, message, detail);
+        if (!error_values_ && quotes_values(sqlstate)) {
+            const std::string schema = field(PG_DIAG_SCHEMA_NAME);
+            const std::string table = field(PG_DIAG_TABLE_NAME);
+            const std::string column = field(PG_DIAG_COLUMN_NAME);
+            const std::string constraint = field(PG_DIAG_CONSTRAINT_NAME);
+            const std::string type = field(PG_DIAG_DATATYPE_NAME);
+            message = without_values(message, {schema, table, column, constraint, type});
+            detail.clear();
+            const auto add = [&](std::string_view what, const std::string& name) {
+                if (!name.empty()) detail.append(detail.empty() ? "" : ", ").append(what).append(" ").append(name);
+            };
+            add("table", schema.empty() || table.empty() ? table : schema + "." + table);
+            add("column", column);
+            add("constraint", constraint);
+            add("type", type);
+            if (const auto context = context_without_values(where); !context.empty())
+                detail.append(detail.empty() ? "" : "; ").append("where: ").append(context);
+            if (!detail.empty()) detail.append(" (values not shown)");
+        } else if (!where.empty()) {
+            detail.append(detail.empty() ? "" : "; ").append("where: ").append(where);
+        }
         return Error(kind, std::move(sqlstate), std::move(message), std::move(detail), statement_context(sql));
     }
 
@@ -500,6 +527,7 @@ private:
     std::optional<std::string> version_;
     std::uint64_t session_ = 0;
     std::deque<InFlight> pipeline_;
+    bool error_values_ = false;
     TraceHook trace_;
     // Heap-allocated so that its address, handed to libpq, survives moves of the Connection.
     std::unique_ptr<std::function<void(std::string_view)>> notice_;
