@@ -16,13 +16,16 @@
 #include <redsink/record.hpp>
 #include <redsink/schema.hpp>
 #include <redsink/sink_options.hpp>
+#include <redsink/sql/session.hpp>
 #include <redsink/stats.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,48 +52,32 @@ public:
     static constexpr Dialect dialect = pack::dialect_value;
 
     // Connects (once per task), makes the table ready as the schema policy allows (errors name
-    // the table and column), and starts the tasks.
+    // the table and column), and starts the tasks. Transient failures (the server not up yet) are
+    // retried within retry_budget.
     Sink(ConnectionConfig config, SinkOptions options)
         : options_(checked(std::move(options))),
           target_(sql::TableRef::make(options_.schema, options_.table)),
           batcher_(options_.tasks, {options_.batch_rows, options_.batch_bytes, options_.flush_interval}, dialect) {
         sql::check_target_name(target_);
-        pq::Connection first(config);
-        first.set_trace(options_.trace);
-        first.set_error_values(options_.error_values);
-        auto spec = table_spec<R, key_policy>(target_, dialect, options_.layout);
-        spec.unique_key = insert_mode::reduction == Reduction::last_per_key;
-        const auto state = inspect_table(first, target_);
-        const bool enforced = key_enforced(spec, state);
-        // The policies plan once, knowing what the table will be.
-        auto plan = std::make_unique<ApplyPlan>(std::move(spec), enforced);
-        delete_mode::plan(*plan);
-        insert_mode::plan(*plan);
-        plan_ = std::move(plan);
-        setup_ =
-            prepare_table(first, plan_->table(), {schema_policy::creates_table, schema_policy::adds_columns}, state);
-        if (setup_.key_enforced != enforced)
-            throw Error(ErrorKind::schema, {},
-                        "table " + target_.display() + " changed while the sink started; start it again");
-        if (dialect == Dialect::redshift && options_.lock == ApplyLock::sink_table) prepare_lock_table(first, target_);
-
-        const std::size_t count = options_.tasks;
-        for (std::size_t i = 0; i < count; ++i) {
-            // One task keeps the connection that made the table ready; several are told apart by
-            // their application_name.
-            auto task_config = config;
-            if (count > 1) task_config.application_name += "/" + std::to_string(i + 1);
-            pq::Connection conn = count > 1 ? pq::Connection(std::move(task_config)) : std::move(first);
-            conn.set_trace(options_.trace);
-            conn.set_error_values(options_.error_values);
-            detail::Applier applier(
-                detail::Executor(std::move(conn), *plan_, {.stage_recreate_batches = options_.stage_recreate_batches}),
-                *plan_, {.lock = options_.lock},
-                {options_.max_attempts, options_.retry_backoff, options_.retry_backoff_max}, options_.session_hook);
-            tasks_.push_back(std::make_unique<detail::Task>(
-                i, count, std::move(applier),
-                detail::Reducer{insert_mode::reduction, delete_mode::keeps_rows, key_info<R, key_policy>::indexes},
-                acks_, latch_, pending_));
+        std::mt19937_64 random(std::random_device{}());
+        const auto first = std::chrono::steady_clock::now();
+        for (int attempt = 1;; ++attempt) {
+            try {
+                start(config);
+                return;
+            } catch (const Error& error) {
+                tasks_.clear();
+                const auto elapsed =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - first);
+                const auto delay = detail::retry_delay(error, attempt, elapsed, retry_policy(), random);
+                if (!delay) {
+                    if (!error.retryable()) throw;
+                    throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
+                                "starting the sink for " + target_.display() + ", after " +
+                                    detail::describe_attempts(attempt, elapsed) + "; " + error.context());
+                }
+                (void)detail::wait_for_retry(*delay, {});
+            }
         }
     }
 
@@ -178,11 +165,63 @@ public:
     }
 
 private:
+    // One attempt at starting: the table made ready, the plan, the tasks and their connections.
+    void start(const ConnectionConfig& config) {
+        const auto settings = sql::session_settings_sql(dialect, options_.statement_timeout, options_.lock_timeout);
+        const auto connect = [&](ConnectionConfig task_config) {
+            pq::Connection conn(std::move(task_config));
+            conn.set_trace(options_.trace);
+            conn.set_error_values(options_.error_values);
+            for (const auto& setting : settings) conn.exec(setting);
+            return conn;
+        };
+        pq::Connection first = connect(config);
+        auto spec = table_spec<R, key_policy>(target_, dialect, options_.layout);
+        spec.unique_key = insert_mode::reduction == Reduction::last_per_key;
+        const auto state = inspect_table(first, target_);
+        const bool enforced = key_enforced(spec, state);
+        // The policies plan once, knowing what the table will be.
+        auto plan = std::make_unique<ApplyPlan>(std::move(spec), enforced);
+        delete_mode::plan(*plan);
+        insert_mode::plan(*plan);
+        plan_ = std::move(plan);
+        setup_ =
+            prepare_table(first, plan_->table(), {schema_policy::creates_table, schema_policy::adds_columns}, state);
+        if (setup_.key_enforced != enforced)
+            throw Error(ErrorKind::schema, {},
+                        "table " + target_.display() + " changed while the sink started; start it again");
+        if (dialect == Dialect::redshift && options_.lock == ApplyLock::sink_table) prepare_lock_table(first, target_);
+
+        const std::size_t count = options_.tasks;
+        for (std::size_t i = 0; i < count; ++i) {
+            // One task keeps the connection that made the table ready; several are told apart by
+            // their application_name.
+            auto task_config = config;
+            if (count > 1) task_config.application_name += "/" + std::to_string(i + 1);
+            pq::Connection conn = count > 1 ? connect(std::move(task_config)) : std::move(first);
+            detail::Applier applier(detail::Executor(std::move(conn), *plan_,
+                                                     {.stage_recreate_batches = options_.stage_recreate_batches,
+                                                      .session_settings = settings}),
+                                    *plan_, {.lock = options_.lock}, retry_policy(), options_.session_hook);
+            tasks_.push_back(std::make_unique<detail::Task>(
+                i, count, std::move(applier),
+                detail::Reducer{insert_mode::reduction, delete_mode::keeps_rows, key_info<R, key_policy>::indexes},
+                acks_, latch_, pending_));
+        }
+    }
+
+    [[nodiscard]] detail::RetryPolicy retry_policy() const {
+        return {options_.max_attempts, options_.retry_budget, options_.retry_backoff, options_.retry_backoff_max};
+    }
+
     static SinkOptions checked(SinkOptions options) {
         const auto refuse_option = [](const std::string& why) { throw Error(ErrorKind::other, {}, why); };
         if (options.table.empty()) refuse_option("SinkOptions::table is required");
         if (options.batch_rows == 0) refuse_option("SinkOptions::batch_rows must be at least 1");
-        if (options.max_attempts < 1) refuse_option("SinkOptions::max_attempts must be at least 1");
+        if (options.max_attempts < 0) refuse_option("SinkOptions::max_attempts must be 0 (no limit) or more");
+        if (options.retry_budget.count() < 0 || options.statement_timeout.count() < 0 ||
+            options.lock_timeout.count() < 0)
+            refuse_option("SinkOptions::retry_budget, statement_timeout and lock_timeout cannot be negative");
         if (options.tasks < 1 || options.tasks > 64) refuse_option("SinkOptions::tasks must be between 1 and 64");
         const auto& layout = options.layout;
         if (dialect != Dialect::redshift &&

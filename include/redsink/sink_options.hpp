@@ -32,9 +32,18 @@ struct SinkOptions {
     std::size_t batch_rows = 10'000;
     std::size_t batch_bytes = std::size_t{64} << 20;  // of encoded values
     std::chrono::milliseconds flush_interval{1'000};
-    int max_attempts = 5;  // per batch, counting the first
-    std::chrono::milliseconds retry_backoff{100};
+    // How long a batch, or the sink's start, keeps trying after transient failures (a lost
+    // connection, a server restarting, a serialization conflict, a lock or statement timeout).
+    std::chrono::milliseconds retry_budget{300'000};
+    int max_attempts = 0;                          // per batch, counting the first; 0: as many as retry_budget allows
+    std::chrono::milliseconds retry_backoff{100};  // doubling up to retry_backoff_max, half of it random
     std::chrono::milliseconds retry_backoff_max{10'000};
+    // Set on every session: a statement taking longer is canceled and its batch tried again (0:
+    // none). On Redshift it also bounds waiting for a lock.
+    std::chrono::milliseconds statement_timeout{900'000};
+    // postgres dialect: a lock not granted in this time fails the attempt, which is tried again (0:
+    // none). Redshift has no lock_timeout: there, statement_timeout bounds the wait.
+    std::chrono::milliseconds lock_timeout{60'000};
     std::size_t tasks = 1;         // background writers, each with its own connection and thread (docs/tasks.md)
     sql::RedshiftLayout layout{};  // only for tables the sink creates, only in the redshift dialect
     ApplyLock lock = ApplyLock::sink_table;  // redshift dialect

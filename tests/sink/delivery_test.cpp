@@ -6,7 +6,9 @@
 #include <support/sink.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace redsink_test;
@@ -470,4 +472,147 @@ TEMPLATE_TEST_CASE("no row value in the sink's errors: CHECK, duplicate key, JSO
             CHECK_THAT(text, Catch::Contains("is not valid JSON"));
         CHECK(text.find(ssn) == std::string::npos);
     }
+}
+
+TEST_CASE("a server down for 20 s: the sink rides it out within the default retry budget",
+          "[pg][sink][delivery][fault]") {
+    using Sink = UpsertSink<redsink::redshift>;
+    drop_table("outage");
+    const auto stream = random_stream({.seed = 95, .events = 1200});
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+    Sink sink(test_config(),
+              {.schema = sink_schema, .table = "outage", .batch_rows = 200, .trace = sink_trace<Sink>()});
+    const auto half = stream.begin() + 600;
+    write_all(sink, {stream.begin(), half});
+
+    pg_ctl("stop -m fast");
+    const auto stopped = Clock::now();
+    std::thread restart([] {
+        std::this_thread::sleep_for(std::chrono::seconds(20));
+        pg_ctl("start");
+    });
+    // Written and flushed while the server is down: the tasks keep trying until it is back.
+    write_all(sink, {half, stream.end()});
+    restart.join();
+    CHECK(Clock::now() - stopped >= std::chrono::seconds(20));
+    CHECK(sink.stats().retries >= 1);
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified("outage")) == model.rows());
+    CHECK(sink.stats().acknowledged == last_positions(stream));
+}
+
+TEST_CASE("a sink started while the server is down starts once it is up", "[pg][sink][delivery][fault]") {
+    using Sink = UpsertSink<redsink::postgres>;
+    drop_table("late_start");
+    pg_ctl("stop -m fast");
+    std::thread restart([] {
+        std::this_thread::sleep_for(std::chrono::seconds(3));
+        pg_ctl("start");
+    });
+    Sink sink(test_config(), {.schema = sink_schema, .table = "late_start"});
+    restart.join();
+    const auto stream = random_stream({.seed = 96, .events = 300});
+    write_all(sink, stream);
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified("late_start")) == model.rows());
+
+    // A retry budget that runs out: a clear error that says how long it tried.
+    pg_ctl("stop -m fast");
+    try {
+        Sink later(test_config(),
+                   {.schema = sink_schema, .table = "late_start", .retry_budget = std::chrono::milliseconds(500)});
+        FAIL("the sink started with the server down");
+    } catch (const redsink::Error& error) {
+        CHECK(error.retryable());
+        CHECK_THAT(error.what(), Catch::Contains("starting the sink for sink_test.late_start, after ") &&
+                                     Catch::Contains(" attempts in 0."));
+    }
+    pg_ctl("start");
+}
+
+namespace {
+
+// Holds an exclusive lock on `table` for `held`, from another session, until its thread ends.
+class LockHolder {
+public:
+    static std::unique_ptr<LockHolder> take(const std::string& table, std::chrono::milliseconds held) {
+        auto holder = std::unique_ptr<LockHolder>(new LockHolder(table));
+        holder->start(held);
+        return holder;
+    }
+    ~LockHolder() {
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    explicit LockHolder(const std::string& table) : conn_(reader()) {
+        conn_.exec("BEGIN");
+        conn_.exec("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+    }
+    void start(std::chrono::milliseconds held) {
+        thread_ = std::thread([this, held] {
+            std::this_thread::sleep_for(held);
+            conn_.exec("COMMIT");
+        });
+    }
+
+    redsink::pq::Connection conn_;
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("a lock held longer than the sink waits: retried until it is free, or a clear error",
+                   "[pg][sink][delivery][fault]", redsink::redshift, redsink::postgres) {
+    using Sink = UpsertSink<TestType>;
+    const std::string dialect(redsink::to_string(Sink::dialect));
+    const std::string table = "locked_" + dialect;
+    drop_table(table);
+    const auto stream = random_stream({.seed = 97, .events = 400});
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+    // The postgres dialect waits lock_timeout; the redshift dialect, which has none, statement_timeout.
+    const auto wait = std::chrono::milliseconds(300);
+    const auto options = [&](std::chrono::milliseconds budget) {
+        return redsink::SinkOptions{
+            .schema = sink_schema,
+            .table = table,
+            .batch_rows = 100'000,
+            .retry_budget = budget,
+            .statement_timeout = Sink::dialect == redsink::Dialect::redshift ? wait : std::chrono::milliseconds(0),
+            .lock_timeout = wait,
+            .trace = sink_trace<Sink>()};
+    };
+    // What the sink's transaction waits for: the Redshift dialect's own lock table, or the target.
+    const auto locked = Sink::dialect == redsink::Dialect::redshift
+                            ? redsink::sql::lock_table({sink_schema, table}).display()
+                            : qualified(table);
+    {
+        Sink sink(test_config(), options(std::chrono::seconds(60)));
+        for (const auto& change : stream) sink.write(change);
+        const auto holder = LockHolder::take(locked, std::chrono::milliseconds(2'000));
+        sink.flush();
+        CHECK(sink.stats().retries >= 2);
+    }
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+
+    Sink sink(test_config(), options(std::chrono::milliseconds(1'000)));
+    for (const auto& change : stream) sink.write(change);
+    {
+        const auto holder = LockHolder::take(locked, std::chrono::milliseconds(3'000));
+        try {
+            sink.flush();
+            FAIL("the batch was written while the lock was held");
+        } catch (const redsink::Error& error) {
+            CHECK(error.retryable());
+            CHECK(error.sqlstate() == (Sink::dialect == redsink::Dialect::redshift ? "57014" : "55P03"));
+            CHECK_THAT(error.what(), Catch::Contains(qualified(table)) && Catch::Contains(" attempts in 1."));
+        }
+    }
+    sink.flush();  // the lock is free: the kept batch is written
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
 }

@@ -21,7 +21,8 @@ TEST_CASE("SQLSTATEs are classified", "[unit][error]") {
     CHECK(classify("23502") == ErrorKind::constraint);
     CHECK(classify("42601") == ErrorKind::schema);
     CHECK(classify("42P01") == ErrorKind::schema);
-    CHECK(classify("57014") == ErrorKind::other);
+    CHECK(classify("57014") == ErrorKind::transient);
+    CHECK(classify("55P03") == ErrorKind::transient);
     CHECK(classify("53100") == ErrorKind::other);
     CHECK(classify("") == ErrorKind::other);
 }

@@ -25,25 +25,47 @@
 
 namespace redsink::detail {
 
+// How long a batch (or the sink's start) keeps trying after transient failures.
 struct RetryPolicy {
-    int max_attempts = 5;
+    int max_attempts = 0;  // 0: as many as the budget allows
+    std::chrono::milliseconds budget{300'000};
     std::chrono::milliseconds backoff{100};
     std::chrono::milliseconds backoff_max{10'000};
 };
 
-// How long to wait before attempt `attempt + 1` after `error`, or nothing: give up. The one place
-// where a retry is decided. The delay doubles from `backoff` up to `backoff_max`, and half of it
-// is random, so that writers that failed together (a serialization conflict) do not meet again.
+// How long to wait before attempt `attempt + 1` after `error`, `elapsed` after the first attempt
+// began, or nothing: give up. The one place where a retry is decided. Only transient failures
+// are retried, while attempts are left and the budget has time left; the delay doubles from
+// `backoff` up to `backoff_max`, half of it random, so that writers that failed together (a
+// serialization conflict) do not meet again, and never runs past the budget.
 [[nodiscard]] inline std::optional<std::chrono::milliseconds> retry_delay(const Error& error, int attempt,
+                                                                          std::chrono::milliseconds elapsed,
                                                                           const RetryPolicy& policy,
                                                                           std::mt19937_64& random) {
-    if (!error.retryable() || attempt >= policy.max_attempts) return std::nullopt;
+    if (!error.retryable()) return std::nullopt;
+    if (policy.max_attempts > 0 && attempt >= policy.max_attempts) return std::nullopt;
+    if (elapsed >= policy.budget) return std::nullopt;
     auto delay = policy.backoff;
     for (int i = 1; i < attempt && delay < policy.backoff_max; ++i) delay *= 2;
     delay = std::min(delay, policy.backoff_max);
     const auto half = delay.count() / 2;
     std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(0, half);
-    return std::chrono::milliseconds(delay.count() - half + jitter(random));
+    return std::min(std::chrono::milliseconds(delay.count() - half + jitter(random)), policy.budget - elapsed);
+}
+
+// "3 attempts in 2.4 s": how long a batch kept trying, for its error.
+[[nodiscard]] inline std::string describe_attempts(int attempts, std::chrono::milliseconds elapsed) {
+    const auto tenths = (elapsed.count() + 50) / 100;
+    return std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts") + " in " +
+           std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
+}
+
+// Waits `delay`, unless `stop` is set first; false when it is.
+inline bool wait_for_retry(std::chrono::milliseconds delay, std::stop_token stop) {
+    std::mutex mutex;
+    std::condition_variable_any woken;
+    std::unique_lock lock(mutex);
+    return !woken.wait_for(lock, stop, delay, [] { return false; }) && !stop.stop_requested();
 }
 
 // Describes the events of a batch for error messages: "12 events, partition 3 offsets 100-111".
@@ -98,6 +120,7 @@ public:
     // table, the batch's events and the attempts) or Abandoned.
     void apply(const EncodedBatch& batch, ApplyResult& result, std::stop_token stop) {
         const BatchShape shape{batch.staged_inserts > 0, batch.staged_deletes > 0};
+        const auto first = std::chrono::steady_clock::now();
         for (int attempt = 1;; ++attempt) {
             const auto start = std::chrono::steady_clock::now();
             try {
@@ -110,12 +133,14 @@ public:
                 result.db_time += std::chrono::steady_clock::now() - start;
                 return;
             } catch (const Error& error) {
-                result.db_time += std::chrono::steady_clock::now() - start;
+                const auto now = std::chrono::steady_clock::now();
+                result.db_time += now - start;
                 after_failure();
-                const auto delay = retry_delay(error, attempt, retry_, random_);
-                if (!delay) throw located(error, batch, attempt);
+                const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - first);
+                const auto delay = retry_delay(error, attempt, elapsed, retry_, random_);
+                if (!delay) throw located(error, batch, describe_attempts(attempt, elapsed));
                 ++result.retries;
-                if (!sleep(*delay, stop)) throw Abandoned{};
+                if (!wait_for_retry(*delay, stop)) throw Abandoned{};
             }
         }
     }
@@ -129,21 +154,13 @@ private:
         }
     }
 
-    // Waits, unless the sink is being destroyed; false when it is.
-    static bool sleep(std::chrono::milliseconds delay, std::stop_token stop) {
-        std::mutex mutex;
-        std::condition_variable_any woken;
-        std::unique_lock lock(mutex);
-        return !woken.wait_for(lock, stop, delay, [] { return false; }) && !stop.stop_requested();
-    }
-
     // The error as the caller sees it: with the table, the batch's events and, where the server
     // named a COPY line, the event at fault.
-    [[nodiscard]] Error located(const Error& error, const EncodedBatch& batch, int attempts) const {
+    [[nodiscard]] Error located(const Error& error, const EncodedBatch& batch, const std::string& attempts) const {
         std::string context = "writing " + describe_events(batch.positions) + " to " + plan_->table().name.display();
         if (const auto event = executor_.failed_event(); event && *event < batch.positions.size())
             context += ", event at " + to_string(batch.positions[*event]);
-        if (error.retryable()) context += ", after " + std::to_string(attempts) + " attempts";
+        if (error.retryable()) context += ", after " + attempts;
         if (!error.context().empty()) context += "; " + error.context();
         return Error(error.kind(), error.sqlstate(), error.message(), error.detail(), context);
     }

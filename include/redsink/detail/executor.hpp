@@ -61,7 +61,8 @@ public:
     struct Options {
         std::size_t pipeline_depth = 4;  // statements in flight before the oldest is waited for
         std::size_t max_chunk_rows = 1000;
-        std::size_t stage_recreate_batches = 8;  // Redshift: batches a stage holds before it is recreated
+        std::size_t stage_recreate_batches = 8;     // Redshift: batches a stage holds before it is recreated
+        std::vector<std::string> session_settings;  // sent once to every new session (sql::session_settings_sql)
     };
 
     Executor(pq::Connection conn, const ApplyPlan& plan, Options options)
@@ -69,15 +70,17 @@ public:
 
     [[nodiscard]] pq::Connection& connection() noexcept { return conn_; }
 
-    // Opens the session again if it was lost; true when it did.
+    // Opens the session again if it was lost, and gives a new session its settings; true when it
+    // opened one again.
     bool ensure_session() {
         const bool reopened = !conn_.is_open();
         if (reopened) conn_.reconnect();
         if (session_ != conn_.session()) {
-            session_ = conn_.session();
             committed_ = {};
             shapes_.clear();
             stale_.clear();
+            for (const auto& setting : options_.session_settings) conn_.exec(setting);
+            session_ = conn_.session();
         }
         return reopened;
     }

@@ -436,9 +436,19 @@ private:
 
     void open() {
         auto keywords = config_.keywords();
-        bool has_encoding = false;
-        for (const auto& option : keywords) has_encoding = has_encoding || option.first == "client_encoding";
-        if (!has_encoding) keywords.emplace_back("client_encoding", "UTF8");
+        const auto set_default = [&](const char* key, const char* value) {
+            for (const auto& option : keywords)
+                if (option.first == key) return;
+            keywords.emplace_back(key, value);
+        };
+        set_default("client_encoding", "UTF8");
+        // Nothing waits without limit by default: a connect to a host that does not answer, or a
+        // peer gone silent (the kernel's own keepalive starts after 2 hours).
+        set_default("connect_timeout", "30");
+        set_default("keepalives", "1");
+        set_default("keepalives_idle", "60");
+        set_default("keepalives_interval", "10");
+        set_default("keepalives_count", "6");
         std::vector<const char*> keys;
         std::vector<const char*> values;
         for (const auto& [key, value] : keywords) {

@@ -46,6 +46,9 @@ enum class ErrorKind {
     // A prepared statement the session no longer holds (Redshift drops them after DDL and
     // ROLLBACK): prepare it again and retry.
     if (sqlstate == "26000") return ErrorKind::transient;
+    // A lock not granted within lock_timeout, a statement canceled (statement_timeout, or an
+    // operator's pg_cancel_backend): the next attempt may get through.
+    if (sqlstate == "55P03" || sqlstate == "57014") return ErrorKind::transient;
     if (sqlstate == "XX000") {
         for (const std::string_view text : {message, detail}) {
             if (text.substr(0, 4) == "1023" || text.find("Serializable isolation violation") != text.npos ||
