@@ -159,4 +159,62 @@ inline void prepare_lock_table(pq::Connection& conn, const sql::TableRef& target
     }
 }
 
+// What a sink will ask of the server, from its policies and the table as it found it.
+struct PrivilegeNeeds {
+    bool creates_table = false;  // the table is missing and the schema policy creates it
+    bool stages = false;         // batches go through a TEMP stage
+    bool reads = false;          // statements join the target (SELECT)
+    bool deletes = false;        // DELETE on the target (hard deletes, upserts replacing rows, LOCK on it)
+    bool updates = false;        // UPDATE on the target (soft deletes, ON CONFLICT DO UPDATE)
+    bool lock_table = false;     // the Redshift dialect's own lock table (sql::lock_table)
+};
+
+// Checks, before the sink changes anything, that the session's user has every privilege the sink
+// will need, and refuses with one error that lists all that is missing. Ownership (which
+// evolve_schema needs to add a column) is left to ALTER TABLE to check.
+inline void check_privileges(pq::Connection& conn, const sql::TableRef& target, const TableState& state,
+                             const PrivilegeNeeds& needs) {
+    std::vector<std::string> missing;
+    const auto flag = [](const pq::Result& result, int column) { return result.as<bool>(0, column); };
+    const auto database = conn.exec(sql::database_privileges_query_sql());
+    const std::string name(database.get(0, 2));
+    const bool schema_exists = !conn.exec(sql::schema_exists_query_sql(), target.schema).empty();
+    const bool lock_exists = needs.lock_table && !read_table_columns(conn, sql::lock_table(target)).empty();
+    const bool creates_in_schema = needs.creates_table || (needs.lock_table && !lock_exists);
+    if (schema_exists) {
+        const auto schema = conn.exec(sql::schema_privileges_query_sql(), target.schema);
+        if (!flag(schema, 0)) missing.push_back("USAGE on schema " + target.schema);
+        if (creates_in_schema && !flag(schema, 1))
+            missing.push_back("CREATE on schema " + target.schema + " (to create " +
+                              (needs.creates_table ? target.display() : sql::lock_table(target).display()) + ")");
+    } else if (needs.creates_table && !flag(database, 0)) {
+        missing.push_back("CREATE on database " + name + " (to create schema " + target.schema +
+                          "; or have an admin create it)");
+    }
+    if (needs.stages && !flag(database, 1)) missing.push_back("TEMP on database " + name + " (the stage of a batch)");
+    if (!state.columns.empty() && schema_exists) {
+        const auto table = conn.exec(sql::table_privileges_query_sql(), target.quoted());
+        std::string lacking;
+        const auto need = [&](bool wanted, int column, const char* privilege) {
+            if (wanted && !flag(table, column)) lacking.append(lacking.empty() ? "" : ", ").append(privilege);
+        };
+        need(needs.reads, 0, "SELECT");
+        need(true, 1, "INSERT");
+        need(needs.updates, 2, "UPDATE");
+        need(needs.deletes, 3, "DELETE");
+        if (!lacking.empty()) missing.push_back(lacking + " on table " + target.display());
+    }
+    if (lock_exists) {
+        const auto lock = conn.exec(sql::table_privileges_query_sql(), sql::lock_table(target).quoted());
+        if (!flag(lock, 3) && !flag(lock, 2))
+            missing.push_back("DELETE or UPDATE on table " + sql::lock_table(target).display() + " (to LOCK it)");
+    }
+    if (missing.empty()) return;
+    std::string list;
+    for (const auto& item : missing) list.append(list.empty() ? "" : "; ").append(item);
+    throw Error(ErrorKind::schema, "42501",
+                "user " + std::string(database.get(0, 3)) + " lacks what the sink for " + target.display() +
+                    " needs: " + list + " (docs/redshift-setup.md says what each is for)");
+}
+
 }  // namespace redsink

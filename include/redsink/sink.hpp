@@ -185,6 +185,7 @@ private:
         delete_mode::plan(*plan);
         insert_mode::plan(*plan);
         plan_ = std::move(plan);
+        check_privileges(first, target_, state, privilege_needs(state, enforced));
         setup_ =
             prepare_table(first, plan_->table(), {schema_policy::creates_table, schema_policy::adds_columns}, state);
         if (setup_.key_enforced != enforced)
@@ -208,6 +209,23 @@ private:
                 detail::Reducer{insert_mode::reduction, delete_mode::keeps_rows, key_info<R, key_policy>::indexes},
                 acks_, latch_, pending_));
         }
+    }
+
+    // What the policies' statements will ask of the server (the built-in ones; a custom policy's
+    // own statements are checked by the server when they run).
+    [[nodiscard]] PrivilegeNeeds privilege_needs(const TableState& state, bool key_enforced) const {
+        const bool upserts = insert_mode::reduction == Reduction::last_per_key;
+        const bool on_conflict = upserts && dialect == Dialect::postgres && key_enforced;
+        const bool lock_own = dialect == Dialect::redshift && options_.lock == ApplyLock::sink_table;
+        PrivilegeNeeds needs;
+        needs.creates_table = state.columns.empty() && schema_policy::creates_table;
+        needs.stages = delete_mode::applies_deletes || !plan_->plain_inserts();
+        needs.reads = needs.stages;
+        needs.deletes = (delete_mode::applies_deletes && !delete_mode::keeps_rows) || (upserts && !on_conflict) ||
+                        (dialect == Dialect::redshift && options_.lock == ApplyLock::target);
+        needs.updates = delete_mode::keeps_rows || on_conflict;
+        needs.lock_table = lock_own;
+        return needs;
     }
 
     [[nodiscard]] detail::RetryPolicy retry_policy() const {

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <support/sink.hpp>
 
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -129,4 +130,79 @@ TEST_CASE("the documented GRANT script gives the sink's user what it needs, and 
     admin.exec("DROP ROLE redsink_loader");
     admin.exec("DROP OWNED BY redsink_writers");
     admin.exec("DROP ROLE redsink_writers");
+}
+
+TEST_CASE("missing privileges: one error at construction lists everything the sink lacks", "[pg][sink][grants]") {
+    const std::string password = "Privileges-Test-41d9-Pw";
+    auto admin = reader();
+    admin.exec("DROP SCHEMA IF EXISTS priv_test CASCADE");
+    admin.exec(
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'redsink_limited') THEN "
+        "DROP OWNED BY redsink_limited; DROP ROLE redsink_limited; END IF; END $$");
+    admin.exec("CREATE SCHEMA priv_test");
+    admin.exec("CREATE TABLE priv_test.items (id bigint PRIMARY KEY, name text NOT NULL)");
+    admin.exec("CREATE ROLE redsink_limited LOGIN PASSWORD '" + password + "'");
+    admin.exec("GRANT USAGE ON SCHEMA priv_test TO redsink_limited");
+    admin.exec("GRANT INSERT ON priv_test.items TO redsink_limited");
+    // Every role may create TEMP tables through PUBLIC unless that is revoked; put it back after.
+    admin.exec("REVOKE TEMP ON DATABASE redsink FROM PUBLIC");
+    struct Restore {
+        redsink::pq::Connection& admin;
+        ~Restore() {
+            admin.exec("GRANT TEMP ON DATABASE redsink TO PUBLIC");
+            admin.exec("DROP SCHEMA priv_test CASCADE");
+            admin.exec("DROP OWNED BY redsink_limited");
+            admin.exec("DROP ROLE redsink_limited");
+        }
+    } restore{admin};
+
+    auto limited = test_config();
+    limited.host = "127.0.0.1";
+    limited.user = "redsink_limited";
+    limited.password = password;
+    const auto construction_error = [](const std::function<void()>& make) {
+        try {
+            make();
+        } catch (const redsink::Error& error) {
+            return std::string(error.what());
+        }
+        FAIL("the sink started");
+        return std::string();
+    };
+    const auto trace = [](redsink::pq::TracePoint point, std::string_view sql) {
+        if (point == redsink::pq::TracePoint::sending) log_redshift_statement(sql);
+    };
+    using RedshiftSink = redsink::Sink<Customer, redsink::primary_key<"id">, redsink::upsert, redsink::hard_delete,
+                                       redsink::fixed_schema, redsink::redshift>;
+    using PostgresSink = redsink::Sink<Customer, redsink::primary_key<"id">, redsink::upsert, redsink::hard_delete,
+                                       redsink::fixed_schema, redsink::postgres>;
+    const auto redshift = construction_error(
+        [&] { RedshiftSink sink(limited, {.schema = "priv_test", .table = "items", .trace = trace}); });
+    CHECK_THAT(redshift, Catch::Contains("user redsink_limited lacks what the sink for priv_test.items needs: ") &&
+                             Catch::Contains("CREATE on schema priv_test (to create priv_test.redsink_lock_items)") &&
+                             Catch::Contains("TEMP on database redsink") &&
+                             Catch::Contains("SELECT, DELETE on table priv_test.items") && Catch::Contains("42501"));
+    CHECK(redshift.find(password) == std::string::npos);
+    // ON CONFLICT (the key is enforced) updates instead of deleting the rows it replaces.
+    const auto postgres =
+        construction_error([&] { PostgresSink sink(limited, {.schema = "priv_test", .table = "items"}); });
+    CHECK_THAT(postgres, Catch::Contains("SELECT, UPDATE, DELETE on table priv_test.items") &&
+                             Catch::Contains("TEMP on database redsink") && !Catch::Contains("CREATE on schema"));
+    CHECK(admin.exec("SELECT count(*) FROM pg_tables WHERE schemaname = 'priv_test'").as<int>(0, 0) == 1);
+
+    // Granted what the errors listed, both start and write.
+    admin.exec("GRANT CREATE ON SCHEMA priv_test TO redsink_limited");
+    admin.exec("GRANT TEMP ON DATABASE redsink TO redsink_limited");
+    admin.exec("GRANT SELECT, UPDATE, DELETE ON priv_test.items TO redsink_limited");
+    {
+        RedshiftSink sink(limited, {.schema = "priv_test", .table = "items", .trace = trace});
+        sink.write(redsink::upserted(Customer{1, "Ada"}, {0, 1}));
+        sink.flush();
+    }
+    {
+        PostgresSink sink(limited, {.schema = "priv_test", .table = "items"});
+        sink.write(redsink::upserted(Customer{2, "Grace"}, {0, 1}));
+        sink.flush();
+    }
+    CHECK(admin.exec("SELECT count(*) FROM priv_test.items").as<int>(0, 0) == 2);
 }

@@ -30,6 +30,20 @@ namespace redsink::sql {
     return "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = $1";
 }
 
+// The privileges a sink checks before it starts, with catalog functions Redshift has too: $1 the
+// schema, $2 the table ("schema"."table", quoted).
+[[nodiscard]] inline std::string schema_privileges_query_sql() {
+    return "SELECT has_schema_privilege($1, 'USAGE'), has_schema_privilege($1, 'CREATE')";
+}
+[[nodiscard]] inline std::string database_privileges_query_sql() {
+    return "SELECT has_database_privilege(current_database(), 'CREATE'), "
+           "has_database_privilege(current_database(), 'TEMP'), current_database(), current_user";
+}
+[[nodiscard]] inline std::string table_privileges_query_sql() {
+    return "SELECT has_table_privilege($1, 'SELECT'), has_table_privilege($1, 'INSERT'), "
+           "has_table_privilege($1, 'UPDATE'), has_table_privilege($1, 'DELETE')";
+}
+
 // One row of columns_query_sql().
 struct CatalogColumn {
     std::string name;
