@@ -346,3 +346,32 @@ TEST_CASE("a pipeline runs prepared statements in flight and surfaces the first 
     CHECK(conn.exec("SELECT count(*) FROM pipeline_test").as<int>(0, 0) == 20);
     CHECK(conn.exec("SELECT 1").as<int>(0, 0) == 1);
 }
+
+TEST_CASE("TLS: verify-full with the server's CA works; a wrong CA is a clear error, not retried",
+          "[pg][connection][tls]") {
+    const std::string password = "Tls-Test-8e2f-Pw";
+    Connection admin(test_config());
+    admin.exec("DROP ROLE IF EXISTS redsink_tls_test");
+    admin.exec("CREATE ROLE redsink_tls_test LOGIN PASSWORD '" + password + "'");
+    auto config = test_config();
+    config.host = "localhost";  // the name the certificate holds
+    config.user = "redsink_tls_test";
+    config.password = password;
+    config.sslmode = "verify-full";
+    config.options.emplace_back("sslrootcert", redsink_test::server_env("REDSINK_TEST_SSL_ROOT"));
+    {
+        Connection conn(config);
+        CHECK(conn.exec("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").as<bool>(0, 0));
+    }
+    auto by_address = config;
+    by_address.host = "127.0.0.1";  // also in the certificate
+    CHECK(Connection(by_address).exec("SELECT 1").as<int>(0, 0) == 1);
+
+    auto wrong = config;
+    wrong.options.back().second = redsink_test::server_env("REDSINK_TEST_SSL_WRONG_ROOT");
+    const auto refused = error_of([&] { Connection bad(wrong); });
+    CHECK_FALSE(refused.retryable());
+    CHECK_THAT(refused.what(), Catch::Contains("certificate verify failed") && Catch::Contains("host=localhost"));
+    CHECK(std::string(refused.what()).find(password) == std::string::npos);
+    admin.exec("DROP ROLE redsink_tls_test");
+}

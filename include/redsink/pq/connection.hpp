@@ -469,11 +469,13 @@ private:
         const std::string where = "could not connect to host=" + text(PQhost(conn_.get())) +
                                   " port=" + text(PQport(conn_.get())) + " dbname=" + text(PQdb(conn_.get())) +
                                   " user=" + text(PQuser(conn_.get()));
-        // Refused credentials or a missing database will not heal by retrying.
-        const bool refused = message.find("authentication failed") != std::string::npos ||
-                             message.find("does not exist") != std::string::npos ||
-                             message.find("no password supplied") != std::string::npos ||
-                             message.find("no pg_hba.conf entry") != std::string::npos;
+        // Refused credentials, a missing database or a certificate that does not verify will not
+        // heal by retrying.
+        bool refused = false;
+        for (const std::string_view permanent :
+             {"authentication failed", "does not exist", "no password supplied", "no pg_hba.conf entry", "certificate",
+              "SSL error", "does not support SSL"})
+            refused = refused || message.find(permanent) != std::string::npos;
         conn_.reset();
         throw Error(refused ? ErrorKind::other : ErrorKind::connection_lost, {}, std::move(message), {}, scrub(where));
     }
