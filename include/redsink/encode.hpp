@@ -230,6 +230,10 @@ inline char* put_date(char* out, const std::chrono::year_month_day& date, const 
 
 inline void encode_time(std::chrono::sys_time<std::chrono::microseconds> time, bool utc, ParamBuffer& out,
                         const ColumnContext& column) {
+    // Far out (some 146,000 years), turning the microseconds into days and back would overflow:
+    // refused before any arithmetic. Nearer, put_date refuses the year itself.
+    constexpr auto far = std::chrono::microseconds(std::int64_t{1} << 62);
+    if (time.time_since_epoch() < -far || time.time_since_epoch() > far) refuse(column, "has a year outside 1 to 9999");
     const auto day = std::chrono::floor<std::chrono::days>(time);
     const std::chrono::hh_mm_ss<std::chrono::microseconds> clock(time - day);
     char* p = out.prepare(32);

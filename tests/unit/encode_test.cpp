@@ -133,6 +133,10 @@ TEST_CASE("dates out of range or not on the calendar are refused", "[unit][encod
     CHECK_THAT(refusal(year_month_day(year(10000), month(1), day(1))), Catch::Contains("year 10000"));
     CHECK_THAT(refusal(at(10000, 1, 1, 0, 0, 0, 0)), Catch::Contains("outside 1 to 9999"));
     CHECK_THAT(refusal(redsink::timestamptz(at(-5, 1, 1, 0, 0, 0, 0).value)), Catch::Contains("year -5"));
+    // Found by the fuzzer: at the ends of the clock, days and back overflowed.
+    for (const auto micros : {std::numeric_limits<std::int64_t>::min() + 2, std::numeric_limits<std::int64_t>::max()})
+        CHECK_THAT(refusal(redsink::timestamp(sys_time<microseconds>(microseconds(micros)))),
+                   Catch::Contains("outside 1 to 9999"));
 }
 
 TEST_CASE("strings must be UTF-8 without NUL bytes", "[unit][encode]") {
