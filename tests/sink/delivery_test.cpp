@@ -356,7 +356,11 @@ TEST_CASE("write() is all or nothing: the retry loop an app writes around it dup
                               .max_attempts = 2,
                               .retry_backoff = std::chrono::milliseconds(10)});
     auto stream = random_stream({.seed = 94, .events = 400});
-    for (auto& change : stream) change.op = redsink::Op::create;
+    // Every key once, so that the only refusal is the one each section plants.
+    for (std::size_t i = 0; i < stream.size(); ++i) {
+        stream[i].op = redsink::Op::create;
+        stream[i].row.id = static_cast<std::int64_t>(i);
+    }
     int throws = 0;
     const auto write = [&](const AccountChange& change) {
         for (int attempt = 1;; ++attempt) {
@@ -615,4 +619,63 @@ TEMPLATE_TEST_CASE("a lock held longer than the sink waits: retried until it is 
     }
     sink.flush();  // the lock is free: the kept batch is written
     CHECK(table_rows(conn, qualified(table)) == model.rows());
+}
+
+TEMPLATE_TEST_CASE("a row the server refuses is found by bisection: the error names its event", "[pg][sink][delivery]",
+                   redsink::redshift, redsink::postgres) {
+    using Append = redsink::Sink<Account, AccountKey, redsink::append, redsink::create_table, TestType>;
+    using Upsert = UpsertSink<TestType>;
+    const std::string dialect(redsink::to_string(TestType::value));
+    auto conn = reader();
+    auto stream = random_stream({.seed = 98, .events = 1000, .keys = 5000});
+    // Every key once, so that the only refusal is the one each section plants.
+    for (std::size_t i = 0; i < stream.size(); ++i) {
+        stream[i].op = redsink::Op::create;
+        stream[i].row.id = static_cast<std::int64_t>(i);
+    }
+    // A CHECK the 737th event breaks, applied by INSERT ... SELECT from the stage (upsert) or by
+    // multi-row INSERTs into the target (the redshift dialect's append).
+    stream[737].row.version = -1;
+    const auto expected = "event at " + redsink::to_string(stream[737].position) + " (found in ";
+    int rollbacks = 0;
+    const auto count_rollbacks = [&](redsink::pq::TracePoint point, std::string_view sql) {
+        if (point == redsink::pq::TracePoint::done && sql == "ROLLBACK") ++rollbacks;
+    };
+    const auto refused = [&](auto& sink) {
+        try {
+            for (const auto& change : stream) sink.write(change);
+            sink.flush();
+        } catch (const redsink::Error& error) {
+            return std::string(error.what());
+        }
+        return std::string("accepted");
+    };
+    SECTION("upsert through the stage") {
+        const std::string table = "bisect_upsert_" + dialect;
+        drop_table(table);
+        Upsert sink(
+            test_config(),
+            {.schema = sink_schema, .table = table, .batch_rows = 1000, .trace = sink_trace<Upsert>(count_rollbacks)});
+        conn.exec("ALTER TABLE " + qualified(table) + " ADD CONSTRAINT version_not_negative CHECK (version >= 0)");
+        const auto text = refused(sink);
+        CHECK_THAT(text, Catch::Contains(expected) && Catch::Contains("23514"));
+        // About log2(1000) trials, each rolled back; nothing written.
+        CHECK(rollbacks >= 9);
+        CHECK(rollbacks <= 12);
+        CHECK(conn.exec("SELECT count(*) FROM " + qualified(table)).template as<int>(0, 0) == 0);
+    }
+    SECTION("a key twice in append mode, against a unique index: the second is at fault") {
+        const std::string table = "bisect_pair_" + dialect;
+        drop_table(table);
+        stream[737].row.version = 737;
+        stream[901].row.id = stream[222].row.id;
+        Append sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 1000});
+        conn.exec("CREATE UNIQUE INDEX " + table + "_id ON " + qualified(table) + " (id)");
+        const auto text = refused(sink);
+        CHECK_THAT(text, Catch::Contains("23505"));
+        if (TestType::value == redsink::Dialect::redshift)
+            CHECK_THAT(text, Catch::Contains("event at " + redsink::to_string(stream[901].position) + " (found in "));
+        else  // COPY names the line itself
+            CHECK_THAT(text, Catch::Contains("event at " + redsink::to_string(stream[901].position)));
+    }
 }

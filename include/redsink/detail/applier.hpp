@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -138,7 +139,12 @@ public:
                 after_failure();
                 const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - first);
                 const auto delay = retry_delay(error, attempt, elapsed, retry_, random_);
-                if (!delay) throw located(error, batch, describe_attempts(attempt, elapsed));
+                if (!delay) {
+                    auto event = executor_.failed_event();
+                    int trials = 0;
+                    if (!event && refuses_rows(error)) event = find_refused(batch, trials);
+                    throw located(error, batch, describe_attempts(attempt, elapsed), event, trials);
+                }
                 ++result.retries;
                 if (!wait_for_retry(*delay, stop)) throw Abandoned{};
             }
@@ -154,12 +160,77 @@ private:
         }
     }
 
-    // The error as the caller sees it: with the table, the batch's events and, where the server
-    // named a COPY line, the event at fault.
-    [[nodiscard]] Error located(const Error& error, const EncodedBatch& batch, const std::string& attempts) const {
+    // A refusal of some row's values (a data exception, a constraint), not of the statement.
+    [[nodiscard]] static bool refuses_rows(const Error& error) noexcept {
+        return error.kind() == ErrorKind::bad_data || error.kind() == ErrorKind::constraint;
+    }
+
+    // Whether the server takes `rows` of the batch: a trial transaction that ends in ROLLBACK
+    // (Redshift has no savepoints). Throws the trial's error when it refuses them.
+    void trial(const EncodedBatch& batch, std::span<const StagedRow> rows) {
+        BatchShape shape;
+        for (const auto& row : rows) (row.op == sql::op_delete ? shape.deletes : shape.inserts) = true;
+        TransactionOptions options = transaction_;
+        options.trial = true;
+        executor_.ensure_session();
+        executor_.run(plan_transaction(*plan_, shape, executor_.stage(), options), batch, rows);
+    }
+
+    // The event whose row the server refuses: the first staged row that makes the batch fail, found
+    // by bisecting prefixes of the staged rows in trials, about log2(rows) of them; `trials`
+    // counts them. The batch's deletes go in every trial (one could remove what an insert
+    // conflicts with), and are searched themselves if they fail alone. Nothing when a trial fails
+    // for another reason (a lost connection).
+    std::optional<std::uint32_t> find_refused(const EncodedBatch& batch, int& trials) {
+        std::vector<StagedRow> deletes;
+        std::vector<StagedRow> inserts;
+        for (const auto& row : batch.staged) (row.op == sql::op_delete ? deletes : inserts).push_back(row);
+        std::vector<StagedRow> rows;
+        // True when the server takes `always` and `some` together; false when it refuses a row.
+        const auto takes = [&](std::span<const StagedRow> always, std::span<const StagedRow> some) {
+            rows.assign(always.begin(), always.end());
+            rows.insert(rows.end(), some.begin(), some.end());
+            ++trials;
+            try {
+                trial(batch, rows);
+                return true;
+            } catch (const Error& error) {
+                if (!refuses_rows(error)) throw;
+                return false;
+            }
+        };
+        try {
+            std::span<const StagedRow> always;
+            std::span<const StagedRow> searched(inserts);
+            if (!deletes.empty()) {
+                if (takes({}, deletes))
+                    always = deletes;
+                else
+                    searched = deletes;
+            }
+            // Prefixes of `searched`: `passes` rows are taken, `fails` rows are refused.
+            std::size_t passes = 0;
+            std::size_t fails = searched.size();
+            while (fails - passes > 1) {
+                const auto mid = passes + (fails - passes) / 2;
+                (takes(always, searched.first(mid)) ? passes : fails) = mid;
+            }
+            if (fails == 0) return std::nullopt;
+            return searched[fails - 1].event;
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+    }
+
+    // The error as the caller sees it: with the table, the batch's events and the event at fault
+    // where the server named a COPY line or trials found it.
+    [[nodiscard]] Error located(const Error& error, const EncodedBatch& batch, const std::string& attempts,
+                                std::optional<std::uint32_t> event, int trials) const {
         std::string context = "writing " + describe_events(batch.positions) + " to " + plan_->table().name.display();
-        if (const auto event = executor_.failed_event(); event && *event < batch.positions.size())
+        if (event && *event < batch.positions.size()) {
             context += ", event at " + to_string(batch.positions[*event]);
+            if (trials > 0) context += " (found in " + std::to_string(trials) + " trial transactions)";
+        }
         if (error.retryable()) context += ", after " + attempts;
         if (!error.context().empty()) context += "; " + error.context();
         return Error(error.kind(), error.sqlstate(), error.message(), error.detail(), context);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -94,12 +95,15 @@ public:
     // The event of the batch that a failed COPY named by its line, if it did.
     [[nodiscard]] std::optional<std::uint32_t> failed_event() const noexcept { return failed_event_; }
 
-    // Runs the steps once. On failure the transaction is rolled back and the error thrown; the
-    // session's state is then as the last commit left it.
-    ApplyCounts run(const std::vector<Step>& steps, const EncodedBatch& batch) {
+    // Runs the steps once, with the batch's staged rows or `rows` of them. On failure the
+    // transaction is rolled back and the error thrown; the session's state is then as the last
+    // commit left it, as it is after steps that end in ROLLBACK (a trial).
+    ApplyCounts run(const std::vector<Step>& steps, const EncodedBatch& batch,
+                    std::optional<std::span<const StagedRow>> rows = std::nullopt) {
         failed_event_.reset();
         counts_ = {};
         attempt_ = committed_;
+        staged_ = rows ? *rows : std::span<const StagedRow>(batch.staged);
         try {
             execute(steps, batch);
         } catch (...) {
@@ -108,7 +112,10 @@ public:
             forget_shapes();
             throw;
         }
-        committed_ = attempt_;
+        if (!steps.empty() && steps.back().kind == Step::Kind::rollback)
+            forget_shapes();
+        else
+            committed_ = attempt_;
         return counts_;
     }
 
@@ -168,6 +175,10 @@ private:
                 case Step::Kind::commit:
                     pipelined();
                     transaction->commit([this](const pq::Completion& done) { account(done); });
+                    break;
+                case Step::Kind::rollback:
+                    drain();
+                    transaction->rollback();
                     break;
             }
         }
@@ -294,7 +305,7 @@ private:
     void select_rows(const EncodedBatch& batch, bool to_stage) {
         rows_.clear();
         row_bytes_.clear();
-        for (const auto& row : batch.staged) {
+        for (const auto& row : staged_) {
             if (!to_stage && row.op == sql::op_delete) continue;
             rows_.push_back(row);
             row_bytes_.push_back(batch.row_bytes[row.event]);
@@ -330,6 +341,7 @@ private:
     std::vector<std::string> stale_;
     std::uint64_t generation_ = 0;
     ApplyCounts counts_;
+    std::span<const StagedRow> staged_;  // the rows this run sends
     std::vector<StagedRow> rows_;
     std::vector<std::uint32_t> row_bytes_;
     std::vector<const char*> values_;

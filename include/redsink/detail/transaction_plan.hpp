@@ -20,6 +20,7 @@ struct Step {
         statement,  // a statement without parameters: stage DDL, emptying the stage, the plan's statements
         fill,       // the batch's rows, into the stage or the target
         commit,     // COMMIT
+        rollback,   // ROLLBACK: a trial, which finds out whether the server takes some rows
     };
     // Where a fill sends the rows: the stage (every staged row, with its op) or the target (inserts).
     enum class Into { stage, target };
@@ -55,6 +56,7 @@ struct StageState {
 
 struct TransactionOptions {
     ApplyLock lock = ApplyLock::sink_table;
+    bool trial = false;  // end in ROLLBACK: tells whether the server takes the rows, writes nothing
 };
 
 // The steps of one batch's transaction: the one place where the load path (stage or target,
@@ -86,7 +88,7 @@ struct TransactionOptions {
         steps.push_back(std::move(step));
     };
     const bool direct = !shape.deletes && plan.plain_inserts();
-    if (direct && !redshift) {
+    if (direct && !redshift && !options.trial) {
         fill(Step::Into::target);
         return steps;
     }
@@ -113,7 +115,10 @@ struct TransactionOptions {
         if (shape.inserts)
             for (const auto& planned : plan.insert_statements()) statement(planned.sql, planned.counts);
     }
-    steps.push_back({.kind = Step::Kind::commit, .sql = "COMMIT"});
+    if (options.trial)
+        steps.push_back({.kind = Step::Kind::rollback, .sql = "ROLLBACK"});
+    else
+        steps.push_back({.kind = Step::Kind::commit, .sql = "COMMIT"});
     return steps;
 }
 
