@@ -7,6 +7,7 @@
 #include <redsink/sql/dml.hpp>
 #include <redsink/sql/table.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -159,6 +160,23 @@ inline void prepare_lock_table(pq::Connection& conn, const sql::TableRef& target
     }
 }
 
+// Creates the dead-letter table (the dead_letter policy's) when it is missing, or checks that
+// the one there can take the sink's dead letters. Two sinks starting at once may both try: the
+// loser finds it made.
+inline void prepare_dead_letter_table(pq::Connection& conn, const sql::TableSpec& spec, const sql::TableRef& target) {
+    try {
+        (void)prepare_table(conn, spec, {.creates_table = true});
+    } catch (const Error& error) {
+        if (error.kind() != ErrorKind::schema && !read_table_columns(conn, spec.name).empty()) {
+            (void)prepare_table(conn, spec, {});
+            return;
+        }
+        throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
+                    "preparing " + spec.name.display() + ", the dead-letter table of the sink for " + target.display() +
+                        " (docs/dead-letters.md); " + error.context());
+    }
+}
+
 // What a sink will ask of the server, from its policies and the table as it found it.
 struct PrivilegeNeeds {
     bool creates_table = false;  // the table is missing and the schema policy creates it
@@ -167,6 +185,7 @@ struct PrivilegeNeeds {
     bool deletes = false;        // DELETE on the target (hard deletes, upserts replacing rows, LOCK on it)
     bool updates = false;        // UPDATE on the target (soft deletes, ON CONFLICT DO UPDATE)
     bool lock_table = false;     // the Redshift dialect's own lock table (sql::lock_table)
+    std::optional<sql::TableRef> dead_letter_table;  // written (INSERT), and created when missing
 };
 
 // Checks, before the sink changes anything, that the session's user has every privilege the sink
@@ -179,14 +198,22 @@ inline void check_privileges(pq::Connection& conn, const sql::TableRef& target, 
     const auto database = conn.exec(sql::database_privileges_query_sql());
     const std::string name(database.get(0, 2));
     const bool schema_exists = !conn.exec(sql::schema_exists_query_sql(), target.schema).empty();
-    const bool lock_exists = needs.lock_table && !read_table_columns(conn, sql::lock_table(target)).empty();
-    const bool creates_in_schema = needs.creates_table || (needs.lock_table && !lock_exists);
+    const auto exists = [&](const sql::TableRef& table) {
+        return !conn.exec(sql::table_exists_query_sql(), table.schema, table.table).empty();
+    };
+    const bool lock_exists = needs.lock_table && exists(sql::lock_table(target));
+    const bool letters_exist = needs.dead_letter_table && exists(*needs.dead_letter_table);
+    std::vector<std::string> created;
+    if (needs.creates_table) created.push_back(target.display());
+    if (needs.lock_table && !lock_exists) created.push_back(sql::lock_table(target).display());
+    if (needs.dead_letter_table && !letters_exist) created.push_back(needs.dead_letter_table->display());
     if (schema_exists) {
         const auto schema = conn.exec(sql::schema_privileges_query_sql(), target.schema);
         if (!flag(schema, 0)) missing.push_back("USAGE on schema " + target.schema);
-        if (creates_in_schema && !flag(schema, 1))
-            missing.push_back("CREATE on schema " + target.schema + " (to create " +
-                              (needs.creates_table ? target.display() : sql::lock_table(target).display()) + ")");
+        std::string tables;
+        for (const auto& table : created) tables.append(tables.empty() ? "" : " and ").append(table);
+        if (!created.empty() && !flag(schema, 1))
+            missing.push_back("CREATE on schema " + target.schema + " (to create " + tables + ")");
     } else if (needs.creates_table && !flag(database, 0)) {
         missing.push_back("CREATE on database " + name + " (to create schema " + target.schema +
                           "; or have an admin create it)");
@@ -203,6 +230,10 @@ inline void check_privileges(pq::Connection& conn, const sql::TableRef& target, 
         need(needs.updates, 2, "UPDATE");
         need(needs.deletes, 3, "DELETE");
         if (!lacking.empty()) missing.push_back(lacking + " on table " + target.display());
+    }
+    if (letters_exist) {
+        const auto letters = conn.exec(sql::table_privileges_query_sql(), needs.dead_letter_table->quoted());
+        if (!flag(letters, 1)) missing.push_back("INSERT on table " + needs.dead_letter_table->display());
     }
     if (lock_exists) {
         const auto lock = conn.exec(sql::table_privileges_query_sql(), sql::lock_table(target).quoted());

@@ -4,6 +4,7 @@
 #include <redsink/detail/acknowledger.hpp>
 #include <redsink/detail/applier.hpp>
 #include <redsink/detail/batcher.hpp>
+#include <redsink/detail/dead_letters.hpp>
 #include <redsink/detail/executor.hpp>
 #include <redsink/detail/failure_latch.hpp>
 #include <redsink/detail/policy_pack.hpp>
@@ -25,6 +26,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -49,6 +51,7 @@ public:
     using delete_mode = typename pack::delete_mode;
     using schema_policy = typename pack::schema;
     using delivery_policy = typename pack::delivery;
+    using error_policy = typename pack::on_error;
     static constexpr Dialect dialect = pack::dialect_value;
 
     // Connects (once per task), makes the table ready as the schema policy allows (errors name
@@ -94,7 +97,8 @@ public:
     // full. All or nothing: when it throws, the event was not taken, and calling it again with the
     // same event is right. It throws a failure a task had since the last call (before taking the
     // event), or a value that cannot be written (BadValue, naming the table, column and position),
-    // which stops the sink once what was handed over before it is written.
+    // which stops the sink once what was handed over before it is written; with dead_letter, such
+    // an event is taken as a dead letter instead, and nothing is thrown.
     void write(const Change<R>& change) {
         enter();
         if (is_delete(change.op) && !delete_mode::applies_deletes) {
@@ -106,7 +110,10 @@ public:
             try {
                 task = batcher_.add(change);
             } catch (const BadValue& bad) {
-                refuse(bad.at(target_.display(), change.position));
+                if constexpr (error_policy::dead_letters)
+                    task = batcher_.add_refused(change, bad);
+                else
+                    refuse(bad.at(target_.display(), change.position));
             }
             batcher_.batch(task).tickets.push_back(acks_.add(change.position));
             pending_.fetch_add(1);
@@ -155,6 +162,8 @@ public:
 
     [[nodiscard]] const sql::TableSpec& table() const noexcept { return plan_->table(); }
     [[nodiscard]] const TableSetup& setup() const noexcept { return setup_; }
+    // The dead-letter table (with dead_letter; nothing with stop_on_error).
+    [[nodiscard]] const std::optional<sql::TableSpec>& dead_letter_table() const noexcept { return dead_letters_; }
     // Events written and not yet acknowledged.
     [[nodiscard]] std::size_t pending_events() const { return acks_.outstanding(); }
 
@@ -185,9 +194,13 @@ private:
         delete_mode::plan(*plan);
         insert_mode::plan(*plan);
         plan_ = std::move(plan);
+        if constexpr (error_policy::dead_letters)
+            dead_letters_ = detail::dead_letter_table_spec(
+                sql::TableRef::make(options_.schema, std::string(error_policy::table)), dialect);
         check_privileges(first, target_, state, privilege_needs(state, enforced));
         setup_ =
             prepare_table(first, plan_->table(), {schema_policy::creates_table, schema_policy::adds_columns}, state);
+        if (dead_letters_) prepare_dead_letter_table(first, *dead_letters_, target_);
         if (setup_.key_enforced != enforced)
             throw Error(ErrorKind::schema, {},
                         "table " + target_.display() + " changed while the sink started; start it again");
@@ -200,14 +213,15 @@ private:
             auto task_config = config;
             if (count > 1) task_config.application_name += "/" + std::to_string(i + 1);
             pq::Connection conn = count > 1 ? connect(std::move(task_config)) : std::move(first);
-            detail::Applier applier(detail::Executor(std::move(conn), *plan_,
-                                                     {.stage_recreate_batches = options_.stage_recreate_batches,
-                                                      .session_settings = settings}),
-                                    *plan_, {.lock = options_.lock}, retry_policy(), options_.session_hook);
-            tasks_.push_back(std::make_unique<detail::Task>(
-                i, count, std::move(applier),
+            detail::Applier applier(
+                detail::Executor(std::move(conn), *plan_,
+                                 {.stage_recreate_batches = options_.stage_recreate_batches,
+                                  .session_settings = settings,
+                                  .dead_letter_table = dead_letters_}),
+                *plan_, {.lock = options_.lock}, retry_policy(),
                 detail::Reducer{insert_mode::reduction, delete_mode::keeps_rows, key_info<R, key_policy>::indexes},
-                acks_, latch_, pending_));
+                {.dead_letters = error_policy::dead_letters ? options_.max_refused_rows : 0}, options_.session_hook);
+            tasks_.push_back(std::make_unique<detail::Task>(i, count, std::move(applier), acks_, latch_, pending_));
         }
     }
 
@@ -225,6 +239,7 @@ private:
                         (dialect == Dialect::redshift && options_.lock == ApplyLock::target);
         needs.updates = delete_mode::keeps_rows || on_conflict;
         needs.lock_table = lock_own;
+        if (dead_letters_) needs.dead_letter_table = dead_letters_->name;
         return needs;
     }
 
@@ -241,6 +256,8 @@ private:
             options.lock_timeout.count() < 0)
             refuse_option("SinkOptions::retry_budget, statement_timeout and lock_timeout cannot be negative");
         if (options.tasks < 1 || options.tasks > 64) refuse_option("SinkOptions::tasks must be between 1 and 64");
+        if (error_policy::dead_letters && options.table == error_policy::table)
+            refuse_option("table " + options.table + " is the dead_letter policy's table; it cannot be the target too");
         const auto& layout = options.layout;
         if (dialect != Dialect::redshift &&
             (!layout.diststyle.empty() || !layout.distkey.empty() || !layout.sortkey.empty()))
@@ -298,6 +315,7 @@ private:
     sql::TableRef target_;
     std::unique_ptr<const ApplyPlan> plan_;
     TableSetup setup_;
+    std::optional<sql::TableSpec> dead_letters_;
     detail::Acknowledger acks_;
     detail::FailureLatch latch_;
     std::atomic<std::size_t> pending_{0};

@@ -10,9 +10,10 @@ namespace redsink {
 
 // What one task did.
 struct TaskStats {
-    std::size_t events = 0;              // events committed
+    std::size_t events = 0;              // events committed (dead-lettered ones included)
     std::size_t rows_inserted = 0;       // rows inserted into the target
     std::size_t rows_deleted = 0;        // rows deleted (or flagged, with soft_delete)
+    std::size_t dead_letters = 0;        // events committed to the dead-letter table instead (dead_letter)
     std::size_t batches = 0;             // batches committed
     std::size_t retries = 0;             // attempts repeated after transient failures
     std::size_t reconnects = 0;          // sessions opened again after one was lost
@@ -22,6 +23,7 @@ struct TaskStats {
         events += other.events;
         rows_inserted += other.rows_inserted;
         rows_deleted += other.rows_deleted;
+        dead_letters += other.dead_letters;
         batches += other.batches;
         retries += other.retries;
         reconnects += other.reconnects;

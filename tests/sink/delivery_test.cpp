@@ -436,13 +436,7 @@ TEMPLATE_TEST_CASE("no row value in the sink's errors: CHECK, duplicate key, JSO
     const auto row = [&](std::int64_t id, std::string number, std::string body, std::int64_t offset) {
         return redsink::created(LeakDoc{id, std::move(number), redsink::json(std::move(body))}, {0, offset});
     };
-    if (Sink::dialect == redsink::Dialect::redshift) {
-        // The stand-in for Redshift's SUPER and JSON_PARSE (tests/pg/schema_test.cpp).
-        conn.exec("DO $$ BEGIN CREATE DOMAIN public.super AS jsonb; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
-        conn.exec(
-            "CREATE OR REPLACE FUNCTION public.json_parse(text) RETURNS public.super "
-            "LANGUAGE sql IMMUTABLE AS 'SELECT $1::jsonb'");
-    }
+    if (Sink::dialect == redsink::Dialect::redshift) install_super_stand_in(conn);
 
     SECTION("a CHECK constraint: 'Failing row contains (...)' stays out") {
         const std::string table = "leak_check_" + dialect;

@@ -188,6 +188,12 @@ TEST_CASE("missing privileges: one error at construction lists everything the si
         construction_error([&] { PostgresSink sink(limited, {.schema = "priv_test", .table = "items"}); });
     CHECK_THAT(postgres, Catch::Contains("SELECT, UPDATE, DELETE on table priv_test.items") &&
                              Catch::Contains("TEMP on database redsink") && !Catch::Contains("CREATE on schema"));
+    // The dead_letter policy's table: created when missing (CREATE on the schema).
+    using PostgresLetters = redsink::Sink<Customer, redsink::primary_key<"id">, redsink::upsert, redsink::hard_delete,
+                                          redsink::fixed_schema, redsink::postgres, redsink::dead_letter<>>;
+    const auto letters =
+        construction_error([&] { PostgresLetters sink(limited, {.schema = "priv_test", .table = "items"}); });
+    CHECK_THAT(letters, Catch::Contains("CREATE on schema priv_test (to create priv_test.redsink_dead_letters)"));
     CHECK(admin.exec("SELECT count(*) FROM pg_tables WHERE schemaname = 'priv_test'").as<int>(0, 0) == 1);
 
     // Granted what the errors listed, both start and write.
@@ -205,4 +211,20 @@ TEST_CASE("missing privileges: one error at construction lists everything the si
         sink.flush();
     }
     CHECK(admin.exec("SELECT count(*) FROM priv_test.items").as<int>(0, 0) == 2);
+
+    // A dead-letter table someone else created: INSERT on it is needed.
+    using AdminLetters = redsink::Sink<Customer, redsink::primary_key<"id">, redsink::upsert, redsink::hard_delete,
+                                       redsink::fixed_schema, redsink::postgres, redsink::dead_letter<"admin_letters">>;
+    { AdminLetters created_by_admin(test_config(), {.schema = "priv_test", .table = "items"}); }
+    const auto insert =
+        construction_error([&] { AdminLetters sink(limited, {.schema = "priv_test", .table = "items"}); });
+    CHECK_THAT(insert, Catch::Contains("INSERT on table priv_test.admin_letters") && !Catch::Contains("CREATE on"));
+    admin.exec("GRANT INSERT ON priv_test.admin_letters TO redsink_limited");
+    {
+        AdminLetters sink(limited, {.schema = "priv_test", .table = "items"});
+        sink.write(redsink::upserted(Customer{3, std::string("bad \xFF")}, {0, 2}));
+        sink.flush();
+        CHECK(sink.stats().dead_letters == 1);
+    }
+    CHECK(admin.exec("SELECT count(*) FROM priv_test.admin_letters WHERE column_name = 'name'").as<int>(0, 0) == 1);
 }

@@ -23,6 +23,15 @@ inline redsink::pq::Connection reader() {
     return conn;
 }
 
+// The stand-ins for Redshift's SUPER type and JSON_PARSE, for the redshift dialect's JSON columns
+// (tests/pg/schema_test.cpp tests them).
+inline void install_super_stand_in(redsink::pq::Connection& conn) {
+    conn.exec("DO $$ BEGIN CREATE DOMAIN public.super AS jsonb; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    conn.exec(
+        "CREATE OR REPLACE FUNCTION public.json_parse(text) RETURNS public.super "
+        "LANGUAGE sql IMMUTABLE AS 'SELECT $1::jsonb'");
+}
+
 inline void drop_table(const std::string& table) {
     auto conn = reader();
     conn.exec("DROP TABLE IF EXISTS sink_test." + table);

@@ -1,6 +1,12 @@
+#include <redsink/detail/dead_letters.hpp>
 #include <redsink/detail/reduce.hpp>
 
 #include <catch2/catch.hpp>
+#include <support/records.hpp>
+
+#include <limits>
+#include <optional>
+#include <string_view>
 
 #include <string>
 #include <utility>
@@ -108,4 +114,57 @@ TEST_CASE("equal keys hash alike, and the hash reads every key column", "[unit][
     using redsink::detail::key_hash;
     CHECK(key_hash(params, 0, both) == key_hash(params, 4, both));
     CHECK(key_hash(params, 0, both) != key_hash(params, 2, both));
+}
+
+TEST_CASE("events the server refused are left out of the reduction: a key's last good event wins", "[unit][reduce]") {
+    auto batch = batch_of({{"a", 'i'}, {"a", 'i'}, {"b", 'i'}, {"b", 'd'}, {"c", 'i'}});
+    batch.refused.assign(batch.events(), 0);
+    batch.refused[1] = 1;  // a's later insert
+    batch.refused[3] = 1;  // b's delete
+    reduce(batch, Reduction::last_per_key, false, key);
+    CHECK(staged(batch) == list{"0:i", "2:i", "4:i"});
+    reduce(batch, Reduction::inserts_after_last_delete, false, key);
+    CHECK(staged(batch) == list{"0:i", "2:i", "4:i"});
+    reduce(batch, Reduction::inserts_after_last_delete, false, {});
+    CHECK(staged(batch) == list{"0:i", "2:i", "4:i"});
+}
+
+TEST_CASE("a dead letter's values: JSON text, bytes that are not UTF-8 as \\xNN, refused values as close as text shows",
+          "[unit][dead_letter]") {
+    using redsink::detail::values_json;
+    const std::vector<std::string_view> names{"id", "name", "note"};
+    CHECK(values_json(names, {"42", "tab\t\"q\" \\ \xC3\xA4 \xC3(", std::nullopt}) ==
+          "{\"id\":\"42\",\"name\":\"tab\\u0009\\\"q\\\" \\\\ \xC3\xA4 \\\\xC3(\",\"note\":null}");
+    CHECK(values_json({"a"}, {std::string(70000, 'x')}) == std::nullopt);
+    CHECK(redsink::detail::truncated_utf8("a\xC3\xA4"
+                                          "b",
+                                          2) == "a");
+    CHECK(redsink::detail::truncated_utf8("a\xC3\xA4"
+                                          "b",
+                                          3) == "a\xC3\xA4");
+
+    using redsink::detail::raw_text;
+    CHECK(raw_text(std::string("x\xFF")) == "x\xFF");
+    CHECK(raw_text(redsink::varchar<2>("long")) == "long");
+    CHECK(raw_text(std::optional<std::string>{}) == std::nullopt);
+    CHECK(raw_text(redsink::decimal<4, 2>::from_units(1234567)) == "12345.67");
+    CHECK(raw_text(std::numeric_limits<double>::quiet_NaN()) == "nan");
+
+    // An event the client refused: the refused value raw, the others as the encoder sends them.
+    using redsink_test::Everything;
+    auto row = redsink_test::sample_everything(9);
+    row.code = redsink::varchar<8>("far too long");
+    const auto columns = redsink::column_contexts<Everything>(redsink::Dialect::redshift);
+    const redsink::Change<Everything> change{redsink::Op::create, row, {3, 77}};
+    const redsink::BadValue bad("code", "is longer than VARCHAR(8)");
+    const auto letter = redsink::detail::refused_event<Everything, redsink_test::EverythingKey>(change, bad, columns);
+    CHECK(letter.position == redsink::Position{3, 77});
+    CHECK(letter.column == "code");
+    CHECK(letter.sqlstate.empty());
+    CHECK(letter.reason == "is longer than VARCHAR(8)");
+    REQUIRE(letter.values);
+    CHECK_THAT(*letter.values, Catch::StartsWith(R"({"tenant":"7","id":"9",)") &&
+                                   Catch::Contains(R"("code":"far too long")") &&
+                                   Catch::Contains(R"("amount":"1234.56")") && Catch::Contains(R"("parent":null)"));
+    CHECK(letter.recorded_at.size() == 26);
 }

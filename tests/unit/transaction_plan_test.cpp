@@ -215,6 +215,35 @@ TEST_CASE("every mode, both dialects: one BEGIN and one COMMIT at most, LOCK fir
     }
 }
 
+TEST_CASE("dead letters go into their table just before COMMIT, never in a trial", "[unit][plan]") {
+    using redsink::append;
+    using redsink::ignore_deletes;
+    using redsink::upsert;
+    const BatchShape inserts_and_letters{true, false, true};
+    const BatchShape letters_only{false, false, true};
+    const auto redshift_append = plan_for<append, ignore_deletes>(Dialect::redshift);
+    const auto lock = std::string(R"(LOCK TABLE "shop"."redsink_lock_items")") + "\n";
+    CHECK(steps_of(redshift_append, inserts_and_letters) ==
+          "BEGIN\n" + lock +
+              "fill target by prepared multi-row INSERTs  -> inserted\ndead letters into their table by "
+              "INSERT\nCOMMIT\n");
+    CHECK(steps_of(redshift_append, letters_only) ==
+          "BEGIN\n" + lock + "dead letters into their table by INSERT\nCOMMIT\n");
+    // PostgreSQL's plain COPY is wrapped in a transaction with its dead letters.
+    const auto postgres_append = plan_for<append, ignore_deletes>(Dialect::postgres);
+    CHECK(steps_of(postgres_append, inserts_and_letters) ==
+          "BEGIN\nfill target by COPY FROM STDIN  -> inserted\ndead letters into their table by INSERT\nCOMMIT\n");
+    CHECK(steps_of(postgres_append, letters_only) == "BEGIN\ndead letters into their table by INSERT\nCOMMIT\n");
+    const auto postgres_upsert = plan_for<upsert, ignore_deletes>(Dialect::postgres);
+    CHECK_THAT(steps_of(postgres_upsert, inserts_and_letters),
+               Catch::EndsWith("  -> inserted\ndead letters into their table by INSERT\nCOMMIT\n"));
+    CHECK(steps_of(postgres_upsert, letters_only) == "BEGIN\ndead letters into their table by INSERT\nCOMMIT\n");
+    // A trial tells whether the server takes rows: it writes no dead letters.
+    const auto trial = describe(plan_transaction(postgres_upsert, inserts_and_letters, {true, true, false},
+                                                 {.lock = redsink::ApplyLock::sink_table, .trial = true}));
+    CHECK_THAT(trial, !Catch::Contains("dead letters") && Catch::EndsWith("ROLLBACK\n"));
+}
+
 TEST_CASE("multi-row INSERT chunks: full ones, then powers of two, within the byte limit", "[unit][plan]") {
     using redsink::detail::chunk_rows;
     using chunks = std::vector<std::pair<std::size_t, std::size_t>>;

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <redsink/detail/dead_letters.hpp>
 #include <redsink/detail/encoded_batch.hpp>
 #include <redsink/detail/executor.hpp>
+#include <redsink/detail/reduce.hpp>
 #include <redsink/detail/transaction_plan.hpp>
 #include <redsink/policies/plan.hpp>
 #include <redsink/position.hpp>
@@ -94,6 +96,7 @@ inline bool wait_for_retry(std::chrono::milliseconds delay, std::stop_token stop
 struct ApplyResult {
     std::size_t inserted = 0;
     std::size_t deleted = 0;
+    std::size_t dead_letters = 0;
     std::size_t retries = 0;
     std::size_t reconnects = 0;
     std::chrono::nanoseconds db_time{};
@@ -102,35 +105,49 @@ struct ApplyResult {
 // Thrown when the sink is destroyed while a batch waits to be tried again: nothing was committed.
 struct Abandoned {};
 
-// Writes reduced batches in one transaction each, with the steps plan_transaction gives for the
-// batch and the session, tried again after transient failures.
+// What becomes of a row the server refuses.
+struct RefusalRules {
+    // Dead-letter up to this many refused rows per batch (each located by the server or by trials),
+    // then stop; 0: stop at the first (stop_on_error).
+    std::size_t dead_letters = 0;
+};
+
+// Reduces batches and writes them in one transaction each, with the steps plan_transaction gives
+// for the batch and the session, tried again after transient failures. A row the server refuses
+// is located (by the server's COPY line, or by trials) and, with a dead-letter policy, moved to
+// the batch's dead letters; the batch is then reduced again without it and written at once.
 class Applier {
 public:
     Applier(Executor executor, const ApplyPlan& plan, TransactionOptions transaction, RetryPolicy retry,
-            SessionHook hook)
+            Reducer reducer, RefusalRules refusals, SessionHook hook)
         : executor_(std::move(executor)),
           plan_(&plan),
           transaction_(transaction),
           retry_(retry),
+          reducer_(reducer),
+          refusals_(refusals),
           hook_(std::move(hook)),
           random_(std::random_device{}()) {}
 
     [[nodiscard]] pq::Connection& connection() noexcept { return executor_.connection(); }
 
-    // Writes the batch; `result` counts what happened, also when it throws the error (with the
-    // table, the batch's events and the attempts) or Abandoned.
-    void apply(const EncodedBatch& batch, ApplyResult& result, std::stop_token stop) {
-        const BatchShape shape{batch.staged_inserts > 0, batch.staged_deletes > 0};
-        const auto first = std::chrono::steady_clock::now();
+    // Reduces and writes the batch; `result` counts what happened, also when it throws the error
+    // (with the table, the batch's events and the attempts) or Abandoned.
+    void apply(EncodedBatch& batch, ApplyResult& result, std::stop_token stop) {
+        reducer_(batch);
+        std::size_t refused = 0;
+        auto first = std::chrono::steady_clock::now();
         for (int attempt = 1;; ++attempt) {
             const auto start = std::chrono::steady_clock::now();
             try {
                 if (executor_.ensure_session()) ++result.reconnects;
-                if (attempt == 1 && hook_) hook_(executor_.connection(), SessionPoint::before_batch);
+                if (attempt == 1 && refused == 0 && hook_) hook_(executor_.connection(), SessionPoint::before_batch);
+                const BatchShape shape{batch.staged_inserts > 0, batch.staged_deletes > 0, !batch.dead_letters.empty()};
                 const auto counts =
                     executor_.run(plan_transaction(*plan_, shape, executor_.stage(), transaction_), batch);
                 result.inserted = counts.inserted;
                 result.deleted = counts.deleted;
+                result.dead_letters = batch.dead_letters.size();
                 result.db_time += std::chrono::steady_clock::now() - start;
                 return;
             } catch (const Error& error) {
@@ -142,8 +159,28 @@ public:
                 if (!delay) {
                     auto event = executor_.failed_event();
                     int trials = 0;
-                    if (!event && refuses_rows(error)) event = find_refused(batch, trials);
-                    throw located(error, batch, describe_attempts(attempt, elapsed), event, trials);
+                    // The row's own refusal: the batch's error may be another row's (a value too
+                    // long for its column fails a statement before any row's CHECK is tested).
+                    std::optional<Error> cause;
+                    if (!event && refuses_rows(error)) event = find_refused(batch, trials, cause);
+                    const Error& refusal = cause ? *cause : error;
+                    const bool located_row = event && refuses_rows(error) && !batch.is_refused(*event);
+                    if (located_row && refused < refusals_.dead_letters) {
+                        dead_letter(batch, *event, refusal);
+                        ++refused;
+                        reducer_(batch);
+                        attempt = 0;  // a new batch: its own attempts and budget
+                        first = std::chrono::steady_clock::now();
+                        continue;
+                    }
+                    auto located_error = located(refusal, batch, describe_attempts(attempt, elapsed), event, trials);
+                    if (located_row && refused > 0)
+                        throw Error(located_error.kind(), located_error.sqlstate(), located_error.message(),
+                                    located_error.detail(),
+                                    located_error.context() + "; the server refused " + std::to_string(refused + 1) +
+                                        " rows of this batch, more than SinkOptions::max_refused_rows (" +
+                                        std::to_string(refusals_.dead_letters) + ")");
+                    throw located_error;
                 }
                 ++result.retries;
                 if (!wait_for_retry(*delay, stop)) throw Abandoned{};
@@ -152,6 +189,29 @@ public:
     }
 
 private:
+    // Moves `event` from the batch's rows to its dead letters, with the server's reason and the
+    // values it was sent with.
+    void dead_letter(EncodedBatch& batch, std::uint32_t event, const Error& error) {
+        if (batch.refused.empty()) batch.refused.assign(batch.events(), 0);
+        batch.refused[event] = 1;
+        const auto& columns = plan_->record_columns();
+        std::vector<std::string_view> names;
+        std::vector<std::optional<std::string>> texts;
+        for (std::size_t column = 0; column < batch.columns && column < columns.size(); ++column) {
+            names.push_back(columns[column].name);
+            const auto index = event * batch.columns + column;
+            texts.push_back(batch.params.is_null(index) ? std::nullopt
+                                                        : std::optional<std::string>(batch.params.view(index)));
+        }
+        batch.dead_letters.push_back({batch.positions[event],
+                                      batch.changes[event],
+                                      {},
+                                      error.sqlstate(),
+                                      server_reason(error),
+                                      values_json(names, texts),
+                                      utc_timestamp_text()});
+    }
+
     void after_failure() noexcept {
         if (!hook_ || !executor_.connection().is_open()) return;
         try {
@@ -180,12 +240,13 @@ private:
     // by bisecting prefixes of the staged rows in trials, about log2(rows) of them; `trials`
     // counts them. The batch's deletes go in every trial (one could remove what an insert
     // conflicts with), and are searched themselves if they fail alone. Nothing when a trial fails
-    // for another reason (a lost connection).
-    std::optional<std::uint32_t> find_refused(const EncodedBatch& batch, int& trials) {
+    // for another reason (a lost connection). `cause` is the server's refusal of the row found.
+    std::optional<std::uint32_t> find_refused(const EncodedBatch& batch, int& trials, std::optional<Error>& cause) {
         std::vector<StagedRow> deletes;
         std::vector<StagedRow> inserts;
         for (const auto& row : batch.staged) (row.op == sql::op_delete ? deletes : inserts).push_back(row);
         std::vector<StagedRow> rows;
+        std::optional<Error> refusal;  // the last trial's
         // True when the server takes `always` and `some` together; false when it refuses a row.
         const auto takes = [&](std::span<const StagedRow> always, std::span<const StagedRow> some) {
             rows.assign(always.begin(), always.end());
@@ -196,26 +257,42 @@ private:
                 return true;
             } catch (const Error& error) {
                 if (!refuses_rows(error)) throw;
+                refusal = error;
                 return false;
             }
         };
         try {
             std::span<const StagedRow> always;
             std::span<const StagedRow> searched(inserts);
+            std::optional<Error> at_fails;  // the refusal of the shortest refused prefix, once tried
             if (!deletes.empty()) {
-                if (takes({}, deletes))
+                if (takes({}, deletes)) {
                     always = deletes;
-                else
+                } else {
                     searched = deletes;
+                    at_fails = refusal;
+                }
             }
             // Prefixes of `searched`: `passes` rows are taken, `fails` rows are refused.
             std::size_t passes = 0;
             std::size_t fails = searched.size();
             while (fails - passes > 1) {
                 const auto mid = passes + (fails - passes) / 2;
-                (takes(always, searched.first(mid)) ? passes : fails) = mid;
+                if (takes(always, searched.first(mid))) {
+                    passes = mid;
+                } else {
+                    fails = mid;
+                    at_fails = refusal;
+                }
             }
             if (fails == 0) return std::nullopt;
+            // The batch failed with every row: unless a trial saw it fail with them too, the
+            // refusal may lie outside them (its dead letters).
+            if (!at_fails) {
+                if (takes(always, searched)) return std::nullopt;
+                at_fails = refusal;
+            }
+            cause = std::move(at_fails);
             return searched[fails - 1].event;
         } catch (const Error&) {
             return std::nullopt;
@@ -240,6 +317,8 @@ private:
     const ApplyPlan* plan_;
     TransactionOptions transaction_;
     RetryPolicy retry_;
+    Reducer reducer_;
+    RefusalRules refusals_;
     SessionHook hook_;
     std::mt19937_64 random_;
 };

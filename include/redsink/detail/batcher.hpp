@@ -54,14 +54,30 @@ public:
                 task = *hash % batches_.size();
             }
         }
-        auto& batch = batches_[task];
-        encode_change<R, Key>(change, batch, columns_, hash);
-        if (batch.events() == 1) {
-            started_[task] = coarse_now();
-            if (rows_ == 0) oldest_ = started_[task];
+        encode_change<R, Key>(change, batches_[task], columns_, hash);
+        took(task);
+        return task;
+    }
+
+    // Takes an event the client refused (`bad`) as a dead letter of a task's batch, and returns
+    // the task: the key's, when its key can be encoded.
+    std::size_t add_refused(const Change<R>& change, const BadValue& bad) {
+        std::size_t task = 0;
+        if (batches_.size() > 1) {
+            if constexpr (key_info<R, Key>::size == 0) {
+                task = turn_++ % batches_.size();
+            } else {
+                try {
+                    task = row_key_hash<R, Key>(change.row, scratch_, columns_) % batches_.size();
+                } catch (const BadValue&) {
+                    task = 0;
+                }
+            }
         }
-        ++rows_;
-        full_ = full_ || full(task);
+        auto& batch = batches_[task];
+        batch.dead_letters.push_back(refused_event<R, Key>(change, bad, columns_));
+        ++batch.refused_unencoded;
+        took(task);
         return task;
     }
 
@@ -72,7 +88,7 @@ public:
     [[nodiscard]] std::size_t tasks() const noexcept { return batches_.size(); }
     [[nodiscard]] bool full(std::size_t task) const noexcept {
         const auto& batch = batches_[task];
-        return batch.events() >= limits_.rows || batch.bytes() >= limits_.bytes;
+        return batch.taken() >= limits_.rows || batch.bytes() >= limits_.bytes;
     }
     // Some batch's first row is flush_interval old.
     [[nodiscard]] bool due() const { return rows_ > 0 && coarse_now() - oldest_ >= limits_.interval; }
@@ -87,12 +103,22 @@ public:
         for (std::size_t task = 0; task < batches_.size(); ++task) {
             if (batches_[task].empty()) continue;
             if (rows_ == 0 || started_[task] < oldest_) oldest_ = started_[task];
-            rows_ += batches_[task].events();
+            rows_ += batches_[task].taken();
             full_ = full_ || full(task);
         }
     }
 
 private:
+    // Counts an event taken into the task's batch.
+    void took(std::size_t task) {
+        if (batches_[task].taken() == 1) {
+            started_[task] = coarse_now();
+            if (rows_ == 0) oldest_ = started_[task];
+        }
+        ++rows_;
+        full_ = full_ || full(task);
+    }
+
     Limits limits_;
     ColumnContexts<R> columns_;
     std::vector<EncodedBatch> batches_;

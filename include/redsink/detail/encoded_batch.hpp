@@ -2,6 +2,7 @@
 
 #include <redsink/change.hpp>
 #include <redsink/detail/acks.hpp>
+#include <redsink/detail/dead_letters.hpp>
 #include <redsink/encode.hpp>
 #include <redsink/position.hpp>
 #include <redsink/record.hpp>
@@ -26,17 +27,24 @@ struct StagedRow {
 };
 
 // One task's batch: its events encoded as they were written, one row of `columns` values per
-// event (a delete carries its key columns and NULL elsewhere), with each event's position,
-// acknowledgement ticket and key hash; after reduce(), the rows to stage. Reused between
-// batches: clear() keeps the memory.
+// event (a delete carries its key columns and NULL elsewhere), with each event's position, op
+// and key hash; after reduce(), the rows to stage. With a dead-letter policy, also the events
+// that cannot be written: refused by the client (taken, never encoded) or by the server (encoded,
+// then flagged `refused` and left out of the reduction). `tickets` holds the acknowledgement
+// ticket of every event taken. Reused between batches: clear() keeps the memory.
 struct EncodedBatch {
     ParamBuffer params;
     std::size_t columns = 0;
-    std::vector<char> ops;  // per event: sql::op_insert or sql::op_delete
+    std::vector<char> ops;    // per event: sql::op_insert or sql::op_delete
+    std::vector<Op> changes;  // per event: its op at the source
     std::vector<Position> positions;
     std::vector<AckTracker::Ticket> tickets;
     std::vector<std::size_t> key_hashes;
     std::vector<std::uint32_t> row_bytes;  // per event: its encoded values' bytes
+
+    std::vector<DeadLetter> dead_letters;
+    std::vector<char> refused;          // per event once the server refused one: 1 if dead-lettered
+    std::size_t refused_unencoded = 0;  // events the client refused: in dead_letters, not encoded
 
     std::vector<StagedRow> staged;
     std::size_t staged_inserts = 0;  // op 'i' and 'x'
@@ -45,8 +53,12 @@ struct EncodedBatch {
     // reduce()'s working memory, kept between batches.
     std::vector<std::uint32_t> owner, last_event, last_delete, last_insert;
 
+    // Encoded events.
     [[nodiscard]] std::size_t events() const noexcept { return ops.size(); }
-    [[nodiscard]] bool empty() const noexcept { return ops.empty(); }
+    // Events taken: encoded, and refused by the client.
+    [[nodiscard]] std::size_t taken() const noexcept { return ops.size() + refused_unencoded; }
+    [[nodiscard]] bool empty() const noexcept { return taken() == 0; }
+    [[nodiscard]] bool is_refused(std::size_t event) const noexcept { return !refused.empty() && refused[event] != 0; }
     // The memory its values take: what batch_bytes bounds.
     [[nodiscard]] std::size_t bytes() const noexcept { return params.bytes() + params.size() * sizeof(std::uint32_t); }
     [[nodiscard]] const char* value(std::size_t event, std::size_t column) const noexcept {
@@ -56,6 +68,7 @@ struct EncodedBatch {
     void clear() noexcept {
         params.clear();
         ops.clear();
+        changes.clear();
         positions.clear();
         tickets.clear();
         key_hashes.clear();
@@ -63,6 +76,9 @@ struct EncodedBatch {
         staged.clear();
         staged_inserts = 0;
         staged_deletes = 0;
+        dead_letters.clear();
+        refused.clear();
+        refused_unencoded = 0;
     }
 };
 
@@ -114,6 +130,7 @@ void encode_change(const Change<R>& change, EncodedBatch& batch, const ColumnCon
     const auto first = batch.events() * info::size;
     batch.key_hashes.push_back(hash ? *hash : key_hash(batch.params, first, keys::indexes));
     batch.ops.push_back(removes ? sql::op_delete : sql::op_insert);
+    batch.changes.push_back(change.op);
     batch.positions.push_back(change.position);
     batch.row_bytes.push_back(static_cast<std::uint32_t>(row_bytes));
 }

@@ -62,8 +62,9 @@ public:
     struct Options {
         std::size_t pipeline_depth = 4;  // statements in flight before the oldest is waited for
         std::size_t max_chunk_rows = 1000;
-        std::size_t stage_recreate_batches = 8;     // Redshift: batches a stage holds before it is recreated
-        std::vector<std::string> session_settings;  // sent once to every new session (sql::session_settings_sql)
+        std::size_t stage_recreate_batches = 8;           // Redshift: batches a stage holds before it is recreated
+        std::vector<std::string> session_settings;        // sent once to every new session (sql::session_settings_sql)
+        std::optional<sql::TableSpec> dead_letter_table;  // where a dead_letters step writes
     };
 
     Executor(pq::Connection conn, const ApplyPlan& plan, Options options)
@@ -102,6 +103,7 @@ public:
                     std::optional<std::span<const StagedRow>> rows = std::nullopt) {
         failed_event_.reset();
         counts_ = {};
+        letter_sql_.clear();
         attempt_ = committed_;
         staged_ = rows ? *rows : std::span<const StagedRow>(batch.staged);
         try {
@@ -171,6 +173,10 @@ private:
                         attempt_.rows = rows_.size();
                         ++attempt_.batches;
                     }
+                    break;
+                case Step::Kind::dead_letters:
+                    pipelined();
+                    insert_dead_letters(batch);
                     break;
                 case Step::Kind::commit:
                     pipelined();
@@ -301,6 +307,51 @@ private:
         }
     }
 
+    // The batch's dead letters, into their table: multi-row INSERTs with bound values, each within
+    // the rows and bytes a statement may carry. Unprepared: dead letters are rare.
+    void insert_dead_letters(const EncodedBatch& batch) {
+        if (!options_.dead_letter_table)
+            throw Error(ErrorKind::other, {}, "a batch holds dead letters, but the sink has no dead-letter table");
+        const auto& spec = *options_.dead_letter_table;
+        const auto& letters = batch.dead_letters;
+        const auto target = plan_->table().name.display();
+        const std::size_t most =
+            std::min<std::size_t>(options_.max_chunk_rows, sql::max_rows_per_insert(spec.columns.size()));
+        std::deque<std::string> numbers;
+        for (std::size_t first = 0; first < letters.size();) {
+            std::size_t count = 0;
+            std::size_t bytes = 0;
+            while (first + count < letters.size() && count < most) {
+                const auto& letter = letters[first + count];
+                const auto row = target.size() + letter.column.size() + letter.reason.size() +
+                                 (letter.values ? letter.values->size() : 0) + 128;
+                if (count > 0 && bytes + row > max_statement_value_bytes) break;
+                bytes += row;
+                ++count;
+            }
+            values_.clear();
+            numbers.clear();
+            const auto text_or_null = [](const std::string& text) { return text.empty() ? nullptr : text.c_str(); };
+            for (std::size_t i = first; i < first + count; ++i) {
+                const auto& letter = letters[i];
+                values_.push_back(target.c_str());
+                values_.push_back(numbers.emplace_back(std::to_string(letter.position.partition)).c_str());
+                values_.push_back(numbers.emplace_back(std::to_string(letter.position.offset)).c_str());
+                values_.push_back(to_string(letter.op).data());
+                values_.push_back(text_or_null(letter.column));
+                values_.push_back(text_or_null(letter.sqlstate));
+                values_.push_back(letter.reason.c_str());
+                values_.push_back(letter.values ? letter.values->c_str() : nullptr);
+                values_.push_back(letter.recorded_at.c_str());
+            }
+            const auto& text = letter_sql_.emplace_back(
+                sql::insert_values_sql(spec.name.quoted(), spec.columns, false, count, spec.dialect));
+            conn_.send({.form = pq::Request::Form::params, .sql = &text, .values = values_});
+            if (conn_.in_flight() > options_.pipeline_depth) account(conn_.receive());
+            first += count;
+        }
+    }
+
     // The rows a fill sends: every staged row into the stage, the inserts into the target.
     void select_rows(const EncodedBatch& batch, bool to_stage) {
         rows_.clear();
@@ -345,6 +396,7 @@ private:
     std::vector<StagedRow> rows_;
     std::vector<std::uint32_t> row_bytes_;
     std::vector<const char*> values_;
+    std::deque<std::string> letter_sql_;  // the dead-letter INSERTs of this run, named in errors
     std::string buffer_;
     std::optional<std::uint32_t> failed_event_;
 };

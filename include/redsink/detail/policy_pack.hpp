@@ -38,7 +38,8 @@ struct pick<Category, Default, First, Rest...> {
 template <class P>
 constexpr bool is_policy =
     in_category<P, policy::key> || in_category<P, policy::insert_mode> || in_category<P, policy::delete_mode> ||
-    in_category<P, policy::schema> || in_category<P, policy::delivery> || in_category<P, policy::dialect>;
+    in_category<P, policy::schema> || in_category<P, policy::delivery> || in_category<P, policy::dialect> ||
+    in_category<P, policy::on_error>;
 
 // Names the type that is not a policy in the diagnostic (check_policy<T>).
 template <class P>
@@ -47,11 +48,13 @@ struct check_policy {
                   "redsink: a Sink policy argument is not a policy (the type is shown in check_policy<...>). Sink "
                   "policies are: primary_key<\"col\", ...>; append | upsert; ignore_deletes | hard_delete | "
                   "soft_delete<\"col\">; fixed_schema | create_table | evolve_schema; at_least_once; redshift | "
-                  "postgres; or your own type declaring `using category = redsink::policy::<category>;`");
+                  "postgres; stop_on_error | dead_letter<\"table\">; or your own type declaring `using category = "
+                  "redsink::policy::<category>;`");
     static constexpr bool ok = true;
 };
 
-// Policies folded over the defaults: append, ignore_deletes, fixed_schema, at_least_once, redshift.
+// Policies folded over the defaults: append, ignore_deletes, fixed_schema, at_least_once, redshift,
+// stop_on_error.
 template <class Record, class... Policies>
 struct policy_pack {
     static_assert((check_policy<Policies>::ok && ...));
@@ -67,6 +70,8 @@ struct policy_pack {
     static_assert(count_in<policy::delivery, Policies...> <= 1, "redsink: two delivery policies were given; keep one");
     static_assert(count_in<policy::dialect, Policies...> <= 1,
                   "redsink: two dialect policies were given; keep one of redshift and postgres");
+    static_assert(count_in<policy::on_error, Policies...> <= 1,
+                  "redsink: two error policies were given; keep one of stop_on_error and dead_letter<...>");
 
     using key = typename pick<policy::key, void, Policies...>::type;
     using insert_mode = typename pick<policy::insert_mode, append, Policies...>::type;
@@ -74,6 +79,7 @@ struct policy_pack {
     using schema = typename pick<policy::schema, fixed_schema, Policies...>::type;
     using delivery = typename pick<policy::delivery, at_least_once, Policies...>::type;
     using dialect = typename pick<policy::dialect, redshift, Policies...>::type;
+    using on_error = typename pick<policy::on_error, stop_on_error, Policies...>::type;
 
     static_assert(InsertMode<insert_mode>,
                   "redsink: the insert-mode policy does not model redsink::InsertMode: it needs static constexpr "
@@ -86,6 +92,7 @@ struct policy_pack {
                   "creates_table and adds_columns");
     static_assert(Delivery<delivery>, "redsink: the delivery policy does not model redsink::Delivery");
     static_assert(DialectPolicy<dialect>, "redsink: the dialect policy does not model redsink::DialectPolicy");
+    static_assert(ErrorPolicy<on_error>, "redsink: the error policy does not model redsink::ErrorPolicy");
 
     static constexpr bool has_key = !std::is_void_v<key>;
     // Matching a row to its update or delete needs the key.

@@ -59,7 +59,8 @@ private:
 //   event is a delete, the key's last insert instead, staged as deleted ('x');
 // - inserts_after_last_delete: one delete for each key deleted in the batch, and every insert
 //   after its key's last delete; when `keep_rows`, the inserts before it too, as deleted ('x').
-// Without key columns every event is an insert and is staged.
+// Without key columns every event is an insert and is staged. Events the server refused
+// (dead-lettered) are left out, as if they had never been written.
 inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std::span<const std::size_t> key_columns) {
     batch.staged.clear();
     batch.staged_inserts = 0;
@@ -73,7 +74,8 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
     // Without a key, or appending a batch without deletes, every event is staged as it is.
     if (key_columns.empty() || (reduction == Reduction::inserts_after_last_delete && !any_delete)) {
         batch.staged.reserve(events);
-        for (std::uint32_t event = 0; event < events; ++event) stage(event, batch.ops[event]);
+        for (std::uint32_t event = 0; event < events; ++event)
+            if (!batch.is_refused(event)) stage(event, batch.ops[event]);
         return;
     }
     constexpr auto none = KeyIndex::empty;
@@ -88,6 +90,7 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
     last_delete.assign(events, none);
     last_insert.assign(events, none);
     for (std::uint32_t event = 0; event < events; ++event) {
+        if (batch.is_refused(event)) continue;
         auto& slot = index.slot(event);
         if (slot == none) slot = event;
         owner[event] = slot;
@@ -95,6 +98,7 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
         (batch.ops[event] == sql::op_delete ? last_delete : last_insert)[slot] = event;
     }
     for (std::uint32_t event = 0; event < events; ++event) {
+        if (batch.is_refused(event)) continue;
         const auto key = owner[event];
         const bool deletes = batch.ops[event] == sql::op_delete;
         if (reduction == Reduction::last_per_key) {
@@ -113,5 +117,14 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
         }
     }
 }
+
+// How a task reduces its batches.
+struct Reducer {
+    Reduction reduction = Reduction::inserts_after_last_delete;
+    bool keep_rows = false;
+    std::span<const std::size_t> key_columns;
+
+    void operator()(EncodedBatch& batch) const { reduce(batch, reduction, keep_rows, key_columns); }
+};
 
 }  // namespace redsink::detail

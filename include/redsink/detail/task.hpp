@@ -22,25 +22,17 @@
 
 namespace redsink::detail {
 
-// How a task reduces its batches.
-struct Reducer {
-    Reduction reduction = Reduction::inserts_after_last_delete;
-    bool keep_rows = false;
-    std::span<const std::size_t> key_columns;
-};
-
 // One of a sink's tasks, a background writer: a connection (in its Applier) and a thread (its Worker) that
 // reduces and applies one batch at a time, in the order they were handed over, so that one key's
 // events stay in order. After a commit it completes the batch's acknowledgements; a failure goes
 // to the latch. It is handed what it needs, and knows nothing of the Sink.
 class Task {
 public:
-    Task(std::size_t index, std::size_t count, Applier applier, Reducer reducer, Acknowledger& acks,
-         FailureLatch& latch, std::atomic<std::size_t>& pending)
+    Task(std::size_t index, std::size_t count, Applier applier, Acknowledger& acks, FailureLatch& latch,
+         std::atomic<std::size_t>& pending)
         : index_(index),
           count_(count),
           applier_(std::move(applier)),
-          reducer_(reducer),
           acks_(acks),
           latch_(latch),
           pending_(pending),
@@ -80,7 +72,6 @@ private:
         if (latch_.stopped()) return true;  // stop at the batch boundary: nothing after the error is acknowledged
         ApplyResult result;
         try {
-            reduce(batch, reducer_.reduction, reducer_.keep_rows, reducer_.key_columns);
             applier_.apply(batch, result, stop);
         } catch (const Abandoned&) {
             record(result);
@@ -98,9 +89,9 @@ private:
             latch_.stop(std::current_exception());
             return true;
         }
-        record(result, batch.events());
+        record(result, batch.taken());
         acks_.complete(batch.tickets);
-        pending_.fetch_sub(batch.events());
+        pending_.fetch_sub(batch.taken());
         return true;
     }
 
@@ -121,13 +112,13 @@ private:
         stats_.events += committed_events;
         stats_.rows_inserted += result.inserted;
         stats_.rows_deleted += result.deleted;
+        stats_.dead_letters += result.dead_letters;
         ++stats_.batches;
     }
 
     std::size_t index_;
     std::size_t count_;
     Applier applier_;
-    Reducer reducer_;
     Acknowledger& acks_;
     FailureLatch& latch_;
     std::atomic<std::size_t>& pending_;

@@ -15,12 +15,13 @@ namespace redsink::detail {
 // One step of a batch's transaction.
 struct Step {
     enum class Kind {
-        begin,      // BEGIN
-        lock,       // LOCK TABLE ...: the first statement after BEGIN, on Redshift
-        statement,  // a statement without parameters: stage DDL, emptying the stage, the plan's statements
-        fill,       // the batch's rows, into the stage or the target
-        commit,     // COMMIT
-        rollback,   // ROLLBACK: a trial, which finds out whether the server takes some rows
+        begin,         // BEGIN
+        lock,          // LOCK TABLE ...: the first statement after BEGIN, on Redshift
+        statement,     // a statement without parameters: stage DDL, emptying the stage, the plan's statements
+        fill,          // the batch's rows, into the stage or the target
+        dead_letters,  // the batch's dead letters, into the dead-letter table
+        commit,        // COMMIT
+        rollback,      // ROLLBACK: a trial, which finds out whether the server takes some rows
     };
     // Where a fill sends the rows: the stage (every staged row, with its op) or the target (inserts).
     enum class Into { stage, target };
@@ -45,6 +46,7 @@ struct Step {
 struct BatchShape {
     bool inserts = false;
     bool deletes = false;
+    bool dead_letters = false;  // events that cannot be written, for the dead-letter table
 };
 
 // The session's stage table before the transaction, as the last commit left it.
@@ -69,10 +71,13 @@ struct TransactionOptions {
 // - PostgreSQL: no lock (the tasks hold disjoint keys); COPY FROM STDIN; TRUNCATE empties the
 //   stage inside the transaction; a batch of plain inserts is one COPY into the target, which is
 //   atomic on its own.
+// - Dead letters go into their table just before COMMIT, in the batch's transaction: the batch's
+//   good rows and its dead letters commit together. A trial writes none.
 [[nodiscard]] inline std::vector<Step> plan_transaction(const ApplyPlan& plan, BatchShape shape, StageState stage,
                                                         TransactionOptions options = {}) {
     std::vector<Step> steps;
-    if (!shape.inserts && !shape.deletes) return steps;
+    if (options.trial) shape.dead_letters = false;
+    if (!shape.inserts && !shape.deletes && !shape.dead_letters) return steps;
     const bool redshift = plan.dialect() == Dialect::redshift;
     const auto method = redshift ? Step::Method::insert_chunks : Step::Method::copy;
     const auto statement = [&](std::string sql, RowCount counts = RowCount::none,
@@ -87,8 +92,9 @@ struct TransactionOptions {
         step.method = method;
         steps.push_back(std::move(step));
     };
+    const bool rows = shape.inserts || shape.deletes;
     const bool direct = !shape.deletes && plan.plain_inserts();
-    if (direct && !redshift && !options.trial) {
+    if (direct && !redshift && !options.trial && !shape.dead_letters) {
         fill(Step::Into::target);
         return steps;
     }
@@ -97,7 +103,9 @@ struct TransactionOptions {
         const auto locked = options.lock == ApplyLock::target ? plan.table().name : sql::lock_table(plan.table().name);
         steps.push_back({.kind = Step::Kind::lock, .sql = sql::lock_table_sql(locked)});
     }
-    if (direct) {
+    if (!rows) {
+        // Only dead letters.
+    } else if (direct) {
         fill(Step::Into::target);
     } else {
         if (stage.exists && redshift && stage.recreate) {
@@ -115,6 +123,7 @@ struct TransactionOptions {
         if (shape.inserts)
             for (const auto& planned : plan.insert_statements()) statement(planned.sql, planned.counts);
     }
+    if (shape.dead_letters) steps.push_back({.kind = Step::Kind::dead_letters, .sql = {}});
     if (options.trial)
         steps.push_back({.kind = Step::Kind::rollback, .sql = "ROLLBACK"});
     else
@@ -127,7 +136,9 @@ struct TransactionOptions {
 [[nodiscard]] inline std::string describe(const std::vector<Step>& steps) {
     std::string out;
     for (const auto& step : steps) {
-        if (step.kind == Step::Kind::fill) {
+        if (step.kind == Step::Kind::dead_letters) {
+            out += "dead letters into their table by INSERT";
+        } else if (step.kind == Step::Kind::fill) {
             out += step.into == Step::Into::stage ? "fill stage" : "fill target";
             out += step.method == Step::Method::copy ? " by COPY FROM STDIN" : " by prepared multi-row INSERTs";
         } else {

@@ -11,5 +11,6 @@ struct delete_mode {};
 struct schema {};
 struct delivery {};
 struct dialect {};
+struct on_error {};
 
 }  // namespace redsink::policy

@@ -24,6 +24,13 @@ namespace redsink::sql {
            "ORDER BY kcu.ordinal_position";
 }
 
+// Whether a table exists, whatever the user may do with it (information_schema shows only the
+// tables the user has some privilege on): $1 schema, $2 table.
+[[nodiscard]] inline std::string table_exists_query_sql() {
+    return "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+           "WHERE n.nspname = $1 AND c.relname = $2";
+}
+
 // One row when the schema $1 exists. CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on
 // the database even when the schema exists, which a least-privileged user lacks.
 [[nodiscard]] inline std::string schema_exists_query_sql() {
