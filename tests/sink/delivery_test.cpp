@@ -653,9 +653,10 @@ TEMPLATE_TEST_CASE("a row the server refuses is found by bisection: the error na
         conn.exec("ALTER TABLE " + qualified(table) + " ADD CONSTRAINT version_not_negative CHECK (version >= 0)");
         const auto text = refused(sink);
         CHECK_THAT(text, Catch::Contains(expected) && Catch::Contains("23514"));
-        // About log2(1000) trials, each rolled back; nothing written.
+        // One or two trials per halving of 1000 rows, each rolled back; nothing written.
+        INFO(rollbacks << " trials");
         CHECK(rollbacks >= 9);
-        CHECK(rollbacks <= 12);
+        CHECK(rollbacks <= 20);
         CHECK(conn.exec("SELECT count(*) FROM " + qualified(table)).template as<int>(0, 0) == 0);
     }
     SECTION("a key twice in append mode, against a unique index: the second is at fault") {

@@ -236,11 +236,16 @@ private:
         executor_.run(plan_transaction(*plan_, shape, executor_.stage(), options), batch, rows);
     }
 
-    // The event whose row the server refuses: the first staged row that makes the batch fail, found
-    // by bisecting prefixes of the staged rows in trials, about log2(rows) of them; `trials`
-    // counts them. The batch's deletes go in every trial (one could remove what an insert
-    // conflicts with), and are searched themselves if they fail alone. Nothing when a trial fails
-    // for another reason (a lost connection). `cause` is the server's refusal of the row found.
+    // The event whose row the server refuses, found in trials (about log2(rows) to twice that),
+    // each of fewer rows: halves of the staged rows are tried alone while one is refused alone
+    // (a row's own values, or a conflict with the table), the first half first, which finds the
+    // first such row; when both halves are taken alone (two rows conflict with each other: a key
+    // twice), prefixes of what is left are bisected, which finds the row that makes its prefix
+    // fail. The batch's deletes go in every trial (one could remove what an insert conflicts
+    // with), and are searched themselves if they fail alone. `trials` counts the trials, `cause`
+    // is the server's refusal of the row found. Nothing when the staged rows are taken (the
+    // refusal lies elsewhere, in the dead letters) or a trial fails for another reason (a lost
+    // connection).
     std::optional<std::uint32_t> find_refused(const EncodedBatch& batch, int& trials, std::optional<Error>& cause) {
         std::vector<StagedRow> deletes;
         std::vector<StagedRow> inserts;
@@ -264,15 +269,27 @@ private:
         try {
             std::span<const StagedRow> always;
             std::span<const StagedRow> searched(inserts);
-            std::optional<Error> at_fails;  // the refusal of the shortest refused prefix, once tried
+            std::optional<Error> known;  // the refusal of `searched` (with `always`), once a trial saw it
             if (!deletes.empty()) {
                 if (takes({}, deletes)) {
                     always = deletes;
                 } else {
                     searched = deletes;
-                    at_fails = refusal;
+                    known = refusal;
                 }
             }
+            while (searched.size() > 1) {
+                const auto half = searched.size() / 2;
+                if (!takes(always, searched.first(half))) {
+                    searched = searched.first(half);
+                } else if (!takes(always, searched.subspan(half))) {
+                    searched = searched.subspan(half);
+                } else {
+                    break;
+                }
+                known = refusal;
+            }
+            if (searched.empty()) return std::nullopt;
             // Prefixes of `searched`: `passes` rows are taken, `fails` rows are refused.
             std::size_t passes = 0;
             std::size_t fails = searched.size();
@@ -282,17 +299,16 @@ private:
                     passes = mid;
                 } else {
                     fails = mid;
-                    at_fails = refusal;
+                    known = refusal;
                 }
             }
-            if (fails == 0) return std::nullopt;
-            // The batch failed with every row: unless a trial saw it fail with them too, the
+            // The batch failed with every row: unless a trial saw these rows refused too, the
             // refusal may lie outside them (its dead letters).
-            if (!at_fails) {
+            if (!known) {
                 if (takes(always, searched)) return std::nullopt;
-                at_fails = refusal;
+                known = refusal;
             }
-            cause = std::move(at_fails);
+            cause = std::move(known);
             return searched[fails - 1].event;
         } catch (const Error&) {
             return std::nullopt;
