@@ -32,6 +32,8 @@ CONTEXT = [
     ("sink_postgres_append", "copy_per_batch", True),
     ("sink_postgres_upsert", "staged_upsert", True),
     ("sink_redshift_upsert_recreate", "staged_upsert", True),
+    ("sink_redshift_upsert_refused", "staged_upsert", True),
+    ("sink_postgres_upsert_refused", "staged_upsert", True),
 ]
 ENCODE_TARGET = 1.1  # redsink's time over the hand-written fmt encoder's, at most
 # The serializable stand-in: 4 tasks' time over 1 task's, at most.
@@ -49,6 +51,8 @@ LABELS = {
     "sink_redshift_upsert_recreate": "Sink redshift upsert, stage recreated every batch",
     "sink_postgres_append": "Sink postgres append",
     "sink_postgres_upsert": "Sink postgres upsert",
+    "sink_redshift_upsert_refused": "Sink redshift upsert, 1 row in 10,000 dead-lettered by the server",
+    "sink_postgres_upsert_refused": "Sink postgres upsert, 1 row in 10,000 dead-lettered by the server",
 }
 BASELINES = ["per_row_insert", "multi_row_insert", "pipelined_insert", "staged_upsert", "copy", "copy_per_batch"]
 SINKS = [
@@ -57,6 +61,8 @@ SINKS = [
     "sink_redshift_upsert_recreate",
     "sink_postgres_append",
     "sink_postgres_upsert",
+    "sink_redshift_upsert_refused",
+    "sink_postgres_upsert_refused",
 ]
 RECORDS = ("narrow", "wide")
 

@@ -19,15 +19,38 @@ using AppendSink = redsink::Sink<R, redsink::append, redsink::fixed_schema, Dial
 template <class R, class Dialect>
 using UpsertSink = redsink::Sink<R, redsink::primary_key<"id">, redsink::upsert, redsink::fixed_schema, Dialect>;
 
+template <class R, class Dialect>
+using DeadLetterSink = redsink::Sink<R, redsink::primary_key<"id">, redsink::upsert, redsink::fixed_schema, Dialect,
+                                     redsink::dead_letter<"redsink_bench_dead_letters">>;
+
+// The dead-letter cases: the server refuses one row in every 10,000 (a CHECK on the id; the
+// keys are new, so the table ends without them), each found by trials and dead-lettered.
+inline constexpr std::int64_t refused_every = 10'000;
+
+template <class R>
+const std::vector<R>& accepted_rows() {
+    static const auto rows = [] {
+        std::vector<R> out;
+        for (const auto& row : stream_rows<R>())
+            if (row.id % refused_every != refused_every / 2 - 1) out.push_back(row);
+        return out;
+    }();
+    return rows;
+}
+
 template <class R, class SinkType, bool upsert>
 void sink_case(benchmark::State& state, std::string_view loader,
-               std::size_t stage_recreate_batches = redsink::SinkOptions{}.stage_recreate_batches) {
+               std::size_t stage_recreate_batches = redsink::SinkOptions{}.stage_recreate_batches,
+               bool refuses = false) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     const auto tasks = static_cast<std::size_t>(state.range(1));
     const auto start = upsert ? Start::half_present : Start::empty;
     try {
         Setup setup(table_name(record_name<R>, loader, state.range(0), state.range(1)));
         setup.create<R>(start);
+        if (refuses)
+            setup.exec(fmt::format("ALTER TABLE {} ADD CHECK (id % {} <> {})", setup.table(), refused_every,
+                                   refused_every / 2 - 1));
         // batch_rows alone decides when a batch is written.
         SinkType sink(redsink::ConnectionConfig::parse(pg::conninfo()),
                       {.schema = std::string(schema),
@@ -52,7 +75,8 @@ void sink_case(benchmark::State& state, std::string_view loader,
             [&](const std::vector<R>&) {
                 for (auto& event : events) sink.write(std::move(event));
                 sink.flush();
-            });
+            },
+            refuses ? &accepted_rows<R>() : nullptr);
     } catch (const std::exception& error) {
         ++failures;
         state.SkipWithError(error.what());
@@ -92,11 +116,26 @@ void register_record() {
     register_sink<R, UpsertSink<R, redsink::postgres>, true>("sink_postgres_upsert");
 }
 
+// What dead-lettering costs: upserts with one row in 10,000 refused by the server.
+template <class Dialect>
+void register_dead_letters(std::string_view loader) {
+    const auto name = fmt::format("{}/{}", record_name<Narrow>, loader);
+    timed_once(benchmark::RegisterBenchmark(name.c_str(),
+                                            [loader](benchmark::State& state) {
+                                                sink_case<Narrow, DeadLetterSink<Narrow, Dialect>, true>(
+                                                    state, loader, redsink::SinkOptions{}.stage_recreate_batches, true);
+                                            }))
+        ->ArgNames({"batch", "tasks"})
+        ->Args({10'000, 1});
+}
+
 }  // namespace
 
 void register_sink_cases() {
     register_record<Narrow>();
     register_record<Wide>();
+    register_dead_letters<redsink::redshift>("sink_redshift_upsert_refused");
+    register_dead_letters<redsink::postgres>("sink_postgres_upsert_refused");
 }
 
 }  // namespace redsink_bench
