@@ -53,7 +53,7 @@ struct SinkOptions {
     std::size_t stage_recreate_batches = 8;
     // dead_letter: rows of one batch the server may refuse, each then dead-lettered and the batch
     // written without it, before the sink stops as stop_on_error does. Each is found by the
-    // server's COPY line or by trial transactions that roll back, one or two per halving of the
+    // server's COPY line or by trial transactions that roll back, about one per halving of the
     // batch (docs/dead-letters.md says what that costs). 0: the
     // server's refusals stop the sink (the client's are still dead-lettered).
     std::size_t max_refused_rows = 20;

@@ -236,16 +236,16 @@ private:
         executor_.run(plan_transaction(*plan_, shape, executor_.stage(), options), batch, rows);
     }
 
-    // The event whose row the server refuses, found in trials (about log2(rows) to twice that),
-    // each of fewer rows: halves of the staged rows are tried alone while one is refused alone
-    // (a row's own values, or a conflict with the table), the first half first, which finds the
-    // first such row; when both halves are taken alone (two rows conflict with each other: a key
-    // twice), prefixes of what is left are bisected, which finds the row that makes its prefix
-    // fail. The batch's deletes go in every trial (one could remove what an insert conflicts
-    // with), and are searched themselves if they fail alone. `trials` counts the trials, `cause`
-    // is the server's refusal of the row found. Nothing when the staged rows are taken (the
-    // refusal lies elsewhere, in the dead letters) or a trial fails for another reason (a lost
-    // connection).
+    // The event whose row the server refuses, found in trials, each of fewer rows. Halving: the
+    // first half of the rows alone; when the server takes it, the second half holds the refusal
+    // (the whole was refused), and is not tried unless one row is left. About log2(rows) trials
+    // find the first row refused alone (for its own values, or against the table: every refusal
+    // Redshift makes). When that row is taken alone (rows refused only together: a key twice),
+    // prefixes of the rows are bisected, which finds the row that makes its prefix fail. The
+    // batch's deletes go in every trial (one could remove what an insert conflicts with), and are
+    // searched themselves if they fail alone. `trials` counts the trials, `cause` is the server's
+    // refusal of the row found. Nothing when the trials take every row (the refusal lies
+    // elsewhere, in the dead letters) or one fails for another reason (a lost connection).
     std::optional<std::uint32_t> find_refused(const EncodedBatch& batch, int& trials, std::optional<Error>& cause) {
         std::vector<StagedRow> deletes;
         std::vector<StagedRow> inserts;
@@ -278,18 +278,24 @@ private:
                     known = refusal;
                 }
             }
-            while (searched.size() > 1) {
-                const auto half = searched.size() / 2;
-                if (!takes(always, searched.first(half))) {
-                    searched = searched.first(half);
-                } else if (!takes(always, searched.subspan(half))) {
-                    searched = searched.subspan(half);
-                } else {
-                    break;
-                }
-                known = refusal;
-            }
             if (searched.empty()) return std::nullopt;
+            auto segment = searched;
+            auto seen = known;  // the refusal of `segment`, once a trial saw it
+            while (segment.size() > 1) {
+                const auto half = segment.size() / 2;
+                if (!takes(always, segment.first(half))) {
+                    segment = segment.first(half);
+                    seen = refusal;
+                } else {
+                    segment = segment.subspan(half);
+                    seen.reset();
+                }
+            }
+            if (!seen && !takes(always, segment)) seen = refusal;
+            if (seen) {
+                cause = std::move(seen);
+                return segment.front().event;
+            }
             // Prefixes of `searched`: `passes` rows are taken, `fails` rows are refused.
             std::size_t passes = 0;
             std::size_t fails = searched.size();
