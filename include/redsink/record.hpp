@@ -3,6 +3,7 @@
 #include <redsink/detail/fixed_string.hpp>
 #include <redsink/encode.hpp>
 #include <redsink/policies/category.hpp>
+#include <redsink/record_members.hpp>
 #include <redsink/sql/table.hpp>
 #include <redsink/types.hpp>
 
@@ -24,8 +25,9 @@
 
 namespace redsink {
 
-// A record is a struct adapted for reflection with BOOST_HANA_DEFINE_STRUCT (inside it) or
-// BOOST_HANA_ADAPT_STRUCT (at global scope). Each member is a column.
+// A record is a struct adapted for reflection with BOOST_HANA_DEFINE_STRUCT or, for more than 39
+// members, REDSINK_RECORD_MEMBERS (inside it), or BOOST_HANA_ADAPT_STRUCT (at global scope).
+// Each member is a column.
 template <class R>
 concept Record = boost::hana::Struct<R>::value;
 
@@ -116,8 +118,8 @@ template <class R>
 struct record_info {
     static_assert(Record<R>,
                   "redsink: the record type is not adapted for reflection; add "
-                  "BOOST_HANA_DEFINE_STRUCT(Type, (type, member)...) inside the struct, or "
-                  "BOOST_HANA_ADAPT_STRUCT(Type, member...) at global scope");
+                  "BOOST_HANA_DEFINE_STRUCT(Type, (type, member)...) or REDSINK_RECORD_MEMBERS(Type, (type, "
+                  "member)...) inside the struct, or BOOST_HANA_ADAPT_STRUCT(Type, member...) at global scope");
 
     static constexpr std::size_t size = decltype(boost::hana::length(std::declval<detail::accessors_of<R>>()))::value;
     static_assert(size > 0, "redsink: a record needs at least one member");
