@@ -431,8 +431,11 @@ def main():
         "Sink events it owns; a background task writes batch n while `write()` encodes batch n + 1. "
         "The Redshift dialect's upsert runs once more with its stage dropped and created again every "
         "batch (`stage_recreate_batches` 1) instead of emptied with `DELETE` and recreated every 8th "
-        "batch. The redshift dialect runs on PostgreSQL here, so its numbers measure the client and "
-        "protocol strategy, not a Redshift cluster.",
+        "batch. Narrow upserts at 10,000 rows a batch run once more with `dead_letter` and a CHECK "
+        "that refuses one row of every batch: each is found by trial transactions and "
+        "dead-lettered, the batch written without it (docs/dead-letters.md; compare them with the "
+        "Sink's own upsert at the same batch size). The redshift dialect runs on PostgreSQL here, so "
+        "its numbers measure the client and protocol strategy, not a Redshift cluster.",
         "",
         "## Loaders",
         "",
