@@ -72,12 +72,6 @@ Letter server_letter(const AccountChange& change, const std::string& sqlstate) {
             sqlstate};
 }
 
-Positions last_positions(const std::vector<AccountChange>& stream) {
-    Positions last;
-    for (const auto& change : stream) last[change.position.partition] = change.position.offset;
-    return last;
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("dead_letter, upsert: refused events go to the dead-letter table, the rest equals the model",
@@ -477,8 +471,6 @@ TEMPLATE_TEST_CASE("the bad-input corpus: stop_on_error names the event; dead_le
         CHECK(describe(letters_of(conn, target)) == describe(expected));
         CHECK(sink.stats().dead_letters == bad.size());
         CHECK(sink.stats().events == stream.size());
-        Positions last;
-        for (const auto& change : stream) last[change.position.partition] = change.position.offset;
-        CHECK(acknowledged == last);
+        CHECK(acknowledged == last_positions(stream));
     }
 }

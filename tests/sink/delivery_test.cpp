@@ -53,12 +53,6 @@ struct CommitLog {
     }
 };
 
-Positions last_positions(const std::vector<AccountChange>& stream) {
-    Positions last;
-    for (const auto& change : stream) last[change.position.partition] = change.position.offset;
-    return last;
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("upsert replays are idempotent: twice, and from the middle", "[pg][sink][delivery]",
@@ -293,7 +287,7 @@ TEST_CASE("flush_interval writes a batch from write() and poll()", "[pg][sink][d
     CHECK(sink.stats().batches == 2);
     CHECK(sink.pending_events() == 0);
     // Acknowledgements are delivered on the caller's thread, by its next call.
-    const auto first_three = last_positions({stream.begin(), stream.begin() + 3});
+    const auto first_three = last_positions(std::vector<AccountChange>(stream.begin(), stream.begin() + 3));
     CHECK(sink.stats().acknowledged != first_three);
     redsink::Positions acked;
     sink.on_commit([&](const redsink::Positions& done) { acked = done; });

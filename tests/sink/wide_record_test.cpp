@@ -19,91 +19,170 @@ using namespace redsink_test;
 
 namespace {
 
-// 150 members: the key, then seven types in turn.
+// 150 members: the key, then seven types in turn. One list for both records below: a member
+// sequence may come from a macro of its own.
+// clang-format off
+#define WIDE_RECORD_TEST_MEMBERS \
+    (std::int64_t, id) \
+    (std::string, c001) \
+    (redsink::decimal<12, 2>, c002) \
+    (std::optional<std::string>, c003) \
+    (bool, c004) \
+    (std::int32_t, c005) \
+    (redsink::timestamp, c006) \
+    (std::int64_t, c007) \
+    (std::string, c008) \
+    (redsink::decimal<12, 2>, c009) \
+    (std::optional<std::string>, c010) \
+    (bool, c011) \
+    (std::int32_t, c012) \
+    (redsink::timestamp, c013) \
+    (std::int64_t, c014) \
+    (std::string, c015) \
+    (redsink::decimal<12, 2>, c016) \
+    (std::optional<std::string>, c017) \
+    (bool, c018) \
+    (std::int32_t, c019) \
+    (redsink::timestamp, c020) \
+    (std::int64_t, c021) \
+    (std::string, c022) \
+    (redsink::decimal<12, 2>, c023) \
+    (std::optional<std::string>, c024) \
+    (bool, c025) \
+    (std::int32_t, c026) \
+    (redsink::timestamp, c027) \
+    (std::int64_t, c028) \
+    (std::string, c029) \
+    (redsink::decimal<12, 2>, c030) \
+    (std::optional<std::string>, c031) \
+    (bool, c032) \
+    (std::int32_t, c033) \
+    (redsink::timestamp, c034) \
+    (std::int64_t, c035) \
+    (std::string, c036) \
+    (redsink::decimal<12, 2>, c037) \
+    (std::optional<std::string>, c038) \
+    (bool, c039) \
+    (std::int32_t, c040) \
+    (redsink::timestamp, c041) \
+    (std::int64_t, c042) \
+    (std::string, c043) \
+    (redsink::decimal<12, 2>, c044) \
+    (std::optional<std::string>, c045) \
+    (bool, c046) \
+    (std::int32_t, c047) \
+    (redsink::timestamp, c048) \
+    (std::int64_t, c049) \
+    (std::string, c050) \
+    (redsink::decimal<12, 2>, c051) \
+    (std::optional<std::string>, c052) \
+    (bool, c053) \
+    (std::int32_t, c054) \
+    (redsink::timestamp, c055) \
+    (std::int64_t, c056) \
+    (std::string, c057) \
+    (redsink::decimal<12, 2>, c058) \
+    (std::optional<std::string>, c059) \
+    (bool, c060) \
+    (std::int32_t, c061) \
+    (redsink::timestamp, c062) \
+    (std::int64_t, c063) \
+    (std::string, c064) \
+    (redsink::decimal<12, 2>, c065) \
+    (std::optional<std::string>, c066) \
+    (bool, c067) \
+    (std::int32_t, c068) \
+    (redsink::timestamp, c069) \
+    (std::int64_t, c070) \
+    (std::string, c071) \
+    (redsink::decimal<12, 2>, c072) \
+    (std::optional<std::string>, c073) \
+    (bool, c074) \
+    (std::int32_t, c075) \
+    (redsink::timestamp, c076) \
+    (std::int64_t, c077) \
+    (std::string, c078) \
+    (redsink::decimal<12, 2>, c079) \
+    (std::optional<std::string>, c080) \
+    (bool, c081) \
+    (std::int32_t, c082) \
+    (redsink::timestamp, c083) \
+    (std::int64_t, c084) \
+    (std::string, c085) \
+    (redsink::decimal<12, 2>, c086) \
+    (std::optional<std::string>, c087) \
+    (bool, c088) \
+    (std::int32_t, c089) \
+    (redsink::timestamp, c090) \
+    (std::int64_t, c091) \
+    (std::string, c092) \
+    (redsink::decimal<12, 2>, c093) \
+    (std::optional<std::string>, c094) \
+    (bool, c095) \
+    (std::int32_t, c096) \
+    (redsink::timestamp, c097) \
+    (std::int64_t, c098) \
+    (std::string, c099) \
+    (redsink::decimal<12, 2>, c100) \
+    (std::optional<std::string>, c101) \
+    (bool, c102) \
+    (std::int32_t, c103) \
+    (redsink::timestamp, c104) \
+    (std::int64_t, c105) \
+    (std::string, c106) \
+    (redsink::decimal<12, 2>, c107) \
+    (std::optional<std::string>, c108) \
+    (bool, c109) \
+    (std::int32_t, c110) \
+    (redsink::timestamp, c111) \
+    (std::int64_t, c112) \
+    (std::string, c113) \
+    (redsink::decimal<12, 2>, c114) \
+    (std::optional<std::string>, c115) \
+    (bool, c116) \
+    (std::int32_t, c117) \
+    (redsink::timestamp, c118) \
+    (std::int64_t, c119) \
+    (std::string, c120) \
+    (redsink::decimal<12, 2>, c121) \
+    (std::optional<std::string>, c122) \
+    (bool, c123) \
+    (std::int32_t, c124) \
+    (redsink::timestamp, c125) \
+    (std::int64_t, c126) \
+    (std::string, c127) \
+    (redsink::decimal<12, 2>, c128) \
+    (std::optional<std::string>, c129) \
+    (bool, c130) \
+    (std::int32_t, c131) \
+    (redsink::timestamp, c132) \
+    (std::int64_t, c133) \
+    (std::string, c134) \
+    (redsink::decimal<12, 2>, c135) \
+    (std::optional<std::string>, c136) \
+    (bool, c137) \
+    (std::int32_t, c138) \
+    (redsink::timestamp, c139) \
+    (std::int64_t, c140) \
+    (std::string, c141) \
+    (redsink::decimal<12, 2>, c142) \
+    (std::optional<std::string>, c143) \
+    (bool, c144) \
+    (std::int32_t, c145) \
+    (redsink::timestamp, c146) \
+    (std::int64_t, c147) \
+    (std::string, c148) \
+    (redsink::decimal<12, 2>, c149)
+// clang-format on
+
 struct Wide150 {
-    REDSINK_RECORD_MEMBERS(
-        Wide150,
-        (std::int64_t, id)(std::string, c001)(redsink::decimal<12, 2>, c002)(std::optional<std::string>, c003)(
-            bool, c004)(std::int32_t, c005)(redsink::timestamp, c006)(std::int64_t, c007)(std::string, c008)(
-            redsink::decimal<12, 2>, c009)(std::optional<std::string>, c010)(bool, c011)(std::int32_t, c012)(
-            redsink::timestamp, c013)(std::int64_t, c014)(std::string, c015)(redsink::decimal<12, 2>, c016)(
-            std::optional<std::string>, c017)(bool, c018)(std::int32_t, c019)(redsink::timestamp, c020)(
-            std::int64_t, c021)(std::string, c022)(redsink::decimal<12, 2>, c023)(std::optional<std::string>, c024)(
-            bool, c025)(std::int32_t, c026)(redsink::timestamp, c027)(std::int64_t, c028)(std::string, c029)(
-            redsink::decimal<12, 2>, c030)(std::optional<std::string>, c031)(bool, c032)(std::int32_t, c033)(
-            redsink::timestamp, c034)(std::int64_t, c035)(std::string, c036)(redsink::decimal<12, 2>, c037)(
-            std::optional<std::string>, c038)(bool, c039)(std::int32_t, c040)(redsink::timestamp, c041)(
-            std::int64_t, c042)(std::string, c043)(redsink::decimal<12, 2>, c044)(std::optional<std::string>, c045)(
-            bool, c046)(std::int32_t, c047)(redsink::timestamp, c048)(std::int64_t, c049)(std::string, c050)(
-            redsink::decimal<12, 2>, c051)(std::optional<std::string>, c052)(bool, c053)(std::int32_t, c054)(
-            redsink::timestamp, c055)(std::int64_t, c056)(std::string, c057)(redsink::decimal<12, 2>, c058)(
-            std::optional<std::string>, c059)(bool, c060)(std::int32_t, c061)(redsink::timestamp, c062)(
-            std::int64_t, c063)(std::string, c064)(redsink::decimal<12, 2>, c065)(std::optional<std::string>, c066)(
-            bool, c067)(std::int32_t, c068)(redsink::timestamp, c069)(std::int64_t, c070)(std::string, c071)(
-            redsink::decimal<12, 2>, c072)(std::optional<std::string>, c073)(bool, c074)(std::int32_t, c075)(
-            redsink::timestamp, c076)(std::int64_t, c077)(std::string, c078)(redsink::decimal<12, 2>, c079)(
-            std::optional<std::string>, c080)(bool, c081)(std::int32_t, c082)(redsink::timestamp, c083)(
-            std::int64_t, c084)(std::string, c085)(redsink::decimal<12, 2>, c086)(std::optional<std::string>, c087)(
-            bool, c088)(std::int32_t, c089)(redsink::timestamp, c090)(std::int64_t, c091)(std::string, c092)(
-            redsink::decimal<12, 2>, c093)(std::optional<std::string>, c094)(bool, c095)(std::int32_t, c096)(
-            redsink::timestamp, c097)(std::int64_t, c098)(std::string, c099)(redsink::decimal<12, 2>, c100)(
-            std::optional<std::string>, c101)(bool, c102)(std::int32_t, c103)(redsink::timestamp, c104)(
-            std::int64_t, c105)(std::string, c106)(redsink::decimal<12, 2>, c107)(std::optional<std::string>, c108)(
-            bool, c109)(std::int32_t, c110)(redsink::timestamp, c111)(std::int64_t, c112)(std::string, c113)(
-            redsink::decimal<12, 2>, c114)(std::optional<std::string>, c115)(bool, c116)(std::int32_t, c117)(
-            redsink::timestamp, c118)(std::int64_t, c119)(std::string, c120)(redsink::decimal<12, 2>, c121)(
-            std::optional<std::string>, c122)(bool, c123)(std::int32_t, c124)(redsink::timestamp, c125)(
-            std::int64_t, c126)(std::string, c127)(redsink::decimal<12, 2>, c128)(std::optional<std::string>, c129)(
-            bool, c130)(std::int32_t, c131)(redsink::timestamp, c132)(std::int64_t, c133)(std::string, c134)(
-            redsink::decimal<12, 2>, c135)(std::optional<std::string>,
-                                           c136)(bool, c137)(std::int32_t, c138)(redsink::timestamp, c139)(
-            std::int64_t, c140)(std::string, c141)(redsink::decimal<12, 2>, c142)(std::optional<std::string>,
-                                                                                  c143)(bool, c144)(std::int32_t, c145)(
-            redsink::timestamp, c146)(std::int64_t, c147)(std::string, c148)(redsink::decimal<12, 2>, c149));
+    REDSINK_RECORD_MEMBERS(Wide150, WIDE_RECORD_TEST_MEMBERS);
 };
 
 // The same, two members more: what evolve_schema adds.
 struct Wide152 {
-    REDSINK_RECORD_MEMBERS(
-        Wide152,
-        (std::int64_t, id)(std::string, c001)(redsink::decimal<12, 2>, c002)(std::optional<std::string>, c003)(
-            bool, c004)(std::int32_t, c005)(redsink::timestamp, c006)(std::int64_t, c007)(std::string, c008)(
-            redsink::decimal<12, 2>, c009)(std::optional<std::string>, c010)(bool, c011)(std::int32_t, c012)(
-            redsink::timestamp, c013)(std::int64_t, c014)(std::string, c015)(redsink::decimal<12, 2>, c016)(
-            std::optional<std::string>, c017)(bool, c018)(std::int32_t, c019)(redsink::timestamp, c020)(
-            std::int64_t, c021)(std::string, c022)(redsink::decimal<12, 2>, c023)(std::optional<std::string>, c024)(
-            bool, c025)(std::int32_t, c026)(redsink::timestamp, c027)(std::int64_t, c028)(std::string, c029)(
-            redsink::decimal<12, 2>, c030)(std::optional<std::string>, c031)(bool, c032)(std::int32_t, c033)(
-            redsink::timestamp, c034)(std::int64_t, c035)(std::string, c036)(redsink::decimal<12, 2>, c037)(
-            std::optional<std::string>, c038)(bool, c039)(std::int32_t, c040)(redsink::timestamp, c041)(
-            std::int64_t, c042)(std::string, c043)(redsink::decimal<12, 2>, c044)(std::optional<std::string>, c045)(
-            bool, c046)(std::int32_t, c047)(redsink::timestamp, c048)(std::int64_t, c049)(std::string, c050)(
-            redsink::decimal<12, 2>, c051)(std::optional<std::string>, c052)(bool, c053)(std::int32_t, c054)(
-            redsink::timestamp, c055)(std::int64_t, c056)(std::string, c057)(redsink::decimal<12, 2>, c058)(
-            std::optional<std::string>, c059)(bool, c060)(std::int32_t, c061)(redsink::timestamp, c062)(
-            std::int64_t, c063)(std::string, c064)(redsink::decimal<12, 2>, c065)(std::optional<std::string>, c066)(
-            bool, c067)(std::int32_t, c068)(redsink::timestamp, c069)(std::int64_t, c070)(std::string, c071)(
-            redsink::decimal<12, 2>, c072)(std::optional<std::string>, c073)(bool, c074)(std::int32_t, c075)(
-            redsink::timestamp, c076)(std::int64_t, c077)(std::string, c078)(redsink::decimal<12, 2>, c079)(
-            std::optional<std::string>, c080)(bool, c081)(std::int32_t, c082)(redsink::timestamp, c083)(
-            std::int64_t, c084)(std::string, c085)(redsink::decimal<12, 2>, c086)(std::optional<std::string>, c087)(
-            bool, c088)(std::int32_t, c089)(redsink::timestamp, c090)(std::int64_t, c091)(std::string, c092)(
-            redsink::decimal<12, 2>, c093)(std::optional<std::string>, c094)(bool, c095)(std::int32_t, c096)(
-            redsink::timestamp, c097)(std::int64_t, c098)(std::string, c099)(redsink::decimal<12, 2>, c100)(
-            std::optional<std::string>, c101)(bool, c102)(std::int32_t, c103)(redsink::timestamp, c104)(
-            std::int64_t, c105)(std::string, c106)(redsink::decimal<12, 2>, c107)(std::optional<std::string>, c108)(
-            bool, c109)(std::int32_t, c110)(redsink::timestamp, c111)(std::int64_t, c112)(std::string, c113)(
-            redsink::decimal<12, 2>, c114)(std::optional<std::string>, c115)(bool, c116)(std::int32_t, c117)(
-            redsink::timestamp, c118)(std::int64_t, c119)(std::string, c120)(redsink::decimal<12, 2>, c121)(
-            std::optional<std::string>, c122)(bool, c123)(std::int32_t, c124)(redsink::timestamp, c125)(
-            std::int64_t, c126)(std::string, c127)(redsink::decimal<12, 2>, c128)(std::optional<std::string>, c129)(
-            bool, c130)(std::int32_t, c131)(redsink::timestamp, c132)(std::int64_t, c133)(std::string, c134)(
-            redsink::decimal<12, 2>, c135)(std::optional<std::string>, c136)(bool, c137)(std::int32_t, c138)(
-            redsink::timestamp, c139)(std::int64_t, c140)(std::string, c141)(redsink::decimal<12, 2>,
-                                                                             c142)(std::optional<std::string>, c143)(
-            bool, c144)(std::int32_t, c145)(redsink::timestamp, c146)(std::int64_t, c147)(std::string, c148)(
-            redsink::decimal<12, 2>, c149)(std::optional<std::string>, added_note)(std::optional<std::int64_t>,
-                                                                                   added_count));
+    REDSINK_RECORD_MEMBERS(Wide152, WIDE_RECORD_TEST_MEMBERS(std::optional<std::string>,
+                                                             added_note)(std::optional<std::int64_t>, added_count));
 };
 
 static_assert(redsink::record_info<Wide150>::size == 150);

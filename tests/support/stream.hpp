@@ -4,6 +4,7 @@
 // leave: the model applies the events to std::map / std::multimap in the plainest way, without
 // any of the sink's batching, reduction or SQL.
 #include <redsink/change.hpp>
+#include <redsink/position.hpp>
 #include <redsink/pq/connection.hpp>
 #include <redsink/record.hpp>
 
@@ -68,6 +69,14 @@ inline std::vector<AccountChange> random_stream(const StreamShape& shape) {
         stream.push_back({op, row, position});
     }
     return stream;
+}
+
+// Per partition, the last offset of a stream: what the sink acknowledges once it committed it all.
+template <class Change>
+redsink::Positions last_positions(const std::vector<Change>& stream) {
+    redsink::Positions last;
+    for (const auto& change : stream) last[change.position.partition] = change.position.offset;
+    return last;
 }
 
 // The text PostgreSQL prints for a NUMERIC(12,2) of `units` hundredths.
