@@ -160,10 +160,10 @@ inline void prepare_lock_table(pq::Connection& conn, const sql::TableRef& target
     }
 }
 
-// Creates the dead-letter table (the dead_letter policy's) when it is missing, or checks that
-// the one there can take the sink's dead letters. Two sinks starting at once may both try: the
-// loser finds it made.
-inline void prepare_dead_letter_table(pq::Connection& conn, const sql::TableSpec& spec, const sql::TableRef& target) {
+// Creates a table of the sink's own that holds rows (the dead-letter or positions table) when it
+// is missing, or checks that the one there can take the sink's rows; `role` says what it is for in
+// errors. Two sinks starting at once may both try: the loser finds it made.
+inline void prepare_own_table(pq::Connection& conn, const sql::TableSpec& spec, const std::string& role) {
     try {
         (void)prepare_table(conn, spec, {.creates_table = true});
     } catch (const Error& error) {
@@ -172,9 +172,21 @@ inline void prepare_dead_letter_table(pq::Connection& conn, const sql::TableSpec
             return;
         }
         throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
-                    "preparing " + spec.name.display() + ", the dead-letter table of the sink for " + target.display() +
-                        " (docs/dead-letters.md); " + error.context());
+                    "preparing " + spec.name.display() + ", " + role + "; " + error.context());
     }
+}
+
+// The dead_letter policy's table.
+inline void prepare_dead_letter_table(pq::Connection& conn, const sql::TableSpec& spec, const sql::TableRef& target) {
+    prepare_own_table(conn, spec,
+                      "the dead-letter table of the sink for " + target.display() + " (docs/dead-letters.md)");
+}
+
+// The exactly_once policy's positions table.
+inline void prepare_positions_table(pq::Connection& conn, const sql::TableSpec& spec, const sql::TableRef& target) {
+    prepare_own_table(conn, spec,
+                      "the positions table of the exactly_once sink for " + target.display() +
+                          " (docs/delivery.md#the-positions-table)");
 }
 
 // What a sink will ask of the server, from its policies and the table as it found it.
@@ -186,6 +198,7 @@ struct PrivilegeNeeds {
     bool updates = false;        // UPDATE on the target (soft deletes, ON CONFLICT DO UPDATE)
     bool lock_table = false;     // the Redshift dialect's own lock table (sql::lock_table)
     std::optional<sql::TableRef> dead_letter_table;  // written (INSERT), and created when missing
+    std::optional<sql::TableRef> positions_table;    // exactly_once: read and written, and created when missing
 };
 
 // Checks, before the sink changes anything, that the session's user has every privilege the sink
@@ -203,10 +216,12 @@ inline void check_privileges(pq::Connection& conn, const sql::TableRef& target, 
     };
     const bool lock_exists = needs.lock_table && exists(sql::lock_table(target));
     const bool letters_exist = needs.dead_letter_table && exists(*needs.dead_letter_table);
+    const bool positions_exist = needs.positions_table && exists(*needs.positions_table);
     std::vector<std::string> created;
     if (needs.creates_table) created.push_back(target.display());
     if (needs.lock_table && !lock_exists) created.push_back(sql::lock_table(target).display());
     if (needs.dead_letter_table && !letters_exist) created.push_back(needs.dead_letter_table->display());
+    if (needs.positions_table && !positions_exist) created.push_back(needs.positions_table->display());
     if (schema_exists) {
         const auto schema = conn.exec(sql::schema_privileges_query_sql(), target.schema);
         if (!flag(schema, 0)) missing.push_back("USAGE on schema " + target.schema);
@@ -234,6 +249,13 @@ inline void check_privileges(pq::Connection& conn, const sql::TableRef& target, 
     if (letters_exist) {
         const auto letters = conn.exec(sql::table_privileges_query_sql(), needs.dead_letter_table->quoted());
         if (!flag(letters, 1)) missing.push_back("INSERT on table " + needs.dead_letter_table->display());
+    }
+    if (positions_exist) {
+        const auto positions = conn.exec(sql::table_privileges_query_sql(), needs.positions_table->quoted());
+        std::string lacking;
+        for (const auto& [column, privilege] : {std::pair{0, "SELECT"}, std::pair{1, "INSERT"}, std::pair{2, "UPDATE"}})
+            if (!flag(positions, column)) lacking.append(lacking.empty() ? "" : ", ").append(privilege);
+        if (!lacking.empty()) missing.push_back(lacking + " on table " + needs.positions_table->display());
     }
     if (lock_exists) {
         const auto lock = conn.exec(sql::table_privileges_query_sql(), sql::lock_table(target).quoted());

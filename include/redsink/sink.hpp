@@ -8,6 +8,7 @@
 #include <redsink/detail/executor.hpp>
 #include <redsink/detail/failure_latch.hpp>
 #include <redsink/detail/policy_pack.hpp>
+#include <redsink/detail/positions.hpp>
 #include <redsink/detail/task.hpp>
 #include <redsink/encode.hpp>
 #include <redsink/policies.hpp>
@@ -60,7 +61,8 @@ public:
     Sink(ConnectionConfig config, SinkOptions options)
         : options_(checked(std::move(options))),
           target_(sql::TableRef::make(options_.schema, options_.table)),
-          batcher_(options_.tasks, {options_.batch_rows, options_.batch_bytes, options_.flush_interval}, dialect) {
+          batcher_(options_.tasks, {options_.batch_rows, options_.batch_bytes, options_.flush_interval}, dialect,
+                   delivery_policy::writes_positions) {
         sql::check_target_name(target_);
         std::mt19937_64 random(std::random_device{}());
         const auto first = std::chrono::steady_clock::now();
@@ -99,8 +101,23 @@ public:
     // event), or a value that cannot be written (BadValue, naming the table, column and position),
     // which stops the sink once what was handed over before it is written; with dead_letter, such
     // an event is taken as a dead letter instead, and nothing is thrown.
+    //
+    // With exactly_once, an event at or below the offset its partition reached (committed before
+    // the sink started, or taken since) is skipped: acknowledged, counted in events_skipped, never
+    // written again.
     void write(const Change<R>& change) {
         enter();
+        std::int64_t* reached = nullptr;
+        if constexpr (delivery_policy::writes_positions) {
+            reached = reached_offset(change.position);
+            if (reached != nullptr && change.position.offset <= *reached) {
+                const auto ticket = acks_.add(change.position);
+                acks_.complete({&ticket, 1});
+                events_skipped_.fetch_add(1);
+                events_in_.fetch_add(1);
+                return;
+            }
+        }
         if (is_delete(change.op) && !delete_mode::applies_deletes) {
             const auto ticket = acks_.add(change.position);
             acks_.complete({&ticket, 1});
@@ -117,6 +134,12 @@ public:
             }
             batcher_.batch(task).tickets.push_back(acks_.add(change.position));
             pending_.fetch_add(1);
+        }
+        if constexpr (delivery_policy::writes_positions) {
+            if (reached == nullptr)
+                reached_.emplace(change.position.partition, change.position.offset);
+            else
+                *reached = change.position.offset;
         }
         events_in_.fetch_add(1);
         // The event is taken: a task's failure found while handing over waits for the next call.
@@ -144,8 +167,21 @@ public:
     // is committed; on the caller's thread, from write, poll and flush, positions never going back.
     void on_commit(std::function<void(const Positions&)> callback) { acks_.set_callback(std::move(callback)); }
 
+    // exactly_once: per partition, the offset up to which every event is committed, from the
+    // positions table when the sink started and from its commits since. The source resumes after
+    // them (a Kafka consumer seeks each partition to its offset + 1); an earlier event is skipped.
+    // On the caller's thread.
+    [[nodiscard]] Positions resume_positions() const requires delivery_policy::writes_positions {
+        Positions out = resume_;
+        for (const auto& [partition, offset] : acks_.delivered()) {
+            auto [it, fresh] = out.try_emplace(partition, offset);
+            if (!fresh && offset > it->second) it->second = offset;
+        }
+        return out;
+    }
+
     // The tasks' sums and where the events are: events_in == events + events_ignored +
-    // events_pending whenever no commit is under way (after flush(), for one).
+    // events_skipped + events_pending whenever no commit is under way (after flush(), for one).
     [[nodiscard]] SinkStats stats() const {
         SinkStats total;
         for (const auto& task : tasks_) {
@@ -155,6 +191,7 @@ public:
         }
         total.events_in = events_in_.load();
         total.events_ignored = events_ignored_.load();
+        total.events_skipped = events_skipped_.load();
         total.events_pending = pending_.load();
         total.acknowledged = acks_.delivered();
         return total;
@@ -205,6 +242,19 @@ private:
             throw Error(ErrorKind::schema, {},
                         "table " + target_.display() + " changed while the sink started; start it again");
         if (dialect == Dialect::redshift && options_.lock == ApplyLock::sink_table) prepare_lock_table(first, target_);
+        std::optional<detail::PositionsTarget> positions;
+        if constexpr (delivery_policy::writes_positions) {
+            const auto positions_spec = detail::positions_table_spec(target_, dialect);
+            prepare_positions_table(first, positions_spec, target_);
+            positions = detail::PositionsTarget{positions_spec.name, target_.display(), options_.source_name, 0,
+                                                detail::writer_name(config.application_name)};
+            const auto locked = options_.lock == ApplyLock::target ? target_ : sql::lock_table(target_);
+            auto claim = detail::claim_identity(first, *positions, dialect, sql::lock_table_sql(locked));
+            positions->epoch = claim.epoch;
+            for (const auto& [partition, offset] : claim.positions) positions->known.insert(partition);
+            reached_ = claim.positions;
+            resume_ = std::move(claim.positions);
+        }
 
         const std::size_t count = options_.tasks;
         for (std::size_t i = 0; i < count; ++i) {
@@ -217,7 +267,9 @@ private:
                 detail::Executor(std::move(conn), *plan_,
                                  {.stage_recreate_batches = options_.stage_recreate_batches,
                                   .session_settings = settings,
-                                  .dead_letter_table = dead_letters_}),
+                                  .dead_letter_table = dead_letters_,
+                                  .positions = positions,
+                                  .session_hook = options_.session_hook}),
                 *plan_, {.lock = options_.lock}, retry_policy(),
                 detail::Reducer{insert_mode::reduction, delete_mode::keeps_rows, key_info<R, key_policy>::indexes},
                 {.dead_letters = error_policy::dead_letters ? options_.max_refused_rows : 0}, options_.session_hook);
@@ -240,6 +292,7 @@ private:
         needs.updates = delete_mode::keeps_rows || on_conflict;
         needs.lock_table = lock_own;
         if (dead_letters_) needs.dead_letter_table = dead_letters_->name;
+        if (delivery_policy::writes_positions) needs.positions_table = detail::positions_table(target_);
         return needs;
     }
 
@@ -256,6 +309,7 @@ private:
             options.lock_timeout.count() < 0)
             refuse_option("SinkOptions::retry_budget, statement_timeout and lock_timeout cannot be negative");
         if (options.tasks < 1 || options.tasks > 64) refuse_option("SinkOptions::tasks must be between 1 and 64");
+        if (options.source_name.size() > 255) refuse_option("SinkOptions::source_name is longer than 255 bytes");
         if (error_policy::dead_letters && options.table == error_policy::table)
             refuse_option("table " + options.table + " is the dead_letter policy's table; it cannot be the target too");
         const auto& layout = options.layout;
@@ -263,6 +317,22 @@ private:
             (!layout.diststyle.empty() || !layout.distkey.empty() || !layout.sortkey.empty()))
             refuse_option("SinkOptions::layout (DISTSTYLE, DISTKEY, SORTKEY) is for the redshift dialect");
         return options;
+    }
+
+    // exactly_once: the offset the event's partition reached (nothing for a partition not seen
+    // yet); a partition below 0 is refused (its row would be the fence's).
+    [[nodiscard]] std::int64_t* reached_offset(const Position& position) {
+        if (position.partition < 0)
+            throw Error(ErrorKind::bad_data, {},
+                        "event at " + to_string(position) + " for " + target_.display() +
+                            ": exactly_once needs partitions of 0 or more; the event was not taken");
+        if (last_reached_ == nullptr || last_partition_ != position.partition) {
+            const auto found = reached_.find(position.partition);
+            if (found == reached_.end()) return nullptr;
+            last_reached_ = &found->second;
+            last_partition_ = position.partition;
+        }
+        return last_reached_;
     }
 
     // Delivers acknowledgements, and raises a failure that happened since the last call.
@@ -321,6 +391,11 @@ private:
     std::atomic<std::size_t> pending_{0};
     std::atomic<std::size_t> events_in_{0};
     std::atomic<std::size_t> events_ignored_{0};
+    std::atomic<std::size_t> events_skipped_{0};
+    Positions resume_;                      // exactly_once: committed when the sink started
+    Positions reached_;                     // exactly_once: per partition, the highest offset committed or taken
+    std::int64_t* last_reached_ = nullptr;  // the last partition's entry (map nodes stay put)
+    std::int32_t last_partition_ = 0;
     detail::Batcher<R, key_policy> batcher_;
     std::vector<std::unique_ptr<detail::Task>> tasks_;  // last: stopped before what they use goes
 };

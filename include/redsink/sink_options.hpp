@@ -21,6 +21,7 @@ enum class ApplyLock {
 enum class SessionPoint {
     before_batch,          // before a batch's first attempt
     after_failed_attempt,  // after an attempt failed and was rolled back, if the session is still open
+    commit_sent,           // exactly_once: COMMIT was sent, its answer not read yet
 };
 
 using SessionHook = std::function<void(pq::Connection&, SessionPoint)>;
@@ -57,6 +58,9 @@ struct SinkOptions {
     // batch (docs/dead-letters.md says what that costs). 0: the
     // server's refusals stop the sink (the client's are still dead-lettered).
     std::size_t max_refused_rows = 20;
+    // exactly_once: names the source when several sources write into one table. The table and
+    // this name are the sink's identity: its positions, and the sinks it fences.
+    std::string source_name{};
     bool error_values = false;   // for debugging only: server errors keep the row values they quote
     pq::TraceHook trace{};       // sees every statement's SQL text (never values), from the first
     SessionHook session_hook{};  // for tests and diagnostics: runs on a task's session (SessionPoint)

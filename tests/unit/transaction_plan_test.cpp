@@ -3,6 +3,7 @@
 // offline grammar check.
 #include <redsink/detail/applier.hpp>
 #include <redsink/detail/executor.hpp>
+#include <redsink/detail/positions.hpp>
 #include <redsink/detail/transaction_plan.hpp>
 #include <redsink/policies.hpp>
 #include <redsink/record.hpp>
@@ -242,6 +243,53 @@ TEST_CASE("dead letters go into their table just before COMMIT, never in a trial
     const auto trial = describe(plan_transaction(postgres_upsert, inserts_and_letters, {true, true, false},
                                                  {.lock = redsink::ApplyLock::sink_table, .trial = true}));
     CHECK_THAT(trial, !Catch::Contains("dead letters") && Catch::EndsWith("ROLLBACK\n"));
+}
+
+TEST_CASE("exactly_once: positions last before COMMIT, in every mode; a trial writes none", "[unit][plan]") {
+    using redsink::append;
+    using redsink::hard_delete;
+    using redsink::ignore_deletes;
+    using redsink::upsert;
+    const auto positions_step =
+        std::string("positions (UPDATE or INSERT per partition), fence check; wait for every answer\n");
+    const auto redshift_append = plan_for<append, ignore_deletes>(Dialect::redshift);
+    const auto lock = std::string(R"(LOCK TABLE "shop"."redsink_lock_items")") + "\n";
+    CHECK(steps_of(redshift_append, {true, false, false, true}) ==
+          "BEGIN\n" + lock + "fill target by prepared multi-row INSERTs  -> inserted\n" + positions_step + "COMMIT\n");
+    // PostgreSQL's plain COPY, atomic alone, is wrapped in a transaction with its positions.
+    const auto postgres_append = plan_for<append, ignore_deletes>(Dialect::postgres);
+    CHECK(steps_of(postgres_append, {true, false, false, true}) ==
+          "BEGIN\nfill target by COPY FROM STDIN  -> inserted\n" + positions_step + "COMMIT\n");
+    // A batch whose every event was dead-lettered still moves its positions.
+    CHECK(steps_of(postgres_append, {false, false, true, true}) ==
+          "BEGIN\ndead letters into their table by INSERT\n" + positions_step + "COMMIT\n");
+    for (const auto& plan :
+         {plan_for<upsert, hard_delete>(Dialect::redshift), plan_for<upsert, hard_delete>(Dialect::postgres)}) {
+        const auto steps = plan_transaction(plan, {true, true, false, true}, {true, true, false}, {});
+        REQUIRE(steps.size() >= 3);
+        CHECK(steps[steps.size() - 2].kind == Step::Kind::positions);
+        CHECK(steps.back().kind == Step::Kind::commit);
+        const auto trial = plan_transaction(plan, {true, true, false, true}, {true, true, false},
+                                            {.lock = redsink::ApplyLock::sink_table, .trial = true});
+        for (const auto& step : trial) CHECK(step.kind != Step::Kind::positions);
+    }
+}
+
+TEST_CASE("exactly_once: the positions table and its statements", "[unit][plan]") {
+    const auto target = redsink::sql::TableRef::make("shop", "items");
+    const auto spec = redsink::detail::positions_table_spec(target, Dialect::redshift);
+    CHECK(spec.name.display() == "shop.redsink_positions_items");
+    CHECK(spec.key_indexes() == std::vector<std::size_t>{0, 1});
+    CHECK(redsink::detail::positions_table(redsink::sql::TableRef::make("shop", std::string(60, 'a'))).table.size() ==
+          63);
+    for (const auto& sql :
+         {redsink::detail::update_position_sql(spec.name), redsink::detail::insert_position_sql(spec.name),
+          redsink::detail::check_fence_sql(spec.name), redsink::detail::read_fence_sql(spec.name),
+          redsink::detail::read_positions_sql(spec.name)})
+        CHECK_THAT(redsink_test_redshift(sql), Catch::Contains(R"("shop"."redsink_positions_items")"));
+    CHECK(
+        redsink::detail::check_fence_sql(spec.name) ==
+        R"(SELECT 1 FROM "shop"."redsink_positions_items" WHERE "source_name" = $1 AND "source_partition" = -1 AND "epoch" = $2)");
 }
 
 TEST_CASE("multi-row INSERT chunks: full ones, then powers of two, within the byte limit", "[unit][plan]") {

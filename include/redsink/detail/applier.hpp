@@ -99,6 +99,7 @@ struct ApplyResult {
     std::size_t dead_letters = 0;
     std::size_t retries = 0;
     std::size_t reconnects = 0;
+    std::size_t commit_checks = 0;  // lost COMMIT answers settled by reading the positions table
     std::chrono::nanoseconds db_time{};
 };
 
@@ -141,8 +142,21 @@ public:
             const auto start = std::chrono::steady_clock::now();
             try {
                 if (executor_.ensure_session()) ++result.reconnects;
+                if (executor_.commit_uncertain()) {
+                    // The answer to COMMIT was lost: the positions table tells whether it committed.
+                    const auto committed = executor_.verify_commit();
+                    ++result.commit_checks;
+                    if (committed) {
+                        result.inserted = committed->inserted;
+                        result.deleted = committed->deleted;
+                        result.dead_letters = batch.dead_letters.size();
+                        result.db_time += std::chrono::steady_clock::now() - start;
+                        return;
+                    }
+                }
                 if (attempt == 1 && refused == 0 && hook_) hook_(executor_.connection(), SessionPoint::before_batch);
-                const BatchShape shape{batch.staged_inserts > 0, batch.staged_deletes > 0, !batch.dead_letters.empty()};
+                const BatchShape shape{batch.staged_inserts > 0, batch.staged_deletes > 0, !batch.dead_letters.empty(),
+                                       executor_.writes_positions()};
                 const auto counts =
                     executor_.run(plan_transaction(*plan_, shape, executor_.stage(), transaction_), batch);
                 result.inserted = counts.inserted;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <vector>
@@ -27,8 +28,9 @@ namespace redsink::detail {
 
 // The batches being filled, one per task, on the caller's thread: each event is encoded as it is
 // written, into the batch of the task its key routes it to (all events of a key go to one task,
-// in order; without a key, tasks take turns). A task's batch is ready at batch_rows rows or
-// batch_bytes of encoded values, or once flush_interval has passed since its first row.
+// in order; without a key, tasks take turns; `by_partition`: a partition's events go to one task,
+// for exactly_once). A task's batch is ready at batch_rows rows or batch_bytes of encoded values,
+// or once flush_interval has passed since its first row.
 template <class R, class Key>
 class Batcher {
 public:
@@ -38,15 +40,21 @@ public:
         std::chrono::milliseconds interval;
     };
 
-    Batcher(std::size_t tasks, Limits limits, Dialect dialect)
-        : limits_(limits), columns_(column_contexts<R>(dialect)), batches_(tasks), started_(tasks) {}
+    Batcher(std::size_t tasks, Limits limits, Dialect dialect, bool by_partition = false)
+        : limits_(limits),
+          columns_(column_contexts<R>(dialect)),
+          batches_(tasks),
+          started_(tasks),
+          by_partition_(by_partition) {}
 
     // Encodes the event into its task's batch, and returns the task. On a bad value (BadValue,
     // naming the column) nothing of the event is taken.
     std::size_t add(const Change<R>& change) {
         std::size_t task = 0;
         std::optional<std::size_t> hash;
-        if (batches_.size() > 1) {
+        if (by_partition_) {
+            task = partition_task(change.position);
+        } else if (batches_.size() > 1) {
             if constexpr (key_info<R, Key>::size == 0) {
                 task = turn_++ % batches_.size();
             } else {
@@ -63,7 +71,9 @@ public:
     // the task: the key's, when its key can be encoded.
     std::size_t add_refused(const Change<R>& change, const BadValue& bad) {
         std::size_t task = 0;
-        if (batches_.size() > 1) {
+        if (by_partition_) {
+            task = partition_task(change.position);
+        } else if (batches_.size() > 1) {
             if constexpr (key_info<R, Key>::size == 0) {
                 task = turn_++ % batches_.size();
             } else {
@@ -109,6 +119,10 @@ public:
     }
 
 private:
+    [[nodiscard]] std::size_t partition_task(const Position& position) const noexcept {
+        return static_cast<std::uint32_t>(position.partition) % batches_.size();
+    }
+
     // Counts an event taken into the task's batch.
     void took(std::size_t task) {
         if (batches_[task].taken() == 1) {
@@ -127,6 +141,7 @@ private:
     std::size_t turn_ = 0;
     std::size_t rows_ = 0;  // in all batches
     bool full_ = false;     // some batch is full
+    bool by_partition_ = false;
     std::chrono::steady_clock::time_point oldest_{};
 };
 

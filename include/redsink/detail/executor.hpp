@@ -1,11 +1,13 @@
 #pragma once
 
 #include <redsink/detail/encoded_batch.hpp>
+#include <redsink/detail/positions.hpp>
 #include <redsink/detail/transaction_plan.hpp>
 #include <redsink/encode.hpp>
 #include <redsink/policies/plan.hpp>
 #include <redsink/pq/connection.hpp>
 #include <redsink/pq/transaction.hpp>
+#include <redsink/sink_options.hpp>
 #include <redsink/sql/dml.hpp>
 
 #include <algorithm>
@@ -65,6 +67,8 @@ public:
         std::size_t stage_recreate_batches = 8;           // Redshift: batches a stage holds before it is recreated
         std::vector<std::string> session_settings;        // sent once to every new session (sql::session_settings_sql)
         std::optional<sql::TableSpec> dead_letter_table;  // where a dead_letters step writes
+        std::optional<PositionsTarget> positions;         // exactly_once: where a positions step writes
+        SessionHook session_hook{};                       // called at SessionPoint::commit_sent
     };
 
     Executor(pq::Connection conn, const ApplyPlan& plan, Options options)
@@ -96,6 +100,33 @@ public:
     // The event of the batch that a failed COPY named by its line, if it did.
     [[nodiscard]] std::optional<std::uint32_t> failed_event() const noexcept { return failed_event_; }
 
+    [[nodiscard]] bool writes_positions() const noexcept { return options_.positions.has_value(); }
+
+    // exactly_once: the session was lost after the last run sent COMMIT, so whether it committed
+    // is not known: verify_commit() tells, before the batch is written again.
+    [[nodiscard]] bool commit_uncertain() const noexcept { return uncertain_; }
+
+    // After a lost COMMIT answer, on a session opened again: reads the positions table. The counts
+    // of the batch when its transaction committed (every partition it reached holds its offset,
+    // written in this sink's epoch), nothing when it did not. Throws the fenced error when a newer
+    // sink holds the identity, and the read's own error (the answer stays unknown) when it fails.
+    [[nodiscard]] std::optional<ApplyCounts> verify_commit() {
+        auto& target = *options_.positions;
+        const auto fence = conn_.exec(read_fence_sql(target.table), target.source);
+        if (fence.empty() || fence.as<std::int64_t>(0, 0) != target.epoch) throw fenced_error(conn_, target);
+        const auto rows = conn_.exec(read_positions_sql(target.table), target.source);
+        uncertain_ = false;
+        for (const auto& [partition, offset] : reached_) {
+            bool found = false;
+            for (int row = 0; row < rows.rows() && !found; ++row)
+                found = rows.as<std::int32_t>(row, 0) == partition && rows.as<std::int64_t>(row, 1) >= offset &&
+                        rows.as<std::int64_t>(row, 2) == target.epoch;
+            if (!found) return std::nullopt;
+        }
+        target.known.insert(inserted_.begin(), inserted_.end());
+        return counts_;
+    }
+
     // Runs the steps once, with the batch's staged rows or `rows` of them. On failure the
     // transaction is rolled back and the error thrown; the session's state is then as the last
     // commit left it, as it is after steps that end in ROLLBACK (a trial).
@@ -103,6 +134,8 @@ public:
                     std::optional<std::span<const StagedRow>> rows = std::nullopt) {
         failed_event_.reset();
         counts_ = {};
+        commit_sent_ = false;
+        uncertain_ = false;
         letter_sql_.clear();
         attempt_ = committed_;
         staged_ = rows ? *rows : std::span<const StagedRow>(batch.staged);
@@ -112,12 +145,15 @@ public:
             // The ROLLBACK (the transaction's destructor) undid the stage's DDL, and makes Redshift
             // forget the session's prepared statements.
             forget_shapes();
+            uncertain_ = commit_sent_ && options_.positions && !conn_.is_open();
             throw;
         }
-        if (!steps.empty() && steps.back().kind == Step::Kind::rollback)
+        if (!steps.empty() && steps.back().kind == Step::Kind::rollback) {
             forget_shapes();
-        else
+        } else {
             committed_ = attempt_;
+            if (options_.positions) options_.positions->known.insert(inserted_.begin(), inserted_.end());
+        }
         return counts_;
     }
 
@@ -178,9 +214,20 @@ private:
                     pipelined();
                     insert_dead_letters(batch);
                     break;
+                case Step::Kind::positions:
+                    pipelined();
+                    write_positions(batch);
+                    drain();
+                    check_positions(transaction);
+                    break;
                 case Step::Kind::commit:
                     pipelined();
-                    transaction->commit([this](const pq::Completion& done) { account(done); });
+                    commit_sent_ = true;
+                    transaction->commit([this](const pq::Completion& done) { account(done); },
+                                        [this] {
+                                            if (options_.session_hook)
+                                                options_.session_hook(conn_, SessionPoint::commit_sent);
+                                        });
                     break;
                 case Step::Kind::rollback:
                     drain();
@@ -208,6 +255,8 @@ private:
     }
 
     void account(const pq::Completion& done) {
+        if (done.tag == fence_tag) fence_rows_ += done.rows;
+        if (done.tag == position_update_tag && done.rows != 1) missing_rows_ = true;
         const auto counts = static_cast<RowCount>(done.tag);
         if (counts == RowCount::inserted) counts_.inserted += done.rows;
         if (counts == RowCount::deleted) counts_.deleted += done.rows;
@@ -352,6 +401,60 @@ private:
         }
     }
 
+    // The highest offset the batch reached in each partition (its dead letters included), each sent
+    // as an UPDATE of the partition's row (an INSERT the first time), then the fence check.
+    void write_positions(const EncodedBatch& batch) {
+        const auto& target = *options_.positions;
+        reached_.clear();
+        inserted_.clear();
+        const auto reach = [&](const Position& position) {
+            for (auto& [partition, offset] : reached_)
+                if (partition == position.partition) {
+                    offset = std::max(offset, position.offset);
+                    return;
+                }
+            reached_.emplace_back(position.partition, position.offset);
+        };
+        for (const auto& position : batch.positions) reach(position);
+        for (const auto& letter : batch.dead_letters) reach(letter.position);
+        fence_rows_ = 0;
+        missing_rows_ = false;
+        position_sql_.clear();
+        numbers_.clear();
+        const auto now = utc_timestamp_text();
+        const auto epoch = std::to_string(target.epoch);
+        for (const auto& [partition, offset] : reached_) {
+            const bool known = target.known.contains(partition);
+            if (!known) inserted_.push_back(partition);
+            const auto& text = position_sql_.emplace_back(known ? update_position_sql(target.table)
+                                                                : insert_position_sql(target.table));
+            values_ = {target.source.c_str(),
+                       numbers_.emplace_back(std::to_string(partition)).c_str(),
+                       numbers_.emplace_back(std::to_string(offset)).c_str(),
+                       epoch.c_str(),
+                       target.writer.c_str(),
+                       now.c_str()};
+            conn_.send({.form = pq::Request::Form::params, .sql = &text, .values = values_},
+                       known ? position_update_tag : 0);
+            if (conn_.in_flight() > options_.pipeline_depth) account(conn_.receive());
+        }
+        const auto& check = position_sql_.emplace_back(check_fence_sql(target.table));
+        values_ = {target.source.c_str(), epoch.c_str()};
+        conn_.send({.form = pq::Request::Form::params, .sql = &check, .values = values_}, fence_tag);
+    }
+
+    // After every answer of the transaction so far: a fenced sink rolls back and fails, and so
+    // does a batch whose partition row is gone.
+    void check_positions(std::optional<pq::Transaction>& transaction) {
+        if (fence_rows_ == 1 && !missing_rows_) return;
+        transaction.reset();  // ROLLBACK
+        const auto& target = *options_.positions;
+        if (fence_rows_ != 1) throw fenced_error(conn_, target);
+        throw Error(ErrorKind::other, {},
+                    "a row of " + target.table.display() + " that the sink for " + target.identity() +
+                        " wrote is gone: the positions table was changed under the sink; the batch was rolled back");
+    }
+
     // The rows a fill sends: every staged row into the stage, the inserts into the target.
     void select_rows(const EncodedBatch& batch, bool to_stage) {
         rows_.clear();
@@ -379,6 +482,10 @@ private:
         return op == sql::op_delete ? "d" : op == sql::op_deleted_insert ? "x" : "i";
     }
 
+    // Completion tags of the positions step, beside RowCount's.
+    static constexpr std::uint32_t fence_tag = 100;
+    static constexpr std::uint32_t position_update_tag = 101;
+
     // Small enough that the server starts on the first rows while the rest are formatted.
     static constexpr std::size_t copy_flush_bytes = std::size_t{1} << 16;
 
@@ -399,6 +506,15 @@ private:
     std::deque<std::string> letter_sql_;  // the dead-letter INSERTs of this run, named in errors
     std::string buffer_;
     std::optional<std::uint32_t> failed_event_;
+    // exactly_once: what the last run's positions step wrote, and what its answers said.
+    std::vector<std::pair<std::int32_t, std::int64_t>> reached_;
+    std::vector<std::int32_t> inserted_;  // partitions whose row it inserted
+    std::deque<std::string> position_sql_;
+    std::deque<std::string> numbers_;
+    std::size_t fence_rows_ = 0;
+    bool missing_rows_ = false;
+    bool commit_sent_ = false;
+    bool uncertain_ = false;
 };
 
 }  // namespace redsink::detail

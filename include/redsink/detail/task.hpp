@@ -107,6 +107,7 @@ private:
         const std::lock_guard lock(mutex_);
         stats_.retries += result.retries;
         stats_.reconnects += result.reconnects;
+        stats_.commit_checks += result.commit_checks;
         stats_.db_time += result.db_time;
         if (committed_events == 0) return;
         stats_.events += committed_events;

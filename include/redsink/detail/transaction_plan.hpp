@@ -20,8 +20,9 @@ struct Step {
         statement,     // a statement without parameters: stage DDL, emptying the stage, the plan's statements
         fill,          // the batch's rows, into the stage or the target
         dead_letters,  // the batch's dead letters, into the dead-letter table
-        commit,        // COMMIT
-        rollback,      // ROLLBACK: a trial, which finds out whether the server takes some rows
+        positions,  // exactly_once: the positions the batch reached, and the check that no newer sink fenced this one
+        commit,     // COMMIT
+        rollback,   // ROLLBACK: a trial, which finds out whether the server takes some rows
     };
     // Where a fill sends the rows: the stage (every staged row, with its op) or the target (inserts).
     enum class Into { stage, target };
@@ -47,6 +48,7 @@ struct BatchShape {
     bool inserts = false;
     bool deletes = false;
     bool dead_letters = false;  // events that cannot be written, for the dead-letter table
+    bool positions = false;     // exactly_once: the positions go in the same transaction
 };
 
 // The session's stage table before the transaction, as the last commit left it.
@@ -73,11 +75,16 @@ struct TransactionOptions {
 //   atomic on its own.
 // - Dead letters go into their table just before COMMIT, in the batch's transaction: the batch's
 //   good rows and its dead letters commit together. A trial writes none.
+// - exactly_once: the positions the batch reached go last before COMMIT, with the check that no
+//   newer sink fenced this one; the executor waits for every answer before it sends COMMIT.
 [[nodiscard]] inline std::vector<Step> plan_transaction(const ApplyPlan& plan, BatchShape shape, StageState stage,
                                                         TransactionOptions options = {}) {
     std::vector<Step> steps;
-    if (options.trial) shape.dead_letters = false;
-    if (!shape.inserts && !shape.deletes && !shape.dead_letters) return steps;
+    if (options.trial) {
+        shape.dead_letters = false;
+        shape.positions = false;
+    }
+    if (!shape.inserts && !shape.deletes && !shape.dead_letters && !shape.positions) return steps;
     const bool redshift = plan.dialect() == Dialect::redshift;
     const auto method = redshift ? Step::Method::insert_chunks : Step::Method::copy;
     const auto statement = [&](std::string sql, RowCount counts = RowCount::none,
@@ -94,7 +101,7 @@ struct TransactionOptions {
     };
     const bool rows = shape.inserts || shape.deletes;
     const bool direct = !shape.deletes && plan.plain_inserts();
-    if (direct && !redshift && !options.trial && !shape.dead_letters) {
+    if (direct && !redshift && !options.trial && !shape.dead_letters && !shape.positions) {
         fill(Step::Into::target);
         return steps;
     }
@@ -104,7 +111,7 @@ struct TransactionOptions {
         steps.push_back({.kind = Step::Kind::lock, .sql = sql::lock_table_sql(locked)});
     }
     if (!rows) {
-        // Only dead letters.
+        // Only dead letters (and positions).
     } else if (direct) {
         fill(Step::Into::target);
     } else {
@@ -124,6 +131,7 @@ struct TransactionOptions {
             for (const auto& planned : plan.insert_statements()) statement(planned.sql, planned.counts);
     }
     if (shape.dead_letters) steps.push_back({.kind = Step::Kind::dead_letters, .sql = {}});
+    if (shape.positions) steps.push_back({.kind = Step::Kind::positions, .sql = {}});
     if (options.trial)
         steps.push_back({.kind = Step::Kind::rollback, .sql = "ROLLBACK"});
     else
@@ -138,6 +146,8 @@ struct TransactionOptions {
     for (const auto& step : steps) {
         if (step.kind == Step::Kind::dead_letters) {
             out += "dead letters into their table by INSERT";
+        } else if (step.kind == Step::Kind::positions) {
+            out += "positions (UPDATE or INSERT per partition), fence check; wait for every answer";
         } else if (step.kind == Step::Kind::fill) {
             out += step.into == Step::Into::stage ? "fill stage" : "fill target";
             out += step.method == Step::Method::copy ? " by COPY FROM STDIN" : " by prepared multi-row INSERTs";

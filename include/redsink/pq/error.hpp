@@ -16,6 +16,7 @@ enum class ErrorKind {
     bad_data,         // SQLSTATE class 22, or a value refused before it was sent
     constraint,       // SQLSTATE class 23
     schema,           // SQLSTATE class 42, or a table that does not match its record
+    fenced,           // exactly_once: a newer sink for the same table and source started; this one commits nothing
     other,
 };
 
@@ -26,6 +27,7 @@ enum class ErrorKind {
         case ErrorKind::bad_data: return "bad data";
         case ErrorKind::constraint: return "constraint violation";
         case ErrorKind::schema: return "schema";
+        case ErrorKind::fenced: return "fenced";
         case ErrorKind::other: break;
     }
     return "error";

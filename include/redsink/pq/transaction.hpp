@@ -40,13 +40,15 @@ public:
 
     // Commits; fails when the server answers COMMIT with ROLLBACK (an earlier statement failed).
     // In pipeline mode, `completed` sees each statement still in flight as it completes.
-    void commit(const std::function<void(const Completion&)>& completed = {}) {
+    // `sent` runs once COMMIT is on its way and before its answer is read (a test seam).
+    void commit(const std::function<void(const Completion&)>& completed = {}, const std::function<void()>& sent = {}) {
         if (!conn_->pipelined()) {
             conn_->exec(commit_sql());
             conn_ = nullptr;
             return;
         }
         conn_->send({.form = Request::Form::simple, .sql = &commit_sql()});
+        if (sent) sent();
         while (conn_->in_flight() > 0) {
             const auto done = conn_->receive();
             if (completed) completed(done);

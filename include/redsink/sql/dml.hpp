@@ -189,11 +189,9 @@ namespace detail {
     return "LOCK TABLE " + table.quoted();
 }
 
-// The table of the sink's own that its Redshift-dialect transactions lock instead of the target,
-// so that readers of the target never wait: "redsink_lock_<table>" beside the target, shortened
-// with a hash of the table's name when that would pass 63 bytes.
-[[nodiscard]] inline TableRef lock_table(const TableRef& target) {
-    constexpr std::string_view prefix = "redsink_lock_";
+// A table of the sink's own beside the target: `prefix` then the target's name, shortened with a
+// hash of the name when that would pass 63 bytes.
+[[nodiscard]] inline TableRef own_table(const TableRef& target, std::string_view prefix) {
     std::string name = std::string(prefix) + target.table;
     if (name.size() > max_identifier_bytes) {
         std::uint32_t hash = 2166136261u;  // FNV-1a
@@ -204,6 +202,12 @@ namespace detail {
         name = fmt::format("{}{}_{:08x}", prefix, target.table.substr(0, keep), hash);
     }
     return {target.schema, std::move(name)};
+}
+
+// The table of the sink's own that its Redshift-dialect transactions lock instead of the target,
+// so that readers of the target never wait: "redsink_lock_<table>".
+[[nodiscard]] inline TableRef lock_table(const TableRef& target) {
+    return own_table(target, "redsink_lock_");
 }
 
 [[nodiscard]] inline std::string create_lock_table_sql(const TableRef& lock) {
