@@ -53,7 +53,18 @@ LABELS = {
     "sink_postgres_upsert": "Sink postgres upsert",
     "sink_redshift_upsert_refused": "Sink redshift upsert, 1 row in 10,000 dead-lettered by the server",
     "sink_postgres_upsert_refused": "Sink postgres upsert, 1 row in 10,000 dead-lettered by the server",
+    "sink_redshift_append_once": "Sink redshift append, exactly_once",
+    "sink_redshift_upsert_once": "Sink redshift upsert, exactly_once",
+    "sink_postgres_append_once": "Sink postgres append, exactly_once",
+    "sink_postgres_upsert_once": "Sink postgres upsert, exactly_once",
 }
+# exactly_once against at_least_once on the same stream: (exactly_once case, at_least_once case).
+ONCE = [
+    ("sink_redshift_append_once", "sink_redshift_append"),
+    ("sink_redshift_upsert_once", "sink_redshift_upsert"),
+    ("sink_postgres_append_once", "sink_postgres_append"),
+    ("sink_postgres_upsert_once", "sink_postgres_upsert"),
+]
 BASELINES = ["per_row_insert", "multi_row_insert", "pipelined_insert", "staged_upsert", "copy", "copy_per_batch"]
 SINKS = [
     "sink_redshift_append",
@@ -63,6 +74,10 @@ SINKS = [
     "sink_postgres_upsert",
     "sink_redshift_upsert_refused",
     "sink_postgres_upsert_refused",
+    "sink_redshift_append_once",
+    "sink_redshift_upsert_once",
+    "sink_postgres_append_once",
+    "sink_postgres_upsert_once",
 ]
 RECORDS = ("narrow", "wide")
 
@@ -204,6 +219,26 @@ def loaders_table(runs, ratios):
         lines.append(
             f"| {record} | {name} | {batch_text} | {rate(case['rows_per_second'])} | {cv} | " + " | ".join(cells) + " |"
         )
+    return lines
+
+
+def once_table(runs):
+    """exactly_once's rows/s against at_least_once's, per case and batch size, as a ratio."""
+    lines = [
+        "| case | batch | at_least_once rows/s | exactly_once rows/s | exactly_once vs at_least_once |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for once, plain in ONCE:
+        for batch in (1_000, 10_000):
+            theirs = runs.get(("narrow", plain, batch, 1))
+            ours = runs.get(("narrow", once, batch, 1))
+            if not theirs or not ours:
+                continue
+            ratio = ours["rows_per_second"] / theirs["rows_per_second"]
+            lines.append(
+                f"| {LABELS[plain].removeprefix('Sink ')} | {batch:,} | {rate(theirs['rows_per_second'])} | "
+                f"{rate(ours['rows_per_second'])} | {ratio_text(ratio)} |"
+            )
     return lines
 
 
@@ -445,6 +480,16 @@ def main():
         *loaders_table(runs, ratios),
         "",
         f"![rows per second per case]({png.name})",
+        "",
+        "## Exactly once against at least once",
+        "",
+        "The same narrow stream, one task, with `exactly_once` (docs/delivery.md#exactly-once) and with "
+        "the default `at_least_once`: each batch's transaction also writes its positions (one `UPDATE` "
+        "per partition; these streams have one) and checks its fence, and the sink waits for those "
+        "answers before it sends `COMMIT`; PostgreSQL's plain append, a lone `COPY` under "
+        "`at_least_once`, becomes a transaction. Ratios of rows/s; below 1 is the cost.",
+        "",
+        *once_table(runs),
         "",
         "## Reading the numbers",
         "",

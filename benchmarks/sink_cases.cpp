@@ -20,6 +20,13 @@ template <class R, class Dialect>
 using UpsertSink = redsink::Sink<R, redsink::primary_key<"id">, redsink::upsert, redsink::fixed_schema, Dialect>;
 
 template <class R, class Dialect>
+using AppendOnceSink = redsink::Sink<R, redsink::append, redsink::fixed_schema, redsink::exactly_once, Dialect>;
+
+template <class R, class Dialect>
+using UpsertOnceSink = redsink::Sink<R, redsink::primary_key<"id">, redsink::upsert, redsink::fixed_schema,
+                                     redsink::exactly_once, Dialect>;
+
+template <class R, class Dialect>
 using DeadLetterSink = redsink::Sink<R, redsink::primary_key<"id">, redsink::upsert, redsink::fixed_schema, Dialect,
                                      redsink::dead_letter<"redsink_bench_dead_letters">>;
 
@@ -51,10 +58,15 @@ void sink_case(benchmark::State& state, std::string_view loader,
         if (refuses)
             setup.exec(fmt::format("ALTER TABLE {} ADD CHECK (id % {} <> {})", setup.table(), refused_every,
                                    refused_every / 2 - 1));
+        const auto table = setup.table().substr(schema.size() + 1);
+        // exactly_once: every repetition starts from no positions, as the table starts empty.
+        if constexpr (SinkType::delivery_policy::writes_positions)
+            setup.exec("DROP TABLE IF EXISTS " +
+                       redsink::detail::positions_table(redsink::sql::TableRef::make(schema, table)).quoted());
         // batch_rows alone decides when a batch is written.
         SinkType sink(redsink::ConnectionConfig::parse(pg::conninfo()),
                       {.schema = std::string(schema),
-                       .table = setup.table().substr(schema.size() + 1),
+                       .table = table,
                        .batch_rows = batch,
                        .batch_bytes = std::size_t{1} << 32,
                        .flush_interval = std::chrono::hours(1),
@@ -116,6 +128,19 @@ void register_record() {
     register_sink<R, UpsertSink<R, redsink::postgres>, true>("sink_postgres_upsert");
 }
 
+// What exactly_once costs: the same stream as at_least_once, with the positions written in each
+// batch's transaction and the fence check's round trip before COMMIT.
+template <class SinkType, bool upsert>
+void register_once(std::string_view loader) {
+    const auto name = fmt::format("{}/{}", record_name<Narrow>, loader);
+    timed_once(
+        benchmark::RegisterBenchmark(
+            name.c_str(), [loader](benchmark::State& state) { sink_case<Narrow, SinkType, upsert>(state, loader); }))
+        ->ArgNames({"batch", "tasks"})
+        ->Args({1'000, 1})
+        ->Args({10'000, 1});
+}
+
 // What dead-lettering costs: upserts with one row in 10,000 refused by the server.
 template <class Dialect>
 void register_dead_letters(std::string_view loader) {
@@ -136,6 +161,10 @@ void register_sink_cases() {
     register_record<Wide>();
     register_dead_letters<redsink::redshift>("sink_redshift_upsert_refused");
     register_dead_letters<redsink::postgres>("sink_postgres_upsert_refused");
+    register_once<AppendOnceSink<Narrow, redsink::redshift>, false>("sink_redshift_append_once");
+    register_once<UpsertOnceSink<Narrow, redsink::redshift>, true>("sink_redshift_upsert_once");
+    register_once<AppendOnceSink<Narrow, redsink::postgres>, false>("sink_postgres_append_once");
+    register_once<UpsertOnceSink<Narrow, redsink::postgres>, true>("sink_postgres_upsert_once");
 }
 
 }  // namespace redsink_bench

@@ -104,6 +104,16 @@ TEST_CASE("the documented GRANT script gives the sink's user what it needs, and 
         sink.write(redsink::deleted(Customer{7, {}}, {0, 3}));
         sink.flush();
     }
+    {
+        // exactly_once: the positions table is created and written under the same grants.
+        redsink::Sink<Customer, redsink::exactly_once, redsink::create_table, redsink::redshift> sink(
+            loader, {.schema = "streamkap", .table = "visits", .trace = trace});
+        sink.write(redsink::created(Customer{1, "Ada"}, {0, 1}));
+        sink.flush();
+        CHECK(sink.resume_positions() == redsink::Positions{{0, 1}});
+    }
+    CHECK(admin.exec("SELECT committed_offset FROM streamkap.redsink_positions_visits WHERE source_partition = 0")
+              .get(0, 0) == "1");
     CHECK(admin
               .exec("SELECT string_agg(id || ':' || name || ':' || coalesce(tier::text, '-'), ',' ORDER BY id) "
                     "FROM streamkap.customers")

@@ -225,7 +225,7 @@ private:
                     commit_sent_ = true;
                     transaction->commit([this](const pq::Completion& done) { account(done); },
                                         [this] {
-                                            if (options_.session_hook)
+                                            if (options_.session_hook && options_.positions)
                                                 options_.session_hook(conn_, SessionPoint::commit_sent);
                                         });
                     break;
