@@ -478,12 +478,23 @@ private:
         }
         RowState key_state;
         read_row(object, where, plan, row, key_state, nullptr);
+        if (envelope) {
+            document.rewind();
+            auto top = checked(document.get_object(), path, "is not a JSON object");
+            read_to_end(top, path);
+        }
         for (std::size_t i = 0; i < size; ++i)
             if (key_state.nulls.test(i))
                 detail::malformed(where + "." + std::string(info::member_names[i]), "is a null key field");
         state.seen |= key_state.seen;
         state.unavailable |= key_state.unavailable;
         if (!detail::at_end(document)) detail::malformed(path, "has text after the JSON");
+    }
+
+    // Walks an object to its end, so that what follows it can be checked.
+    static void read_to_end(simdjson::ondemand::object& object, const std::string& path) {
+        checked_code(object.reset().error(), path);
+        for (auto entry : object) (void)checked(std::move(entry), path, "is not valid JSON");
     }
 
     static void checked_code(simdjson::error_code code, const std::string& path) {
@@ -534,6 +545,7 @@ private:
             }
             auto object = checked(payload.get_object(), payload_path, "is not a JSON object");
             out = decode_payload(object, payload_path, plan, message, position);
+            read_to_end(top, path);
         } else {
             out = decode_payload(top, path, plan, message, position);
         }
@@ -587,8 +599,7 @@ private:
             else if (ts.error() != simdjson::NO_SUCH_FIELD)
                 checked_code(ts.error(), path + ".ts_ms");
             // The rest of the payload still has to be well formed.
-            checked_code(payload.reset().error(), path);
-            for (auto entry : payload) (void)checked(std::move(entry), path, "is not valid JSON");
+            read_to_end(payload, path);
         } else {
             Metadata metadata;
             read_row(payload, path, plan, out.change.row, state, &metadata);
