@@ -425,7 +425,7 @@ private:
             buffer = std::make_unique<char[]>(needed);
             capacity = needed;
         }
-        std::memcpy(buffer.get(), text.data(), text.size());
+        if (!text.empty()) std::memcpy(buffer.get(), text.data(), text.size());
         std::memset(buffer.get() + text.size(), 0, simdjson::SIMDJSON_PADDING);
         document = checked(parser.iterate(buffer.get(), text.size(), capacity), path, "is not valid JSON");
         return document;
@@ -437,16 +437,51 @@ private:
         return true;
     }
 
-    // Whether an object has exactly the keys "schema" and "payload" (the converter's envelope).
+    // The converter's envelope: whether an object has exactly the keys "schema" and "payload", and
+    // the schema's text when it is not null. Fields are read in order: simdjson 3.0's out-of-order
+    // lookup assumes a well-formed object.
+    struct Envelope {
+        bool is = false;
+        std::optional<std::string_view> schema;
+    };
     template <class Object>
-    static bool is_envelope(Object& object, const std::string& path) {
+    static Envelope envelope_of(Object& object, const std::string& path) {
         int schema = 0, payload = 0, other = 0;
+        Envelope out;
         for (auto entry : object) {
             auto field = checked(std::move(entry), path, "is not valid JSON");
             const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
-            (key == "schema" ? schema : key == "payload" ? payload : other) += 1;
+            if (key == "schema") {
+                ++schema;
+                auto value = field.value();
+                const auto where = path + ".schema";
+                if (checked(value.type(), where, "is not valid JSON") != simdjson::ondemand::json_type::null)
+                    out.schema = checked(checked(value.get_object(), where, "is not an object").raw_json(), where,
+                                         "is not valid JSON");
+            } else {
+                (key == "payload" ? payload : other) += 1;
+            }
         }
-        return schema == 1 && payload == 1 && other == 0;
+        out.is = schema == 1 && payload == 1 && other == 0;
+        return out;
+    }
+
+    // The envelope's payload, by reading the fields in order; nullopt when it is null.
+    template <class Object>
+    static std::optional<simdjson::ondemand::object> payload_of(Object& top, const std::string& path) {
+        const auto where = path + ".payload";
+        for (auto entry : top) {
+            auto field = checked(std::move(entry), path, "is not valid JSON");
+            const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
+            if (key != "payload") continue;
+            auto value = field.value();
+            if (checked(value.type(), where, "is not valid JSON") == simdjson::ondemand::json_type::null) {
+                (void)checked(value.is_null(), where, "is not valid JSON");
+                return std::nullopt;
+            }
+            return checked(value.get_object(), where, "is not a JSON object");
+        }
+        detail::malformed(path, "has no payload");
     }
 
     // Overlays the message key's fields on `row` (deletes and tombstones).
@@ -456,32 +491,21 @@ private:
         auto& document = iterate(key_parser_, key_buffer_, key_capacity_, key_document_, *message.key, path);
         if (is_null(document, path)) return;
         auto root = checked(document.get_object(), path, "is not a JSON object");
-        const bool envelope = is_envelope(root, path);
+        const auto envelope = envelope_of(root, path);
+        const Plan* plan = envelope.is && envelope.schema
+                               ? &plan_for(key_schemas_, *envelope.schema, path + ".schema", false)
+                               : nullptr;
         document.rewind();
-        const Plan* plan = nullptr;
-        simdjson::ondemand::object object;
-        std::string where = path;
-        if (envelope) {
-            auto top = checked(document.get_object(), path, "is not a JSON object");
-            auto schema = checked(top.find_field_unordered("schema"), path, "has no schema");
-            if (checked(schema.type(), path + ".schema", "is not valid JSON") != simdjson::ondemand::json_type::null) {
-                const auto text = checked(checked(schema.get_object(), path + ".schema", "is not an object").raw_json(),
-                                          path + ".schema", "is not valid JSON");
-                plan = &plan_for(key_schemas_, text, path + ".schema", false);
-            }
-            where = path + ".payload";
-            auto payload = checked(top.find_field_unordered("payload"), path, "has no payload");
-            if (checked(payload.type(), where, "is not valid JSON") == simdjson::ondemand::json_type::null) return;
-            object = checked(payload.get_object(), where, "is not a JSON object");
-        } else {
-            object = checked(document.get_object(), path, "is not a JSON object");
-        }
+        auto top = checked(document.get_object(), path, "is not a JSON object");
         RowState key_state;
-        read_row(object, where, plan, row, key_state, nullptr);
-        if (envelope) {
-            document.rewind();
-            auto top = checked(document.get_object(), path, "is not a JSON object");
+        std::string where = path;
+        if (envelope.is) {
+            where = path + ".payload";
+            auto payload = payload_of(top, path);
+            if (payload) read_row(*payload, where, plan, row, key_state, nullptr);
             read_to_end(top, path);
+        } else {
+            read_row(top, where, plan, row, key_state, nullptr);
         }
         for (std::size_t i = 0; i < size; ++i)
             if (key_state.nulls.test(i))
@@ -523,28 +547,21 @@ private:
         auto& document = iterate(parser_, buffer_, capacity_, document_, *message.value, path);
         if (is_null(document, path)) return key_only(message, Op::tombstone, position, path);
         auto root = checked(document.get_object(), path, "is not a JSON object");
-        const bool envelope = is_envelope(root, path);
+        const auto envelope = envelope_of(root, path);
+        const Plan* plan = envelope.is && envelope.schema
+                               ? &plan_for(value_schemas_, *envelope.schema, path + ".schema", true)
+                               : nullptr;
         document.rewind();
-        const Plan* plan = nullptr;
         auto top = checked(document.get_object(), path, "is not a JSON object");
         std::optional<Decoded<Record>> out;
-        if (envelope) {
-            auto schema = checked(top.find_field_unordered("schema"), path, "has no schema");
-            const auto schema_path = path + ".schema";
-            if (checked(schema.type(), schema_path, "is not valid JSON") != simdjson::ondemand::json_type::null) {
-                const auto text = checked(checked(schema.get_object(), schema_path, "is not an object").raw_json(),
-                                          schema_path, "is not valid JSON");
-                plan = &plan_for(value_schemas_, text, schema_path, true);
+        if (envelope.is) {
+            auto payload = payload_of(top, path);
+            if (!payload) {
+                if (plan != nullptr) detail::malformed(path + ".payload", "is null but the schema is not");
+                out = key_only(message, Op::tombstone, position, path);
+            } else {
+                out = decode_payload(*payload, path + ".payload", plan, message, position);
             }
-            const auto payload_path = path + ".payload";
-            auto payload = checked(top.find_field_unordered("payload"), path, "has no payload");
-            if (checked(payload.type(), payload_path, "is not valid JSON") == simdjson::ondemand::json_type::null) {
-                if (plan != nullptr) detail::malformed(payload_path, "is null but the schema is not");
-                (void)checked(payload.is_null(), payload_path, "is not valid JSON");
-                return key_only(message, Op::tombstone, position, path);
-            }
-            auto object = checked(payload.get_object(), payload_path, "is not a JSON object");
-            out = decode_payload(object, payload_path, plan, message, position);
             read_to_end(top, path);
         } else {
             out = decode_payload(top, path, plan, message, position);
@@ -560,46 +577,59 @@ private:
         if (plan != nullptr) {
             envelope = plan->schema.envelope;
         } else if (member_of("op", 0) == size) {
-            auto op = payload.find_field_unordered("op");
-            envelope = op.error() == simdjson::SUCCESS;
+            for (auto entry : payload)
+                if (checked(checked(std::move(entry), path, "is not valid JSON").unescaped_key(), path,
+                            "is not valid JSON") == "op")
+                    envelope = true;
             checked_code(payload.reset().error(), path);
         }
         Decoded<Record> out;
         out.change.position = position;
         RowState state;
         if (envelope) {
-            const auto op_path = path + ".op";
-            const auto op =
-                op_of(checked(checked(payload.find_field_unordered("op"), op_path, "is missing").get_string(), op_path,
-                              "is not a string"),
-                      op_path);
-            out.change.op = op;
-            const auto row_path = path + (op == Op::remove ? ".before" : ".after");
-            auto row = payload.find_field_unordered(op == Op::remove ? "before" : "after");
-            bool present = row.error() == simdjson::SUCCESS;
-            if (!present && row.error() != simdjson::NO_SUCH_FIELD) checked_code(row.error(), row_path);
-            if (present && checked(row.type(), row_path, "is not valid JSON") == simdjson::ondemand::json_type::null) {
-                (void)checked(row.is_null(), row_path, "is not valid JSON");
-                present = false;
+            // One pass in document order: before and after are both read when present (op may
+            // come last), and the one the op names is kept.
+            std::optional<Op> op;
+            Record before{}, after{};
+            RowState before_state, after_state;
+            bool has_before = false, has_after = false;
+            for (auto entry : payload) {
+                auto field = checked(std::move(entry), path, "is not valid JSON");
+                const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
+                const auto where = path + "." + std::string(key);
+                if (key == "op") {
+                    op = op_of(checked(field.value().get_string(), where, "is not a string"), where);
+                } else if (key == "before" || key == "after") {
+                    auto value = field.value();
+                    if (checked(value.type(), where, "is not valid JSON") == simdjson::ondemand::json_type::null) {
+                        (void)checked(value.is_null(), where, "is not valid JSON");
+                        continue;
+                    }
+                    auto object = checked(value.get_object(), where, "is not a JSON object");
+                    const bool is_before = key == "before";
+                    read_row(object, where, plan, is_before ? before : after, is_before ? before_state : after_state,
+                             nullptr);
+                    (is_before ? has_before : has_after) = true;
+                } else if (key == "source") {
+                    read_source(field.value(), where);
+                } else if (key == "ts_ms") {
+                    source_.event_ts_ms = optional_integer(field.value(), where);
+                }
             }
-            if (present) {
-                auto object = checked(row.get_object(), row_path, "is not a JSON object");
-                read_row(object, row_path, plan, out.change.row, state, nullptr);
-            } else if (op != Op::remove) {
-                detail::malformed(row_path, "is missing or null in a '" + std::string(to_string(op)) + "' event");
+            if (!op) detail::malformed(path + ".op", "is missing");
+            out.change.op = *op;
+            if (*op == Op::remove) {
+                if (has_before) {
+                    out.change.row = std::move(before);
+                    state = before_state;
+                }
+            } else {
+                if (!has_after)
+                    detail::malformed(path + ".after",
+                                      "is missing or null in a '" + std::string(to_string(*op)) + "' event");
+                out.change.row = std::move(after);
+                state = after_state;
             }
-            auto source = payload.find_field_unordered("source");
-            if (source.error() == simdjson::SUCCESS)
-                read_source(source.value_unsafe(), path + ".source");
-            else if (source.error() != simdjson::NO_SUCH_FIELD)
-                checked_code(source.error(), path + ".source");
-            auto ts = payload.find_field_unordered("ts_ms");
-            if (ts.error() == simdjson::SUCCESS)
-                source_.event_ts_ms = optional_integer(ts.value_unsafe(), path + ".ts_ms");
-            else if (ts.error() != simdjson::NO_SUCH_FIELD)
-                checked_code(ts.error(), path + ".ts_ms");
-            // The rest of the payload still has to be well formed.
-            read_to_end(payload, path);
         } else {
             Metadata metadata;
             read_row(payload, path, plan, out.change.row, state, &metadata);
