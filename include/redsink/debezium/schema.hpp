@@ -3,6 +3,7 @@
 // Kafka Connect schemas as the JSON converter writes them ({"schema": ..., "payload": ...}): the
 // fields of a row, their types and logical names, read once per distinct schema text.
 #include <redsink/debezium/values.hpp>
+#include <redsink/pq/error.hpp>
 
 #include <simdjson.h>
 
