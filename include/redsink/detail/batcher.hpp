@@ -50,39 +50,21 @@ public:
     // Encodes the event into its task's batch, and returns the task. On a bad value (BadValue,
     // naming the column) nothing of the event is taken.
     std::size_t add(const Change<R>& change) {
-        std::size_t task = 0;
         std::optional<std::size_t> hash;
-        if (by_partition_) {
-            task = partition_task(change.position);
-        } else if (batches_.size() > 1) {
-            if constexpr (key_info<R, Key>::size == 0) {
-                task = turn_++ % batches_.size();
-            } else {
-                hash = row_key_hash<R, Key>(change.row, scratch_, columns_);
-                task = *hash % batches_.size();
-            }
-        }
+        const auto task = route(change, hash);
         encode_change<R, Key>(change, batches_[task], columns_, hash);
         took(task);
         return task;
     }
 
     // Takes an event the client refused (`bad`) as a dead letter of a task's batch, and returns
-    // the task: the key's, when its key can be encoded.
+    // the task: the key's, when its key can be encoded (else the first).
     std::size_t add_refused(const Change<R>& change, const BadValue& bad) {
         std::size_t task = 0;
-        if (by_partition_) {
-            task = partition_task(change.position);
-        } else if (batches_.size() > 1) {
-            if constexpr (key_info<R, Key>::size == 0) {
-                task = turn_++ % batches_.size();
-            } else {
-                try {
-                    task = row_key_hash<R, Key>(change.row, scratch_, columns_) % batches_.size();
-                } catch (const BadValue&) {
-                    task = 0;
-                }
-            }
+        try {
+            std::optional<std::size_t> hash;
+            task = route(change, hash);
+        } catch (const BadValue&) {
         }
         auto& batch = batches_[task];
         batch.dead_letters.push_back(refused_event<R, Key>(change, bad, columns_));
@@ -119,8 +101,17 @@ public:
     }
 
 private:
-    [[nodiscard]] std::size_t partition_task(const Position& position) const noexcept {
-        return static_cast<std::uint32_t>(position.partition) % batches_.size();
+    // The task an event goes to: its partition's (by_partition), its key's (`hash` is then the
+    // key's hash), or the next in turn without a key. Throws BadValue when the key cannot be encoded.
+    std::size_t route(const Change<R>& change, std::optional<std::size_t>& hash) {
+        if (by_partition_) return static_cast<std::uint32_t>(change.position.partition) % batches_.size();
+        if (batches_.size() == 1) return 0;
+        if constexpr (key_info<R, Key>::size == 0) {
+            return turn_++ % batches_.size();
+        } else {
+            hash = row_key_hash<R, Key>(change.row, scratch_, columns_);
+            return *hash % batches_.size();
+        }
     }
 
     // Counts an event taken into the task's batch.
