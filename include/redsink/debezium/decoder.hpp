@@ -577,10 +577,11 @@ private:
         if (plan != nullptr) {
             envelope = plan->schema.envelope;
         } else if (member_of("op", 0) == size) {
+            // The keys compared as written, not unescaped: simdjson unescapes into a buffer sized for each
+            // string once per pass over the document, and reset() starts no new pass, so unescaping
+            // every key here and again below would write past that buffer.
             for (auto entry : payload)
-                if (checked(checked(std::move(entry), path, "is not valid JSON").unescaped_key(), path,
-                            "is not valid JSON") == "op")
-                    envelope = true;
+                if (checked(std::move(entry), path, "is not valid JSON").key() == "op") envelope = true;
             checked_code(payload.reset().error(), path);
         }
         Decoded<Record> out;
