@@ -294,6 +294,7 @@ TEST_CASE("a flat row of long unknown keys: read whole, each key unescaped once"
     Decoder<Customer> strict;
     CHECK_THROWS_WITH(strict.decode(value_only(value)), Catch::Contains("matches no member"));
     // An escaped "op" is not the envelope's: the row stays flat, and the field is unknown.
-    CHECK_THROWS_WITH(strict.decode(value_only(R"({"\u006fp":"c","id":1,"first_name":"a","last_name":"b","email":null})")),
-                      Catch::Contains("matches no member"));
+    CHECK_THROWS_WITH(
+        strict.decode(value_only(R"({"\u006fp":"c","id":1,"first_name":"a","last_name":"b","email":null})")),
+        Catch::Contains("matches no member"));
 }
