@@ -1,5 +1,8 @@
 // redsink_bench_encode: the client-side work before a batch is sent, without a database.
 // redsink's encoder and SQL builder against the same work written by hand with fmt.
+#ifdef REDSINK_BENCH_DEBEZIUM
+#include "debezium.hpp"
+#endif
 #include "handwritten.hpp"
 #include "records.hpp"
 
@@ -159,6 +162,9 @@ int main(int argc, char** argv) {
     if (!same_text<Narrow>() || !same_text<Wide>()) return 1;
     register_record<Narrow>();
     register_record<Wide>();
+#ifdef REDSINK_BENCH_DEBEZIUM
+    register_debezium_cases();
+#endif
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

@@ -120,6 +120,7 @@ def load_runs(path):
             repetitions = 1
         result[key] = {
             "rows_per_second": median.get("rows_per_second"),
+            "events_per_second": median.get("events_per_second"),
             "retries": median.get("retries"),
             "real_time": median["real_time"],
             "time_unit": median["time_unit"],
@@ -219,6 +220,21 @@ def loaders_table(runs, ratios):
         lines.append(
             f"| {record} | {name} | {batch_text} | {rate(case['rows_per_second'])} | {cv} | " + " | ".join(cells) + " |"
         )
+    return lines
+
+
+def debezium_table(encode_runs):
+    """The Debezium decoder against simdjson's parse of the same bytes (None when not built)."""
+    ours = encode_runs.get(("debezium", "decode", 0, 0))
+    theirs = encode_runs.get(("debezium", "simdjson_parse", 0, 0))
+    if not ours or not theirs:
+        return ["The Debezium decoder was not built in this run (it needs simdjson)."]
+    lines = ["| work | events/s | cv | vs simdjson's parse |", "|---|---:|---:|---:|"]
+    for what, case in (("decode: key and value into a Change, schema checked", ours),
+                       ("simdjson DOM parse of the same key and value", theirs)):
+        cv = f"{case['cv'] * 100:.0f}%" if case["cv"] is not None else "-"
+        ratio = ratio_text(case["events_per_second"] / theirs["events_per_second"]) if case is ours else ""
+        lines.append(f"| {what} | {rate(case['events_per_second'])} | {cv} | {ratio} |")
     return lines
 
 
@@ -490,6 +506,17 @@ def main():
         "`at_least_once`, becomes a transaction. Ratios of rows/s; below 1 is the cost.",
         "",
         *once_table(runs),
+        "",
+        "## Decoding Debezium's change events",
+        "",
+        "`redsink_bench_encode`'s `debezium/` cases (`benchmarks/debezium.cpp`, no database): the "
+        "creates, updates and snapshot reads of the decoder tests' PostgreSQL fixture (envelopes with "
+        "their schema, about 2.4 KB each) decoded into `Change<Customer>` by "
+        "`redsink::debezium::Decoder` (docs/debezium.md), against simdjson's DOM parse of the same key "
+        "and value bytes. The ratio is what decoding keeps of the bare parse's speed: below 1 is the "
+        "decoder's own work (reading every field in order, the schema check, the values).",
+        "",
+        *debezium_table(encode_runs),
         "",
         "## Reading the numbers",
         "",
