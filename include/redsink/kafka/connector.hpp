@@ -1,0 +1,408 @@
+#pragma once
+
+// The Kafka front end: consumes topics of Debezium change events, each into its sink, and
+// commits a partition's offsets only once the warehouse committed what was read from it.
+// See docs/kafka.md.
+#include <redsink/kafka/handle.hpp>
+#include <redsink/kafka/route.hpp>
+#include <redsink/position.hpp>
+
+#include <librdkafka/rdkafka.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace redsink::kafka {
+
+struct ConnectorOptions {
+    // librdkafka's consumer properties: bootstrap.servers and group.id at least. The connector's
+    // defaults, which these override: partition.assignment.strategy=cooperative-sticky (a
+    // rebalance moves only the partitions that must move), auto.offset.reset=earliest (a new group
+    // reads its topics from the start). enable.auto.commit and enable.auto.offset.store are the
+    // connector's own (false): it commits offsets itself.
+    Properties properties;
+    // How long one poll waits for a message.
+    std::chrono::milliseconds poll_timeout{100};
+    // How often the acknowledged offsets are committed to Kafka (and always when partitions are
+    // revoked, and at close()).
+    std::chrono::milliseconds commit_interval{1000};
+    // Backpressure: when a topic's sink holds more events not yet committed than this, its
+    // partitions are paused (the consumer keeps polling, so it stays in its group) until the
+    // sink is down to half.
+    std::size_t max_pending_events = 200'000;
+};
+
+// A topic and partition.
+struct TopicPartition {
+    std::string topic;
+    std::int32_t partition = 0;
+
+    friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
+};
+
+struct PartitionProgress {
+    std::int64_t next_offset = -1;     // the offset after the last message read (-1: none read)
+    std::int64_t acknowledged = -1;    // the last offset the warehouse committed
+    std::int64_t committed = -1;       // the offset committed to Kafka (the next one to read)
+    std::int64_t high_watermark = -1;  // the partition's end, as last fetched (-1: unknown)
+    std::int64_t lag = -1;             // messages after next_offset (or committed) to the end; -1: unknown
+    bool paused = false;
+};
+
+// What a connector reports: totals, per partition it holds, and its last offset commit.
+struct Progress {
+    std::uint64_t messages = 0;        // read and written to a sink
+    double messages_per_second = 0;    // since the previous progress() call (or the start)
+    std::uint64_t offset_commits = 0;  // commits of offsets to Kafka that succeeded
+    std::uint64_t commit_failures = 0;
+    std::uint64_t consumer_errors = 0;  // errors librdkafka reported and recovers from itself
+    std::string last_consumer_error;
+    std::uint64_t rebalances = 0;
+    std::optional<std::chrono::system_clock::time_point> last_commit;
+    std::map<TopicPartition, PartitionProgress> partitions;  // the partitions assigned now
+};
+
+// Consumes topics of Debezium change events into sinks, one sink per topic:
+//
+//     redsink::kafka::Connector connector({.properties = {{"bootstrap.servers", "..."}, {"group.id", "..."}}});
+//     connector.route<Customer>("dbserver1.inventory.customers", customers);   // a redsink::Sink<Customer, ...>
+//     connector.run(stop);   // until `stop` is set (a SIGTERM handler): then flush, commit, leave
+//
+// Offsets: the connector takes each sink's on_commit; a partition's offset committed to Kafka is
+// the acknowledged offset + 1, never more. Before a partition is revoked, its topic's sink is
+// flushed and the partition's offset committed. With an exactly_once sink, a partition newly
+// assigned starts after the offset the sink's positions table holds (resume_positions()), not at
+// the group's offset. One thread: call everything from the thread that polls.
+class Connector {
+public:
+    explicit Connector(ConnectorOptions options) : options_(std::move(options)) {
+        for (const auto& [name, value] : options_.properties)
+            if ((name == "enable.auto.commit" || name == "enable.auto.offset.store") && value != "false")
+                throw KafkaError(name +
+                                 " must stay false: the connector commits offsets only for what the "
+                                 "warehouse committed");
+        if (!options_.properties.contains("group.id"))
+            throw KafkaError("the property group.id is missing: offsets are committed to a consumer group");
+    }
+    Connector(const Connector&) = delete;
+    Connector& operator=(const Connector&) = delete;
+
+    // Leaves the group without flushing: what was not acknowledged is not committed, and is read
+    // again by the partition's next owner. Call close() to flush and commit first.
+    ~Connector() {
+        if (handle_) {
+            closing_ = true;
+            rd_kafka_consumer_close(handle_.get());
+            handle_.reset();
+        }
+    }
+
+    // Writes the change events of `topic` into `sink` (a redsink::Sink<Record, ...>), decoded
+    // with `decode`. Before start(); a sink takes one topic (its positions are the topic's
+    // partitions), and the connector takes its on_commit callback.
+    template <class Record, class SinkT>
+    void route(std::string topic, SinkT& sink, const debezium::Options& decode = {}) {
+        if (handle_) throw KafkaError("route(" + topic + ") after the connector started");
+        if (routes_.contains(topic)) throw KafkaError("the topic " + topic + " has a route already");
+        for (const auto& [name, existing] : routes_)
+            if (existing->sink_address() == &sink)
+                throw KafkaError("the topics " + name + " and " + topic +
+                                 " share one sink: a sink's positions are one topic's partitions");
+        routes_.emplace(topic, std::make_unique<detail::SinkRoute<Record, SinkT>>(
+                                   topic, sink, decode, [this](const std::string& name, const Positions& positions) {
+                                       for (const auto& [partition, offset] : positions)
+                                           acknowledged_[{name, partition}] = offset;
+                                   }));
+    }
+
+    // Creates the consumer and subscribes to the routed topics (the group assigns partitions
+    // during the following polls).
+    void start() {
+        if (handle_) return;
+        if (routes_.empty()) throw KafkaError("no topic to consume: call route() first");
+        Properties properties{{"partition.assignment.strategy", "cooperative-sticky"},
+                              {"auto.offset.reset", "earliest"}};
+        for (const auto& [name, value] : options_.properties) properties[name] = value;
+        properties["enable.auto.commit"] = "false";
+        properties["enable.auto.offset.store"] = "false";
+        auto conf = detail::make_conf(properties);
+        rd_kafka_conf_set_opaque(conf.get(), this);
+        rd_kafka_conf_set_rebalance_cb(conf.get(), &Connector::rebalance_callback);
+        std::array<char, 512> reason{};
+        handle_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), reason.data(), reason.size()));
+        if (!handle_) throw KafkaError(std::string("cannot create the consumer: ") + reason.data());
+        conf.release();  // the handle owns it now
+        rd_kafka_poll_set_consumer(handle_.get());
+        auto topics = detail::make_list(static_cast<int>(routes_.size()));
+        for (const auto& [name, route] : routes_)
+            rd_kafka_topic_partition_list_add(topics.get(), name.c_str(), RD_KAFKA_PARTITION_UA);
+        detail::check(rd_kafka_subscribe(handle_.get(), topics.get()), "subscribing to the topics");
+        started_ = last_commit_ = last_rate_ = std::chrono::steady_clock::now();
+    }
+
+    // Reads and writes at most one message (waiting up to poll_timeout), then polls the sinks,
+    // commits acknowledged offsets when commit_interval has passed, and pauses or resumes topics
+    // for backpressure. True when it read a message. Throws a decode error or a sink's error: the
+    // message was not written, and nothing after the last acknowledged offset is committed.
+    bool poll() {
+        start();
+        raise_failure();
+        detail::MessagePtr message(
+            rd_kafka_consumer_poll(handle_.get(), static_cast<int>(options_.poll_timeout.count())));
+        raise_failure();
+        bool read = false;
+        if (message) {
+            if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                consumer_error(*message);
+            } else {
+                const std::string topic = rd_kafka_topic_name(message->rkt);
+                auto& route = *routes_.at(topic);
+                route.write(*message);
+                ++messages_;
+                read = true;
+                const TopicPartition where{topic, message->partition};
+                partitions_[where].next_offset = message->offset + 1;
+                first_read_.try_emplace(where, message->offset);
+                if (++since_pending_check_ >= pending_check_every) {
+                    since_pending_check_ = 0;
+                    apply_backpressure();
+                }
+            }
+        }
+        for (const auto& [name, route] : routes_) route->poll();
+        if (!read) apply_backpressure();
+        if (std::chrono::steady_clock::now() - last_commit_ >= options_.commit_interval) commit_acknowledged({});
+        return read;
+    }
+
+    // Polls until `stop` is set, then close().
+    void run(const std::atomic<bool>& stop) {
+        start();
+        while (!stop.load(std::memory_order_relaxed)) poll();
+        close();
+    }
+
+    // Flushes every sink, commits the acknowledged offsets, and leaves the group (its partitions
+    // go to the other members). A commit that keeps failing (the coordinator away for longer than
+    // the retries) is thrown as a KafkaError once the consumer is closed: the rows are in the
+    // warehouse, and the partitions' next owner reads them again.
+    void close() {
+        if (!handle_) return;
+        for (const auto& [name, route] : routes_) route->flush();
+        const bool committed = commit_acknowledged({}, final_commit_attempts);
+        closing_ = true;
+        detail::check(rd_kafka_consumer_close(handle_.get()), "closing the consumer");
+        handle_.reset();
+        raise_failure();
+        if (!committed)
+            throw KafkaError("the last offsets could not be committed (" + last_consumer_error_ +
+                             "): what they cover is in the warehouse and will be read again");
+    }
+
+    [[nodiscard]] Progress progress() {
+        Progress out;
+        out.messages = messages_;
+        const auto now = std::chrono::steady_clock::now();
+        const std::chrono::duration<double> elapsed = now - last_rate_;
+        if (elapsed.count() > 0)
+            out.messages_per_second = static_cast<double>(messages_ - messages_at_rate_) / elapsed.count();
+        last_rate_ = now;
+        messages_at_rate_ = messages_;
+        out.offset_commits = offset_commits_;
+        out.commit_failures = commit_failures_;
+        out.consumer_errors = consumer_errors_;
+        out.last_consumer_error = last_consumer_error_;
+        out.rebalances = rebalances_;
+        out.last_commit = last_commit_time_;
+        for (const auto& [where, state] : partitions_) {
+            PartitionProgress one = state;
+            if (const auto acked = acknowledged_.find(where); acked != acknowledged_.end())
+                one.acknowledged = acked->second;
+            if (const auto done = committed_.find(where); done != committed_.end()) one.committed = done->second;
+            std::int64_t low = -1, high = -1;
+            if (handle_ &&
+                rd_kafka_get_watermark_offsets(handle_.get(), where.topic.c_str(), where.partition, &low, &high) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+                high >= 0) {
+                one.high_watermark = high;
+                const auto from = one.next_offset >= 0 ? one.next_offset : one.committed;
+                if (from >= 0) one.lag = std::max<std::int64_t>(0, high - from);
+            }
+            out.partitions.emplace(where, one);
+        }
+        return out;
+    }
+
+    // The partitions assigned now.
+    [[nodiscard]] std::vector<TopicPartition> assignment() const {
+        std::vector<TopicPartition> out;
+        for (const auto& [where, state] : partitions_) out.push_back(where);
+        return out;
+    }
+
+private:
+    static constexpr std::size_t pending_check_every = 1024;
+    static constexpr int final_commit_attempts = 25;  // at a revoke and at close: 5 s
+
+    static void rebalance_callback(rd_kafka_t*, rd_kafka_resp_err_t error, rd_kafka_topic_partition_list_t* partitions,
+                                   void* opaque) {
+        auto* self = static_cast<Connector*>(opaque);
+        try {
+            self->rebalanced(error, *partitions);
+        } catch (...) {
+            // librdkafka's C code is between here and poll(): poll() raises it.
+            if (!self->failure_) self->failure_ = std::current_exception();
+        }
+    }
+
+    void rebalanced(rd_kafka_resp_err_t error, rd_kafka_topic_partition_list_t& partitions) {
+        ++rebalances_;
+        const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(handle_.get()), "COOPERATIVE") == 0;
+        if (error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+            for (int i = 0; i < partitions.cnt; ++i) {
+                auto& element = partitions.elems[i];
+                const auto& route = *routes_.at(element.topic);
+                // exactly_once: the table's positions say where to start, whatever the group says.
+                if (const auto positions = route.resume_positions()) {
+                    if (const auto at = positions->find(element.partition); at != positions->end())
+                        element.offset = at->second + 1;
+                }
+                partitions_[{element.topic, element.partition}];
+            }
+            if (cooperative)
+                detail::check(rd_kafka_incremental_assign(handle_.get(), &partitions), "taking assigned partitions");
+            else
+                detail::check(rd_kafka_assign(handle_.get(), &partitions), "taking assigned partitions");
+            return;
+        }
+        // Revoked (or lost): unless lost, write what was read from them and commit it first.
+        const bool lost = rd_kafka_assignment_lost(handle_.get()) != 0;
+        std::set<TopicPartition> revoked;
+        for (int i = 0; i < partitions.cnt; ++i)
+            revoked.insert({partitions.elems[i].topic, partitions.elems[i].partition});
+        std::exception_ptr failure;
+        if (!lost) {
+            try {
+                std::set<std::string> topics;
+                for (const auto& where : revoked) topics.insert(where.topic);
+                for (const auto& topic : topics) routes_.at(topic)->flush();
+                commit_acknowledged(revoked, final_commit_attempts);
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        }
+        // The acknowledged offsets stay: a sink reports a partition's only when it moves, and a
+        // partition that comes back is read again from the group's offset, below them.
+        for (const auto& where : revoked) {
+            partitions_.erase(where);
+            first_read_.erase(where);
+            committed_.erase(where);
+        }
+        if (closing_ || !cooperative)
+            detail::check(rd_kafka_assign(handle_.get(), nullptr), "giving partitions up");
+        else
+            detail::check(rd_kafka_incremental_unassign(handle_.get(), &partitions), "giving partitions up");
+        if (failure) std::rethrow_exception(failure);
+    }
+
+    // Commits, for the partitions held (or only those of `only`), the acknowledged offset + 1
+    // where it moved, trying `attempts` times 200 ms apart (a coordinator moving or coming back).
+    // A failed commit is counted, not thrown: the warehouse holds the rows, and the offsets go
+    // with the next commit (or the messages are read again, which at-least-once allows). False
+    // when it failed.
+    bool commit_acknowledged(const std::set<TopicPartition>& only, int attempts = 1) {
+        last_commit_ = std::chrono::steady_clock::now();
+        auto list = detail::make_list();
+        std::vector<std::pair<TopicPartition, std::int64_t>> moved;
+        for (const auto& [where, offset] : acknowledged_) {
+            if (!partitions_.contains(where) || (!only.empty() && !only.contains(where))) continue;
+            // A sink reports every partition it ever wrote: an offset read before this assignment
+            // (the partition was here, left, and came back) may be behind what another member
+            // committed since, and committing it would move the group back.
+            if (const auto first = first_read_.find(where); first == first_read_.end() || offset < first->second)
+                continue;
+            const auto next = offset + 1;
+            if (const auto done = committed_.find(where); done != committed_.end() && done->second >= next) continue;
+            rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition)->offset = next;
+            moved.emplace_back(where, next);
+        }
+        if (moved.empty()) return true;
+        for (int attempt = 1;; ++attempt) {
+            const auto error = rd_kafka_commit(handle_.get(), list.get(), 0);
+            if (error == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+            ++commit_failures_;
+            last_consumer_error_ = std::string("committing offsets: ") + rd_kafka_err2str(error);
+            if (attempt >= attempts) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        ++offset_commits_;
+        last_commit_time_ = std::chrono::system_clock::now();
+        for (const auto& [where, next] : moved) committed_[where] = next;
+        return true;
+    }
+
+    void consumer_error(const rd_kafka_message_t& message) {
+        std::array<char, 512> reason{};
+        if (rd_kafka_fatal_error(handle_.get(), reason.data(), reason.size()) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            throw KafkaError(std::string("the consumer failed: ") + reason.data());
+        ++consumer_errors_;
+        last_consumer_error_ = rd_kafka_message_errstr(&message);
+    }
+
+    // Pauses the partitions of a topic whose sink holds too much, resumes them once it is down to half.
+    void apply_backpressure() {
+        for (const auto& [topic, route] : routes_) {
+            const auto pending = route->pending();
+            const bool pause = pending > options_.max_pending_events;
+            const bool resume = pending <= options_.max_pending_events / 2;
+            auto list = detail::make_list();
+            for (auto& [where, state] : partitions_) {
+                if (where.topic != topic) continue;
+                if ((pause && !state.paused) || (resume && state.paused)) {
+                    rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition);
+                    state.paused = pause;
+                }
+            }
+            if (list->cnt == 0) continue;
+            if (pause)
+                detail::check(rd_kafka_pause_partitions(handle_.get(), list.get()), "pausing " + topic);
+            else
+                detail::check(rd_kafka_resume_partitions(handle_.get(), list.get()), "resuming " + topic);
+        }
+    }
+
+    void raise_failure() {
+        if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
+    }
+
+    ConnectorOptions options_;
+    std::map<std::string, std::unique_ptr<detail::Route>, std::less<>> routes_;
+    detail::Handle handle_;
+    bool closing_ = false;
+    std::exception_ptr failure_;
+    std::map<TopicPartition, PartitionProgress> partitions_;  // assigned now
+    std::map<TopicPartition, std::int64_t> first_read_;       // the first offset read since assigned
+    std::map<TopicPartition, std::int64_t> acknowledged_;     // from the sinks' on_commit
+    std::map<TopicPartition, std::int64_t> committed_;        // to Kafka: the next offset to read
+    std::uint64_t messages_ = 0, messages_at_rate_ = 0, offset_commits_ = 0, commit_failures_ = 0, consumer_errors_ = 0,
+                  rebalances_ = 0;
+    std::string last_consumer_error_;
+    std::size_t since_pending_check_ = 0;
+    std::optional<std::chrono::system_clock::time_point> last_commit_time_;
+    std::chrono::steady_clock::time_point started_{}, last_commit_{}, last_rate_{};
+};
+
+}  // namespace redsink::kafka

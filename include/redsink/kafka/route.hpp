@@ -1,0 +1,87 @@
+#pragma once
+
+// A topic's way into its table: the Debezium decoder, then the sink.
+#include <redsink/debezium.hpp>
+#include <redsink/position.hpp>
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace redsink::kafka::detail {
+
+// What the connector asks of a topic's route, whatever the record and sink types.
+class Route {
+public:
+    virtual ~Route() = default;
+    // Decodes the message and writes its change. Throws debezium::DecodeError (nothing written)
+    // or the sink's error.
+    virtual void write(const rd_kafka_message_t& message) = 0;
+    virtual void poll() = 0;
+    virtual void flush() = 0;
+    // exactly_once: the positions the sink's table holds (the consumer seeks after them).
+    [[nodiscard]] virtual std::optional<Positions> resume_positions() const = 0;
+    // Events taken and not committed yet.
+    [[nodiscard]] virtual std::size_t pending() const = 0;
+    [[nodiscard]] virtual const void* sink_address() const noexcept = 0;
+    [[nodiscard]] const std::string& topic() const noexcept { return topic_; }
+
+protected:
+    explicit Route(std::string topic) : topic_(std::move(topic)) {}
+
+private:
+    std::string topic_;
+};
+
+template <class Record, class SinkT>
+class SinkRoute final : public Route {
+public:
+    SinkRoute(std::string topic, SinkT& sink, const debezium::Options& options,
+              std::function<void(const std::string&, const Positions&)> committed)
+        : Route(std::move(topic)), sink_(sink), decoder_(options) {
+        sink_.on_commit([this, committed = std::move(committed)](const Positions& positions) {
+            committed(this->topic(), positions);
+        });
+    }
+
+    void write(const rd_kafka_message_t& message) override {
+        debezium::Message in;
+        in.topic = topic();
+        in.partition = message.partition;
+        in.offset = message.offset;
+        if (message.key != nullptr) in.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
+        if (message.payload != nullptr)
+            in.value = std::string_view(static_cast<const char*>(message.payload), message.len);
+        auto decoded = decoder_.decode(in);
+        if (!decoded.complete()) {
+            // Writing the row would overwrite the stored value with the member's default.
+            const auto members = decoded.unavailable_members();
+            throw debezium::DecodeError(
+                ErrorKind::bad_data, topic(), decoded.change.position, "value.after." + std::string(members.front()),
+                "holds Debezium's unavailable-value placeholder (an unchanged TOASTed column), which the sink "
+                "cannot write without losing the stored value; give the source table REPLICA IDENTITY FULL");
+        }
+        sink_.write(decoded.change);
+    }
+    void poll() override { sink_.poll(); }
+    void flush() override { sink_.flush(); }
+    [[nodiscard]] std::optional<Positions> resume_positions() const override {
+        if constexpr (requires { sink_.resume_positions(); })
+            return sink_.resume_positions();
+        else
+            return std::nullopt;
+    }
+    [[nodiscard]] std::size_t pending() const override { return sink_.stats().events_pending; }
+    [[nodiscard]] const void* sink_address() const noexcept override { return &sink_; }
+
+private:
+    SinkT& sink_;
+    debezium::Decoder<Record> decoder_;
+};
+
+}  // namespace redsink::kafka::detail

@@ -1,0 +1,377 @@
+// The Kafka front end on librdkafka's mock cluster, writing into a real PostgreSQL: offsets
+// committed only for what the warehouse committed, a restart resuming there, a broker down,
+// two consumers sharing a group and one leaving, a SIGTERM mid-stream, and exactly_once seeking
+// to the table's positions. Every final table is checked against the producer's model.
+#include <kafka/mock.hpp>
+#include <support/sink.hpp>
+
+#include <redsink/kafka.hpp>
+#include <redsink/sink.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+using redsink_test::dbz::Customer;
+using redsink_test::kafka::CustomerStream;
+using redsink_test::kafka::MockCluster;
+using namespace std::chrono_literals;
+
+namespace {
+
+using UpsertSink = redsink::Sink<Customer, redsink::primary_key<"id">, redsink::upsert, redsink::hard_delete,
+                                 redsink::create_table, redsink::postgres>;
+using AppendSink = redsink::Sink<Customer, redsink::append, redsink::create_table, redsink::postgres>;
+using OnceSink = redsink::Sink<Customer, redsink::primary_key<"id">, redsink::upsert, redsink::hard_delete,
+                               redsink::create_table, redsink::exactly_once, redsink::postgres>;
+
+const std::string topic = "dbserver1.inventory.customers";
+
+redsink::SinkOptions options_for(const std::string& table) {
+    redsink::SinkOptions options{.schema = redsink_test::sink_schema, .table = table, .batch_rows = 200};
+    options.flush_interval = 200ms;
+    return options;
+}
+
+std::vector<std::string> table_rows(const std::string& table) {
+    auto conn = redsink_test::reader();
+    const auto result = conn.exec("SELECT id, first_name, last_name, coalesce(email, '<NULL>') FROM " +
+                                  redsink_test::qualified(table) + " ORDER BY id, first_name");
+    std::vector<std::string> rows;
+    for (int row = 0; row < result.rows(); ++row)
+        rows.push_back(
+            fmt::format("{}|{}|{}|{}", result.get(row, 0), result.get(row, 1), result.get(row, 2), result.get(row, 3)));
+    return rows;
+}
+
+std::vector<std::string> model_rows(const std::map<std::int32_t, Customer>& model) {
+    std::vector<std::string> rows;
+    for (const auto& [id, row] : model)
+        rows.push_back(fmt::format("{}|{}|{}|{}", row.id, row.first_name, row.last_name, row.email.value_or("<NULL>")));
+    return rows;
+}
+
+// Polls until `done()` holds, for at most `limit` (a bound against a hang, not a timing expectation).
+bool poll_until(redsink::kafka::Connector& connector, const std::function<bool()>& done,
+                std::chrono::seconds limit = 60s) {
+    const auto give_up = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > give_up) return false;
+        connector.poll();
+    }
+    return true;
+}
+
+// Every partition's acknowledged offset is its last message's.
+bool caught_up(const redsink::kafka::Progress& progress, const CustomerStream& stream) {
+    for (int p = 0; p < stream.partitions(); ++p) {
+        const auto end = stream.ends()[static_cast<std::size_t>(p)];
+        if (end == 0) continue;
+        const auto at = progress.partitions.find({stream.topic(), p});
+        if (at == progress.partitions.end() || at->second.acknowledged != end - 1) return false;
+    }
+    return true;
+}
+
+// ... and committed to Kafka.
+bool committed_all(const redsink::kafka::Progress& progress, const CustomerStream& stream) {
+    for (int p = 0; p < stream.partitions(); ++p) {
+        const auto at = progress.partitions.find({stream.topic(), p});
+        if (at == progress.partitions.end() || at->second.committed != stream.ends()[static_cast<std::size_t>(p)])
+            return false;
+    }
+    return true;
+}
+
+std::atomic<bool> terminate_requested{false};
+extern "C" void on_terminate(int) {
+    terminate_requested.store(true);
+}
+
+}  // namespace
+
+TEST_CASE("offsets are committed for what the table holds, and a new consumer resumes there", "[kafka]") {
+    MockCluster cluster;
+    cluster.create_topic(topic, 3);
+    CustomerStream stream(cluster, topic, 3, 11);
+    stream.produce(3000, 400);
+    redsink_test::drop_table("kafka_resume");
+    {
+        UpsertSink sink(redsink_test::test_config(), options_for("kafka_resume"));
+        redsink::kafka::Connector connector({.properties = cluster.consumer("resume")});
+        connector.route<Customer>(topic, sink);
+        REQUIRE(poll_until(connector, [&] { return connector.progress().messages == 3000; }));
+        connector.close();
+        CHECK(sink.stats().events_pending == 0);
+    }
+    CHECK(table_rows("kafka_resume") == model_rows(stream.model()));
+    CHECK(cluster.committed("resume", topic, 3) == stream.ends());
+
+    const auto before = stream.ends();
+    stream.produce(1000, 400);
+    UpsertSink sink(redsink_test::test_config(), options_for("kafka_resume"));
+    redsink::kafka::Connector connector({.properties = cluster.consumer("resume")});
+    connector.route<Customer>(topic, sink);
+    REQUIRE(poll_until(connector, [&] { return connector.progress().messages >= 1000; }));
+    // Nothing read twice: a few more polls find nothing.
+    for (int i = 0; i < 10; ++i) connector.poll();
+    const auto progress = connector.progress();
+    CHECK(progress.messages == 1000);
+    CHECK(progress.offset_commits >= 1);
+    for (const auto& [where, partition] : progress.partitions) {
+        CHECK(partition.next_offset == stream.ends()[static_cast<std::size_t>(where.partition)]);
+        CHECK(partition.high_watermark == stream.ends()[static_cast<std::size_t>(where.partition)]);
+        CHECK(partition.lag == 0);
+    }
+    connector.close();
+    CHECK(sink.stats().events_in == 1000);
+    CHECK(table_rows("kafka_resume") == model_rows(stream.model()));
+    CHECK(cluster.committed("resume", topic, 3) == stream.ends());
+    CHECK(before != stream.ends());
+}
+
+TEST_CASE("a broker down for 2 s: the connector recovers, nothing is lost", "[kafka]") {
+    MockCluster cluster;
+    cluster.create_topic(topic, 2);
+    CustomerStream stream(cluster, topic, 2, 12);
+    stream.produce(4000, 500);
+    redsink_test::drop_table("kafka_broker_down");
+    UpsertSink sink(redsink_test::test_config(), options_for("kafka_broker_down"));
+    redsink::kafka::Connector connector({.properties = cluster.consumer("down"), .commit_interval = 100ms});
+    connector.route<Customer>(topic, sink);
+    REQUIRE(poll_until(connector, [&] { return connector.progress().messages >= 1000; }));
+    cluster.broker_down(1);
+    const auto up_at = std::chrono::steady_clock::now() + 2s;
+    while (std::chrono::steady_clock::now() < up_at) connector.poll();
+    cluster.broker_up(1);
+    // The mock forgets the group's members when its broker comes back: the consumer finds its
+    // assignment lost, rejoins, and reads again from the last committed offsets.
+    const bool committed = poll_until(
+        connector, [&] { return committed_all(connector.progress(), stream); }, 90s);
+    const auto seen = connector.progress();
+    for (const auto& [where, partition] : seen.partitions)
+        UNSCOPED_INFO("partition " << where.partition << ": next " << partition.next_offset << ", acknowledged "
+                                   << partition.acknowledged << ", committed " << partition.committed << ", end "
+                                   << stream.ends()[static_cast<std::size_t>(where.partition)]);
+    UNSCOPED_INFO("commits " << seen.offset_commits << ", failed " << seen.commit_failures << ", last error "
+                             << seen.last_consumer_error << ", rebalances " << seen.rebalances);
+    REQUIRE(committed);
+    connector.close();
+    const auto progress = connector.progress();
+    INFO("commits " << progress.offset_commits << ", failed " << progress.commit_failures << ", last error "
+                    << progress.last_consumer_error);
+    CHECK(table_rows("kafka_broker_down") == model_rows(stream.model()));
+    CHECK(cluster.committed("down", topic, 2) == stream.ends());
+}
+
+TEST_CASE("two consumers in one group share the partitions; one leaves, the other takes them over", "[kafka]") {
+    MockCluster cluster;
+    cluster.create_topic(topic, 4);
+    CustomerStream stream(cluster, topic, 4, 13);
+    redsink_test::drop_table("kafka_group");
+
+    // Each member polls on its own thread and publishes what it holds and has acknowledged.
+    struct Member {
+        std::atomic<bool> stop{false};
+        std::mutex mutex;
+        redsink::kafka::Progress progress;
+        std::uint64_t messages = 0;
+        std::string failure;
+        std::thread thread;
+    };
+    const auto start = [&](Member& member) {
+        member.thread = std::thread([&cluster, &member] {
+            try {
+                UpsertSink sink(redsink_test::test_config(), options_for("kafka_group"));
+                redsink::kafka::Connector connector({.properties = cluster.consumer("group")});
+                connector.route<Customer>(topic, sink);
+                while (!member.stop.load()) {
+                    connector.poll();
+                    const std::lock_guard lock(member.mutex);
+                    member.progress = connector.progress();
+                    member.messages = member.progress.messages;
+                }
+                connector.close();
+            } catch (const std::exception& error) {
+                const std::lock_guard lock(member.mutex);
+                member.failure = error.what();
+            }
+        });
+    };
+    const auto holds = [](Member& member) {
+        const std::lock_guard lock(member.mutex);
+        return member.progress.partitions.size();
+    };
+    // Acknowledged offsets of the partitions the members hold, merged.
+    const auto all_caught_up = [&](std::initializer_list<Member*> members) {
+        redsink::kafka::Progress merged;
+        for (auto* member : members) {
+            const std::lock_guard lock(member->mutex);
+            for (const auto& [where, partition] : member->progress.partitions) merged.partitions[where] = partition;
+        }
+        return caught_up(merged, stream);
+    };
+    const auto wait = [](const std::function<bool()>& done) {
+        const auto give_up = std::chrono::steady_clock::now() + 90s;
+        while (!done() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(20ms);
+        return done();
+    };
+
+    Member a, b;
+    start(a);
+    start(b);
+    CHECK(wait([&] { return holds(a) + holds(b) == 4 && holds(a) > 0 && holds(b) > 0; }));
+    stream.produce(3000, 600);
+    CHECK(wait([&] { return all_caught_up({&a, &b}); }));
+    {
+        const std::lock_guard lock_a(a.mutex), lock_b(b.mutex);
+        CHECK(a.messages > 0);
+        CHECK(b.messages > 0);
+        CHECK(a.messages + b.messages >= 3000);
+    }
+    b.stop = true;
+    b.thread.join();
+    CHECK(b.failure.empty());
+    stream.produce(2000, 600);
+    CHECK(wait([&] { return holds(a) == 4 && all_caught_up({&a}); }));
+    a.stop = true;
+    a.thread.join();
+    CHECK(a.failure.empty());
+    CHECK(table_rows("kafka_group") == model_rows(stream.model()));
+    CHECK(cluster.committed("group", topic, 4) == stream.ends());
+}
+
+TEST_CASE("SIGTERM mid-stream: flush, commit, leave; the restart appends every event once", "[kafka]") {
+    MockCluster cluster;
+    cluster.create_topic(topic, 3);
+    CustomerStream stream(cluster, topic, 3, 14);
+    stream.produce_creates(6000);
+    redsink_test::drop_table("kafka_sigterm");
+    const auto previous = std::signal(SIGTERM, on_terminate);
+    terminate_requested = false;
+    std::uint64_t first_run = 0;
+    {
+        AppendSink sink(redsink_test::test_config(), options_for("kafka_sigterm"));
+        redsink::kafka::Connector connector({.properties = cluster.consumer("sigterm")});
+        connector.route<Customer>(topic, sink);
+        // The signal arrives from another thread while run() polls.
+        std::atomic<bool> started{false};
+        std::thread signaller([&] {
+            while (!started.load()) std::this_thread::sleep_for(5ms);
+            std::this_thread::sleep_for(100ms);
+            std::raise(SIGTERM);
+        });
+        started = true;
+        connector.run(terminate_requested);
+        signaller.join();
+        first_run = sink.stats().events_in;
+        CHECK(sink.stats().events_pending == 0);
+    }
+    std::signal(SIGTERM, previous);
+    INFO("events written before the signal: " << first_run);
+    CHECK(first_run < 6000);
+    {
+        AppendSink sink(redsink_test::test_config(), options_for("kafka_sigterm"));
+        redsink::kafka::Connector connector({.properties = cluster.consumer("sigterm")});
+        connector.route<Customer>(topic, sink);
+        REQUIRE(poll_until(connector, [&] { return caught_up(connector.progress(), stream); }));
+        connector.close();
+        CHECK(sink.stats().events_in == 6000 - first_run);
+    }
+    // Appended: a row per event, none twice.
+    CHECK(table_rows("kafka_sigterm") == model_rows(stream.model()));
+}
+
+TEST_CASE("exactly_once: a partition starts after the table's positions, whatever the group's offsets", "[kafka]") {
+    MockCluster cluster;
+    cluster.create_topic(topic, 2);
+    CustomerStream stream(cluster, topic, 2, 15);
+    stream.produce(1500, 300);
+    redsink_test::drop_table("kafka_once");
+    redsink_test::drop_table("redsink_positions_kafka_once");
+    {
+        OnceSink sink(redsink_test::test_config(), options_for("kafka_once"));
+        redsink::kafka::Connector connector({.properties = cluster.consumer("once-a")});
+        connector.route<Customer>(topic, sink);
+        REQUIRE(poll_until(connector, [&] { return caught_up(connector.progress(), stream); }));
+        connector.close();
+    }
+    stream.produce(500, 300);
+    // A new group has no offsets (it would read from the start): the table's positions win.
+    OnceSink sink(redsink_test::test_config(), options_for("kafka_once"));
+    redsink::kafka::Connector connector({.properties = cluster.consumer("once-b")});
+    connector.route<Customer>(topic, sink);
+    REQUIRE(poll_until(connector, [&] { return caught_up(connector.progress(), stream); }));
+    connector.close();
+    CHECK(connector.progress().messages == 500);
+    CHECK(sink.stats().events_skipped == 0);
+    CHECK(table_rows("kafka_once") == model_rows(stream.model()));
+}
+
+TEST_CASE("a message that cannot be decoded stops the connector; nothing after it is committed", "[kafka]") {
+    MockCluster cluster;
+    cluster.create_topic(topic, 1);
+    CustomerStream stream(cluster, topic, 1, 16);
+    stream.produce_creates(100);
+    {
+        // One bad message, then more good ones.
+        std::array<char, 256> reason{};
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstraps().c_str(), reason.data(), reason.size());
+        redsink::kafka::detail::Handle producer(rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason.data(), reason.size()));
+        const std::string key = R"({"id":9999})", value = R"({"before":null,"after":{"id":"nine"},"op":"c"})";
+        REQUIRE(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+                                  RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                  RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+        rd_kafka_flush(producer.get(), 10'000);
+    }
+    stream.produce_creates(50);
+    redsink_test::drop_table("kafka_bad");
+    UpsertSink sink(redsink_test::test_config(), options_for("kafka_bad"));
+    redsink::kafka::Connector connector({.properties = cluster.consumer("bad")});
+    connector.route<Customer>(topic, sink);
+    std::string message;
+    try {
+        poll_until(
+            connector, [] { return false; }, 30s);
+    } catch (const redsink::debezium::DecodeError& error) {
+        message = error.what();
+    }
+    CHECK_THAT(message,
+               Catch::Contains("topic " + topic + ", partition 0, offset 100") && Catch::Contains("value.after.id"));
+    connector.close();
+    CHECK(cluster.committed("bad", topic, 1) == std::vector<std::int64_t>{100});
+    CHECK(table_rows("kafka_bad").size() == 100);
+}
+
+TEST_CASE("configuration errors are clear and never quote a secret", "[kafka]") {
+    CHECK_THROWS_WITH(redsink::kafka::Connector({.properties = {{"bootstrap.servers", "localhost:1"}}}),
+                      Catch::Contains("group.id is missing"));
+    CHECK_THROWS_WITH(redsink::kafka::Connector({.properties = {{"group.id", "g"}, {"enable.auto.commit", "true"}}}),
+                      Catch::Contains("enable.auto.commit must stay false"));
+    redsink::kafka::Connector connector(
+        {.properties = {{"group.id", "g"}, {"sasl.jaas.config", "module required password=\"hunter2\";"}}});
+    redsink_test::drop_table("kafka_config");
+    UpsertSink sink(redsink_test::test_config(), options_for("kafka_config"));
+    connector.route<Customer>(topic, sink);
+    try {
+        connector.start();
+        FAIL("a bad property was taken");
+    } catch (const redsink::kafka::KafkaError& error) {
+        const std::string message = error.what();
+        CHECK_THAT(message, Catch::Contains("sasl.jaas.config was refused"));
+        CHECK(message.find("hunter2") == std::string::npos);
+    }
+    CHECK_THROWS_WITH(connector.route<Customer>("another.topic", sink), Catch::Contains("share one sink"));
+}

@@ -1,0 +1,191 @@
+#pragma once
+
+// librdkafka's mock cluster and a producer of Debezium-style change events for the connector's
+// tests (the gotchas they follow are in ../shared/design/SOURCES.md and docs/testing.md).
+#include <redsink/kafka.hpp>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <debezium/support.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace redsink_test::kafka {
+
+// A mock cluster, owned by a handle of its own (destroyed after the cluster, as librdkafka needs).
+class MockCluster {
+public:
+    explicit MockCluster(int brokers = 1) {
+        std::array<char, 256> reason{};
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "log_level", "0", reason.data(), reason.size());
+        owner_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason.data(), reason.size());
+        if (owner_ == nullptr) throw std::runtime_error(reason.data());
+        cluster_ = rd_kafka_mock_cluster_new(owner_, brokers);
+        if (cluster_ == nullptr) throw std::runtime_error("no mock cluster");
+    }
+    MockCluster(const MockCluster&) = delete;
+    MockCluster& operator=(const MockCluster&) = delete;
+    ~MockCluster() {
+        rd_kafka_mock_cluster_destroy(cluster_);
+        rd_kafka_destroy(owner_);
+    }
+
+    [[nodiscard]] std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+    void create_topic(const std::string& topic, int partitions) {
+        if (rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            throw std::runtime_error("cannot create " + topic);
+    }
+    void broker_down(std::int32_t broker) { rd_kafka_mock_broker_set_down(cluster_, broker); }
+    void broker_up(std::int32_t broker) { rd_kafka_mock_broker_set_up(cluster_, broker); }
+
+    // Consumer properties for a group on this cluster, with the timings the mock needs.
+    [[nodiscard]] redsink::kafka::Properties consumer(const std::string& group) const {
+        return {{"bootstrap.servers", bootstraps()}, {"group.id", group},         {"session.timeout.ms", "6000"},
+                {"heartbeat.interval.ms", "500"},    {"fetch.wait.max.ms", "50"}, {"log_level", "3"}};
+    }
+
+    // The offsets `group` committed for partitions 0..partitions-1 of `topic` (-1: none).
+    [[nodiscard]] std::vector<std::int64_t> committed(const std::string& group, const std::string& topic,
+                                                      int partitions) const {
+        auto properties = consumer(group);
+        auto conf = redsink::kafka::detail::make_conf(properties);
+        std::array<char, 256> reason{};
+        redsink::kafka::detail::Handle handle(
+            rd_kafka_new(RD_KAFKA_CONSUMER, conf.release(), reason.data(), reason.size()));
+        auto list = redsink::kafka::detail::make_list(partitions);
+        for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+        redsink::kafka::detail::check(rd_kafka_committed(handle.get(), list.get(), 10'000),
+                                      "reading committed offsets");
+        std::vector<std::int64_t> out;
+        for (int p = 0; p < partitions; ++p) out.push_back(list->elems[p].offset);
+        rd_kafka_consumer_close(handle.get());
+        return out;
+    }
+
+private:
+    rd_kafka_t* owner_ = nullptr;
+    rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+inline std::string json_text(const std::string& text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            constexpr const char* hex = "0123456789abcdef";
+            out += "\\u00";
+            out += hex[(c >> 4) & 0xF];
+            out += hex[c & 0xF];
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+inline std::string customer_json(const dbz::Customer& row) {
+    return R"({"id":)" + std::to_string(row.id) + R"(,"first_name":)" + json_text(row.first_name) + R"(,"last_name":)" +
+           json_text(row.last_name) + R"(,"email":)" + (row.email ? json_text(*row.email) : std::string("null")) + "}";
+}
+
+// Produces change events of customers (Debezium's envelope without schemas, keyed by id, a key
+// always in the same partition) and keeps the model of the table they imply, and each
+// partition's end offset.
+class CustomerStream {
+public:
+    CustomerStream(const MockCluster& cluster, std::string topic, int partitions, std::uint32_t seed)
+        : topic_(std::move(topic)),
+          partitions_(partitions),
+          random_(seed),
+          ends_(static_cast<std::size_t>(partitions), 0) {
+        std::array<char, 256> reason{};
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstraps().c_str(), reason.data(), reason.size());
+        rd_kafka_conf_set(conf, "linger.ms", "5", reason.data(), reason.size());
+        producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason.data(), reason.size()));
+        if (!producer_) throw std::runtime_error(reason.data());
+    }
+
+    // `count` events over ids 1..keys: creates and updates, and deletes followed by tombstones
+    // when `deletes`.
+    void produce(int count, int keys, bool deletes = true) {
+        std::uniform_int_distribution<int> id_of(1, keys), kind(0, 9);
+        for (int i = 0; i < count; ++i) {
+            const int id = id_of(random_);
+            const auto existing = model_.find(id);
+            if (deletes && existing != model_.end() && kind(random_) == 0) {
+                send(id, R"({"before":)" + customer_json(existing->second) + R"(,"after":null,"op":"d"})");
+                model_.erase(existing);
+                if (++i < count) send(id, std::nullopt);  // the tombstone after it
+                continue;
+            }
+            dbz::Customer row{id, "first \"" + std::to_string(serial_), "last\\" + std::to_string(id), std::nullopt};
+            if (serial_ % 3 == 0) row.email = "c" + std::to_string(serial_) + "@example.com";
+            ++serial_;
+            const char* op = existing == model_.end() ? "c" : "u";
+            send(id, R"({"before":null,"after":)" + customer_json(row) + R"(,"op":")" + op + R"(","ts_ms":1})");
+            model_[id] = row;
+        }
+        rd_kafka_flush(producer_.get(), 10'000);
+    }
+
+    // Creates only (ids from the next unused one): for appends, every event a new row.
+    void produce_creates(int count) {
+        for (int i = 0; i < count; ++i) {
+            const int id = next_id_++;
+            dbz::Customer row{id, "only " + std::to_string(id), "x", std::nullopt};
+            send(id, R"({"before":null,"after":)" + customer_json(row) + R"(,"op":"c"})");
+            model_[id] = row;
+        }
+        rd_kafka_flush(producer_.get(), 10'000);
+    }
+
+    [[nodiscard]] const std::map<std::int32_t, dbz::Customer>& model() const noexcept { return model_; }
+    // Per partition, the offset after its last message.
+    [[nodiscard]] const std::vector<std::int64_t>& ends() const noexcept { return ends_; }
+    [[nodiscard]] std::int64_t total() const noexcept {
+        std::int64_t sum = 0;
+        for (const auto end : ends_) sum += end;
+        return sum;
+    }
+    [[nodiscard]] const std::string& topic() const noexcept { return topic_; }
+    [[nodiscard]] int partitions() const noexcept { return partitions_; }
+
+private:
+    void send(int id, const std::optional<std::string>& value) {
+        const auto key = R"({"id":)" + std::to_string(id) + "}";
+        const int partition = id % partitions_;
+        char* bytes = value ? const_cast<char*>(value->data()) : nullptr;  // null: a tombstone
+        const std::size_t size = value ? value->size() : 0;
+        const auto error =
+            rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+                              RD_KAFKA_V_VALUE(bytes, size), RD_KAFKA_V_END);
+        if (error != RD_KAFKA_RESP_ERR_NO_ERROR) throw std::runtime_error(rd_kafka_err2str(error));
+        ++ends_[static_cast<std::size_t>(partition)];
+        rd_kafka_poll(producer_.get(), 0);
+    }
+
+    std::string topic_;
+    int partitions_;
+    std::mt19937 random_;
+    redsink::kafka::detail::Handle producer_;
+    std::map<std::int32_t, dbz::Customer> model_;
+    std::vector<std::int64_t> ends_;
+    int serial_ = 0;
+    int next_id_ = 1;
+};
+
+}  // namespace redsink_test::kafka
