@@ -157,8 +157,9 @@ public:
                 if (attempt == 1 && refused == 0 && hook_) hook_(executor_.connection(), SessionPoint::before_batch);
                 const BatchShape shape{batch.staged_inserts > 0, batch.staged_deletes > 0, !batch.dead_letters.empty(),
                                        executor_.writes_positions()};
-                const auto counts =
-                    executor_.run(plan_transaction(*plan_, shape, executor_.stage(), transaction_), batch);
+                auto options = transaction_;
+                options.bulk = executor_.takes_bulk(batch.staged.size());
+                const auto counts = executor_.run(plan_transaction(*plan_, shape, executor_.stage(), options), batch);
                 result.inserted = counts.inserted;
                 result.deleted = counts.deleted;
                 result.dead_letters = batch.dead_letters.size();

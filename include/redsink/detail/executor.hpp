@@ -1,5 +1,6 @@
 #pragma once
 
+#include <redsink/bulk_load.hpp>
 #include <redsink/detail/encoded_batch.hpp>
 #include <redsink/detail/positions.hpp>
 #include <redsink/detail/transaction_plan.hpp>
@@ -16,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -69,10 +71,17 @@ public:
         std::optional<sql::TableSpec> dead_letter_table;  // where a dead_letters step writes
         std::optional<PositionsTarget> positions;         // exactly_once: where a positions step writes
         SessionHook session_hook{};                       // called at SessionPoint::commit_sent
+        std::shared_ptr<BulkLoadSession> bulk{};          // Redshift's bulk path (bulk_copy steps), with its threshold
+        std::size_t bulk_min_rows = 0;
     };
 
     Executor(pq::Connection conn, const ApplyPlan& plan, Options options)
-        : conn_(std::move(conn)), plan_(&plan), options_(options) {}
+        : conn_(std::move(conn)), plan_(&plan), options_(std::move(options)) {}
+
+    // Whether a batch with `rows` rows to stage takes the bulk path.
+    [[nodiscard]] bool takes_bulk(std::size_t rows) const noexcept {
+        return options_.bulk && plan_->dialect() == Dialect::redshift && rows > 0 && rows >= options_.bulk_min_rows;
+    }
 
     [[nodiscard]] pq::Connection& connection() noexcept { return conn_; }
 
@@ -139,7 +148,20 @@ public:
         letter_sql_.clear();
         attempt_ = committed_;
         staged_ = rows ? *rows : std::span<const StagedRow>(batch.staged);
+        // Whatever happens, what the bulk loader staged for this attempt is removed afterwards.
+        struct Discard {
+            BulkLoadSession* session = nullptr;
+            ~Discard() {
+                if (session != nullptr) session->discard();
+            }
+        } discard;
         try {
+            for (const auto& step : steps)
+                if (step.kind == Step::Kind::bulk_copy) {
+                    discard.session = &bulk_session();
+                    stage_bulk(batch, step);
+                    break;
+                }
             execute(steps, batch);
         } catch (...) {
             // The ROLLBACK (the transaction's destructor) undid the stage's DDL, and makes Redshift
@@ -205,6 +227,15 @@ private:
                         pipelined();
                         insert_rows(batch, step);
                     }
+                    if (step.into == Step::Into::stage) {
+                        attempt_.rows = rows_.size();
+                        ++attempt_.batches;
+                    }
+                    break;
+                case Step::Kind::bulk_copy:
+                    drain();
+                    conn_.leave_pipeline();
+                    copy_bulk(step);
                     if (step.into == Step::Into::stage) {
                         attempt_.rows = rows_.size();
                         ++attempt_.batches;
@@ -356,6 +387,46 @@ private:
         }
     }
 
+    [[nodiscard]] BulkLoadSession& bulk_session() const {
+        if (!options_.bulk)
+            throw Error(ErrorKind::other, {}, "a batch was planned for the bulk path, but the sink has no bulk loader");
+        return *options_.bulk;
+    }
+
+    // Before BEGIN: the rows the bulk_copy step loads, handed to the bulk loader (an upload).
+    void stage_bulk(const EncodedBatch& batch, const Step& step) {
+        const bool to_stage = step.into == Step::Into::stage;
+        select_rows(batch, to_stage);
+        bulk_events_.clear();
+        bulk_ops_.clear();
+        for (const auto& row : rows_) {
+            bulk_events_.push_back(row.event);
+            bulk_ops_.push_back(row.op);
+        }
+        bulk_session().stage(BulkRows(batch.params, batch.columns, bulk_events_, bulk_ops_, to_stage));
+    }
+
+    // In the transaction: the bulk loader's COPY, and its count checked against the rows sent. A
+    // mismatch fails the attempt (rolled back: nothing is acknowledged).
+    void copy_bulk(const Step& step) {
+        const bool to_stage = step.into == Step::Into::stage;
+        const auto table = to_stage ? sql::quote_identifier(sql::stage_table) : plan_->target();
+        if (bulk_columns_.empty() || bulk_columns_stage_ != to_stage) {
+            bulk_columns_.clear();
+            if (to_stage) bulk_columns_.push_back(sql::quote_identifier(sql::op_column));
+            for (const auto& column : plan_->record_columns())
+                bulk_columns_.push_back(sql::quote_identifier(column.name));
+            bulk_columns_stage_ = to_stage;
+        }
+        const auto loaded = bulk_session().copy(conn_, {table, bulk_columns_});
+        if (loaded != rows_.size())
+            throw Error(ErrorKind::other, {},
+                        "COPY into " + (to_stage ? table : plan_->table().name.display()) + " loaded " +
+                            std::to_string(loaded) + " rows (pg_last_copy_count()), but the batch sent " +
+                            std::to_string(rows_.size()) + "; the transaction was rolled back");
+        account({static_cast<std::uint32_t>(step.counts), static_cast<std::size_t>(loaded)});
+    }
+
     // The batch's dead letters, into their table: multi-row INSERTs with bound values, each within
     // the rows and bytes a statement may carry. Unprepared: dead letters are rare.
     void insert_dead_letters(const EncodedBatch& batch) {
@@ -505,6 +576,10 @@ private:
     std::vector<const char*> values_;
     std::deque<std::string> letter_sql_;  // the dead-letter INSERTs of this run, named in errors
     std::string buffer_;
+    std::vector<std::uint32_t> bulk_events_;  // the rows of a bulk_copy step, as BulkRows sees them
+    std::vector<char> bulk_ops_;
+    std::vector<std::string> bulk_columns_;  // quoted, the op column first into the stage
+    bool bulk_columns_stage_ = false;
     std::optional<std::uint32_t> failed_event_;
     // exactly_once: what the last run's positions step wrote, and what its answers said.
     std::vector<std::pair<std::int32_t, std::int64_t>> reached_;
