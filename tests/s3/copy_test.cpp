@@ -100,9 +100,13 @@ rs3::CopyRunner stand_in(Capture& capture, std::vector<std::string> secrets) {
         std::size_t copied = 0;
         try {
             copied = conn.copy_from_stdin(sql, fields);
-        } catch (...) {
+        } catch (const redsink::Error& error) {
             conn.set_trace(std::move(trace));
-            throw;
+            if (error.retryable()) throw;
+            // As Redshift reports a load error: SQLSTATE XX000, no row named.
+            throw redsink::Error(redsink::ErrorKind::other, "XX000",
+                                 "Load into table '" + std::string(command.table) +
+                                     "' failed.  Check 'sys_load_error_detail' system table for details.");
         }
         conn.set_trace(std::move(trace));
         const std::lock_guard lock(capture.mutex);
@@ -568,6 +572,46 @@ TEST_CASE("a crash after the upload, before COMMIT: nothing committed; the next 
     Model model(InsertKind::upsert, DeleteKind::hard);
     model.apply(stream);
     CHECK(table_rows(conn, qualified(table)) == model.rows());
+    CHECK(keys_under(prefix).empty());
+    CHECK(traced.secrets == 0);
+}
+
+TEST_CASE("a COPY the server refuses: the batch is tried by INSERT, which finds the row to dead-letter", "[s3_copy]") {
+    using Sink = redsink::Sink<Account, AccountKey, redsink::append, redsink::ignore_deletes, redsink::create_table,
+                               redsink::redshift, redsink::dead_letter<"s3_copy_dead_letters">>;
+    const std::string table = "s3_copy_refused";
+    drop_table(table);
+    auto conn = reader();
+    conn.exec("DROP TABLE IF EXISTS sink_test.s3_copy_dead_letters");
+    Capture capture;
+    Traced traced;
+    const auto prefix = unique_prefix("copy-refused");
+    Sink sink(test_config(), {.schema = sink_schema,
+                              .table = table,
+                              .batch_rows = 1000,
+                              .bulk_load = rs3::copy_loader(test_copy_options(capture, prefix, 1)),
+                              .trace = trace_checking<Sink>(traced)});
+    // Appends go straight into the target by COPY, which the CHECK makes fail as a whole.
+    conn.exec("ALTER TABLE " + qualified(table) + " ADD CHECK (id <> 13)");
+    std::vector<AccountChange> stream;
+    for (std::int64_t id = 1; id <= 300; ++id) {
+        Account row{};
+        row.id = id;
+        row.name = "n" + std::to_string(id);
+        stream.push_back({redsink::Op::create, row, {0, id}});
+    }
+    for (const auto& change : stream) sink.write(change);
+    sink.flush();
+    CHECK(sink.stats().acknowledged.at(0) == 300);
+    CHECK(capture.copied_keys.empty());  // the only COPY failed
+    CHECK(traced.inserts >= 1);          // the INSERT path took the batch
+    CHECK(conn.exec("SELECT count(*), count(*) FILTER (WHERE id = 13) FROM " + qualified(table)).get(0, 0) ==
+          std::string("299"));
+    const auto letters = conn.exec("SELECT source_offset, sqlstate FROM sink_test.s3_copy_dead_letters");
+    REQUIRE(letters.rows() == 1);
+    CHECK(std::string(letters.get(0, 0)) == "13");
+    CHECK(std::string(letters.get(0, 1)) == "23514");
+    CHECK(capture.objects.size() == 1);  // the refused COPY's object, deleted after the attempt
     CHECK(keys_under(prefix).empty());
     CHECK(traced.secrets == 0);
 }

@@ -106,6 +106,9 @@ public:
                 committed_.exists && committed_.batches >= options_.stage_recreate_batches};
     }
 
+    // The last run failed because the server refused its bulk COPY (not for a transient reason).
+    [[nodiscard]] bool copy_refused() const noexcept { return copy_refused_; }
+
     // The event of the batch that a failed COPY named by its line, if it did.
     [[nodiscard]] std::optional<std::uint32_t> failed_event() const noexcept { return failed_event_; }
 
@@ -142,6 +145,7 @@ public:
     ApplyCounts run(const std::vector<Step>& steps, const EncodedBatch& batch,
                     std::optional<std::span<const StagedRow>> rows = std::nullopt) {
         failed_event_.reset();
+        copy_refused_ = false;
         counts_ = {};
         commit_sent_ = false;
         uncertain_ = false;
@@ -418,7 +422,15 @@ private:
                 bulk_columns_.push_back(sql::quote_identifier(column.name));
             bulk_columns_stage_ = to_stage;
         }
-        const auto loaded = bulk_session().copy(conn_, {table, bulk_columns_});
+        std::uint64_t loaded = 0;
+        try {
+            loaded = bulk_session().copy(conn_, {table, bulk_columns_});
+        } catch (const Error& error) {
+            // The server refused the COPY itself (Redshift names no row: its load errors are in
+            // sys_load_error_detail), not a transient failure.
+            copy_refused_ = !error.sqlstate().empty() && !error.retryable();
+            throw;
+        }
         if (loaded != rows_.size())
             throw Error(ErrorKind::other, {},
                         "COPY into " + (to_stage ? table : plan_->table().name.display()) + " loaded " +
@@ -580,6 +592,7 @@ private:
     std::vector<char> bulk_ops_;
     std::vector<std::string> bulk_columns_;  // quoted, the op column first into the stage
     bool bulk_columns_stage_ = false;
+    bool copy_refused_ = false;
     std::optional<std::uint32_t> failed_event_;
     // exactly_once: what the last run's positions step wrote, and what its answers said.
     std::vector<std::pair<std::int32_t, std::int64_t>> reached_;
