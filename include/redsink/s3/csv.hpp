@@ -65,6 +65,7 @@ public:
     explicit GzipFile(const std::filesystem::path& directory, int level = 1) {
         auto dir = directory.empty() ? std::filesystem::temp_directory_path() : directory;
         std::string name = (dir / "redsink-copy-XXXXXX").string();
+        errno = 0;
         const int fd = ::mkstemp(name.data());
         if (fd < 0) fail("cannot create a temporary file in " + dir.string());
         path_ = name;
@@ -74,7 +75,7 @@ public:
             fail("cannot open " + path_.string());
         }
         if (deflateInit2(&zs_, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-            fail("zlib could not start a gzip stream");
+            fail_zlib("zlib could not start a gzip stream");
         zlib_open_ = true;
     }
     GzipFile(const GzipFile&) = delete;
@@ -108,16 +109,20 @@ public:
     [[nodiscard]] std::uint64_t bytes_out() const noexcept { return bytes_out_; }
 
 private:
+    // A failed file operation, with the system's reason.
     [[noreturn]] static void fail(const std::string& what) {
-        throw redsink::Error(ErrorKind::other, {}, what + (errno != 0 ? std::string(": ") + std::strerror(errno) : ""));
+        const int error = errno;
+        throw redsink::Error(ErrorKind::other, {}, what + (error != 0 ? std::string(": ") + std::strerror(error) : ""));
     }
+    // A failure of zlib's, which sets no errno.
+    [[noreturn]] static void fail_zlib(const std::string& what) { throw redsink::Error(ErrorKind::other, {}, what); }
 
     void deflate_all(int flush) {
         for (;;) {
             zs_.next_out = reinterpret_cast<Bytef*>(buffer_.get());
             zs_.avail_out = static_cast<uInt>(buffer_size);
             const int status = deflate(&zs_, flush);
-            if (status == Z_STREAM_ERROR) fail("zlib failed to compress");
+            if (status == Z_STREAM_ERROR) fail_zlib("zlib failed to compress");
             const std::size_t produced = buffer_size - zs_.avail_out;
             if (produced > 0) {
                 if (std::fwrite(buffer_.get(), 1, produced, file_.get()) != produced)
