@@ -1,5 +1,6 @@
 #pragma once
 
+#include <redsink/bulk_load.hpp>
 #include <redsink/change.hpp>
 #include <redsink/detail/acknowledger.hpp>
 #include <redsink/detail/applier.hpp>
@@ -256,6 +257,11 @@ private:
             resume_ = std::move(claim.positions);
         }
 
+        if (options_.bulk_load) {
+            auto identity = target_.display();
+            if (!options_.source_name.empty()) identity += "/" + options_.source_name;
+            options_.bulk_load->start(identity);
+        }
         const std::size_t count = options_.tasks;
         for (std::size_t i = 0; i < count; ++i) {
             // One task keeps the connection that made the table ready; several are told apart by
@@ -269,7 +275,9 @@ private:
                                   .session_settings = settings,
                                   .dead_letter_table = dead_letters_,
                                   .positions = positions,
-                                  .session_hook = options_.session_hook}),
+                                  .session_hook = options_.session_hook,
+                                  .bulk = options_.bulk_load ? options_.bulk_load->session(i) : nullptr,
+                                  .bulk_min_rows = options_.bulk_load ? options_.bulk_load->min_rows() : 0}),
                 *plan_, {.lock = options_.lock}, retry_policy(),
                 detail::Reducer{insert_mode::reduction, delete_mode::keeps_rows, key_info<R, key_policy>::indexes},
                 {.dead_letters = error_policy::dead_letters ? options_.max_refused_rows : 0}, options_.session_hook);
@@ -312,6 +320,8 @@ private:
         if (options.source_name.size() > 255) refuse_option("SinkOptions::source_name is longer than 255 bytes");
         if (error_policy::dead_letters && options.table == error_policy::table)
             refuse_option("table " + options.table + " is the dead_letter policy's table; it cannot be the target too");
+        if (dialect != Dialect::redshift && options.bulk_load)
+            refuse_option("SinkOptions::bulk_load (COPY from S3) is for the redshift dialect");
         const auto& layout = options.layout;
         if (dialect != Dialect::redshift &&
             (!layout.diststyle.empty() || !layout.distkey.empty() || !layout.sortkey.empty()))

@@ -7,9 +7,12 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace redsink {
+
+class BulkLoader;  // redsink/bulk_load.hpp
 
 // What a Redshift-dialect transaction locks first (docs/tasks.md).
 enum class ApplyLock {
@@ -61,6 +64,10 @@ struct SinkOptions {
     // exactly_once: names the source when several sources write into one table. The table and
     // this name are the sink's identity: its positions, and the sinks it fences.
     std::string source_name{};
+    // redshift dialect: a bulk load path (S3 and COPY: redsink::s3::copy_loader in
+    // redsink/s3/copy.hpp, target redsink::s3) for batches of at least its min_rows() rows to
+    // stage; smaller batches, and every batch without one, go by INSERT (docs/s3-copy.md).
+    std::shared_ptr<BulkLoader> bulk_load{};
     bool error_values = false;   // for debugging only: server errors keep the row values they quote
     pq::TraceHook trace{};       // sees every statement's SQL text (never values), from the first
     SessionHook session_hook{};  // for tests and diagnostics: runs on a task's session (SessionPoint)

@@ -245,6 +245,49 @@ TEST_CASE("dead letters go into their table just before COMMIT, never in a trial
     CHECK_THAT(trial, !Catch::Contains("dead letters") && Catch::EndsWith("ROLLBACK\n"));
 }
 
+TEST_CASE("redshift's bulk path: COPY from S3 in the fill's place, after LOCK and the stage's DDL", "[unit][plan]") {
+    using redsink::append;
+    using redsink::hard_delete;
+    using redsink::ignore_deletes;
+    using redsink::upsert;
+    const auto lock = std::string(R"(LOCK TABLE "shop"."redsink_lock_items")") + "\n";
+    const auto bulk = [](const ApplyPlan& plan, BatchShape shape, StageState stage,
+                         redsink::detail::TransactionOptions options) {
+        options.bulk = true;
+        const auto steps = plan_transaction(plan, shape, stage, options);
+        for (const auto& step : steps)
+            if (!step.sql.empty() && plan.dialect() == Dialect::redshift)
+                redsink_test::log_redshift_statement(step.sql);
+        return describe(steps);
+    };
+    const auto upserts = plan_for<upsert, hard_delete>(Dialect::redshift);
+    CHECK(bulk(upserts, both, {true, true, false}, {}) ==
+          "BEGIN\n" + lock +
+              "DELETE FROM \"redsink_stage\"\n"
+              "COPY stage FROM the staged objects (S3), check pg_last_copy_count()\n" +
+              delete_deleted + "  -> deleted\n" + delete_replaced + "\n" + insert_items + "  -> inserted\nCOMMIT\n");
+    // The stage is created (or recreated) before the COPY, in the same transaction.
+    const auto create = redsink::sql::create_stage_sql(upserts.record_table(), false);
+    CHECK(bulk(upserts, inserts, {false, false, false}, {}) ==
+          "BEGIN\n" + lock + create + "  (ddl)\nCOPY stage FROM the staged objects (S3), check pg_last_copy_count()\n" +
+              delete_replaced + "\n" + insert_items + "  -> inserted\nCOMMIT\n");
+    // Plain inserts are copied into the target itself; the COPY's count is what was inserted.
+    const auto appends = plan_for<append, ignore_deletes>(Dialect::redshift);
+    CHECK(bulk(appends, inserts, {true, true, false}, {}) ==
+          "BEGIN\n" + lock +
+              "COPY target FROM the staged objects (S3), check pg_last_copy_count()  -> inserted\nCOMMIT\n");
+    // A trial never takes the bulk path (it finds refused rows by INSERT), nor does PostgreSQL.
+    CHECK_THAT(bulk(upserts, both, {true, true, false}, {.trial = true}),
+               Catch::Contains("fill stage by prepared multi-row INSERTs") && Catch::EndsWith("ROLLBACK\n"));
+    CHECK_THAT(bulk(plan_for<upsert, hard_delete>(Dialect::postgres), both, {true, true, false}, {}),
+               Catch::Contains("fill stage by COPY FROM STDIN") && !Catch::Contains("S3"));
+    // exactly_once and dead letters still go last before COMMIT.
+    CHECK_THAT(bulk(upserts, {true, false, true, true}, {true, true, false}, {}),
+               Catch::Contains("(S3)") && Catch::EndsWith("dead letters into their table by INSERT\npositions (UPDATE "
+                                                          "or INSERT per partition), fence check; wait for every "
+                                                          "answer\nCOMMIT\n"));
+}
+
 TEST_CASE("exactly_once: positions last before COMMIT, in every mode; a trial writes none", "[unit][plan]") {
     using redsink::append;
     using redsink::hard_delete;

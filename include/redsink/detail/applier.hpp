@@ -137,6 +137,7 @@ public:
     void apply(EncodedBatch& batch, ApplyResult& result, std::stop_token stop) {
         reducer_(batch);
         std::size_t refused = 0;
+        bool by_insert = false;  // the server refused this batch's bulk COPY: INSERT it, which names a refused row
         auto first = std::chrono::steady_clock::now();
         for (int attempt = 1;; ++attempt) {
             const auto start = std::chrono::steady_clock::now();
@@ -157,8 +158,9 @@ public:
                 if (attempt == 1 && refused == 0 && hook_) hook_(executor_.connection(), SessionPoint::before_batch);
                 const BatchShape shape{batch.staged_inserts > 0, batch.staged_deletes > 0, !batch.dead_letters.empty(),
                                        executor_.writes_positions()};
-                const auto counts =
-                    executor_.run(plan_transaction(*plan_, shape, executor_.stage(), transaction_), batch);
+                auto options = transaction_;
+                options.bulk = !by_insert && executor_.takes_bulk(batch.staged.size());
+                const auto counts = executor_.run(plan_transaction(*plan_, shape, executor_.stage(), options), batch);
                 result.inserted = counts.inserted;
                 result.deleted = counts.deleted;
                 result.dead_letters = batch.dead_letters.size();
@@ -170,6 +172,10 @@ public:
                 after_failure();
                 const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - first);
                 const auto delay = retry_delay(error, attempt, elapsed, retry_, random_);
+                if (!delay && executor_.copy_refused() && !by_insert) {
+                    by_insert = true;
+                    continue;
+                }
                 if (!delay) {
                     auto event = executor_.failed_event();
                     int trials = 0;

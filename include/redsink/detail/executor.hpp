@@ -1,5 +1,6 @@
 #pragma once
 
+#include <redsink/bulk_load.hpp>
 #include <redsink/detail/encoded_batch.hpp>
 #include <redsink/detail/positions.hpp>
 #include <redsink/detail/transaction_plan.hpp>
@@ -16,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -69,10 +71,17 @@ public:
         std::optional<sql::TableSpec> dead_letter_table;  // where a dead_letters step writes
         std::optional<PositionsTarget> positions;         // exactly_once: where a positions step writes
         SessionHook session_hook{};                       // called at SessionPoint::commit_sent
+        std::shared_ptr<BulkLoadSession> bulk{};          // Redshift's bulk path (bulk_copy steps), with its threshold
+        std::size_t bulk_min_rows = 0;
     };
 
     Executor(pq::Connection conn, const ApplyPlan& plan, Options options)
-        : conn_(std::move(conn)), plan_(&plan), options_(options) {}
+        : conn_(std::move(conn)), plan_(&plan), options_(std::move(options)) {}
+
+    // Whether a batch with `rows` rows to stage takes the bulk path.
+    [[nodiscard]] bool takes_bulk(std::size_t rows) const noexcept {
+        return options_.bulk && plan_->dialect() == Dialect::redshift && rows > 0 && rows >= options_.bulk_min_rows;
+    }
 
     [[nodiscard]] pq::Connection& connection() noexcept { return conn_; }
 
@@ -96,6 +105,9 @@ public:
         return {committed_.exists, committed_.rows > 0,
                 committed_.exists && committed_.batches >= options_.stage_recreate_batches};
     }
+
+    // The last run failed because the server refused its bulk COPY (not for a transient reason).
+    [[nodiscard]] bool copy_refused() const noexcept { return copy_refused_; }
 
     // The event of the batch that a failed COPY named by its line, if it did.
     [[nodiscard]] std::optional<std::uint32_t> failed_event() const noexcept { return failed_event_; }
@@ -133,13 +145,27 @@ public:
     ApplyCounts run(const std::vector<Step>& steps, const EncodedBatch& batch,
                     std::optional<std::span<const StagedRow>> rows = std::nullopt) {
         failed_event_.reset();
+        copy_refused_ = false;
         counts_ = {};
         commit_sent_ = false;
         uncertain_ = false;
         letter_sql_.clear();
         attempt_ = committed_;
         staged_ = rows ? *rows : std::span<const StagedRow>(batch.staged);
+        // Whatever happens, what the bulk loader staged for this attempt is removed afterwards.
+        struct Discard {
+            BulkLoadSession* session = nullptr;
+            ~Discard() {
+                if (session != nullptr) session->discard();
+            }
+        } discard;
         try {
+            for (const auto& step : steps)
+                if (step.kind == Step::Kind::bulk_copy) {
+                    discard.session = &bulk_session();
+                    stage_bulk(batch, step);
+                    break;
+                }
             execute(steps, batch);
         } catch (...) {
             // The ROLLBACK (the transaction's destructor) undid the stage's DDL, and makes Redshift
@@ -205,6 +231,15 @@ private:
                         pipelined();
                         insert_rows(batch, step);
                     }
+                    if (step.into == Step::Into::stage) {
+                        attempt_.rows = rows_.size();
+                        ++attempt_.batches;
+                    }
+                    break;
+                case Step::Kind::bulk_copy:
+                    drain();
+                    conn_.leave_pipeline();
+                    copy_bulk(step);
                     if (step.into == Step::Into::stage) {
                         attempt_.rows = rows_.size();
                         ++attempt_.batches;
@@ -356,6 +391,54 @@ private:
         }
     }
 
+    [[nodiscard]] BulkLoadSession& bulk_session() const {
+        if (!options_.bulk)
+            throw Error(ErrorKind::other, {}, "a batch was planned for the bulk path, but the sink has no bulk loader");
+        return *options_.bulk;
+    }
+
+    // Before BEGIN: the rows the bulk_copy step loads, handed to the bulk loader (an upload).
+    void stage_bulk(const EncodedBatch& batch, const Step& step) {
+        const bool to_stage = step.into == Step::Into::stage;
+        select_rows(batch, to_stage);
+        bulk_events_.clear();
+        bulk_ops_.clear();
+        for (const auto& row : rows_) {
+            bulk_events_.push_back(row.event);
+            bulk_ops_.push_back(row.op);
+        }
+        bulk_session().stage(BulkRows(batch.params, batch.columns, bulk_events_, bulk_ops_, to_stage));
+    }
+
+    // In the transaction: the bulk loader's COPY, and its count checked against the rows sent. A
+    // mismatch fails the attempt (rolled back: nothing is acknowledged).
+    void copy_bulk(const Step& step) {
+        const bool to_stage = step.into == Step::Into::stage;
+        const auto table = to_stage ? sql::quote_identifier(sql::stage_table) : plan_->target();
+        if (bulk_columns_.empty() || bulk_columns_stage_ != to_stage) {
+            bulk_columns_.clear();
+            if (to_stage) bulk_columns_.push_back(sql::quote_identifier(sql::op_column));
+            for (const auto& column : plan_->record_columns())
+                bulk_columns_.push_back(sql::quote_identifier(column.name));
+            bulk_columns_stage_ = to_stage;
+        }
+        std::uint64_t loaded = 0;
+        try {
+            loaded = bulk_session().copy(conn_, {table, bulk_columns_});
+        } catch (const Error& error) {
+            // The server refused the COPY itself (Redshift names no row: its load errors are in
+            // sys_load_error_detail), not a transient failure.
+            copy_refused_ = !error.sqlstate().empty() && !error.retryable();
+            throw;
+        }
+        if (loaded != rows_.size())
+            throw Error(ErrorKind::other, {},
+                        "COPY into " + (to_stage ? table : plan_->table().name.display()) + " loaded " +
+                            std::to_string(loaded) + " rows (pg_last_copy_count()), but the batch sent " +
+                            std::to_string(rows_.size()) + "; the transaction was rolled back");
+        account({static_cast<std::uint32_t>(step.counts), static_cast<std::size_t>(loaded)});
+    }
+
     // The batch's dead letters, into their table: multi-row INSERTs with bound values, each within
     // the rows and bytes a statement may carry. Unprepared: dead letters are rare.
     void insert_dead_letters(const EncodedBatch& batch) {
@@ -505,6 +588,11 @@ private:
     std::vector<const char*> values_;
     std::deque<std::string> letter_sql_;  // the dead-letter INSERTs of this run, named in errors
     std::string buffer_;
+    std::vector<std::uint32_t> bulk_events_;  // the rows of a bulk_copy step, as BulkRows sees them
+    std::vector<char> bulk_ops_;
+    std::vector<std::string> bulk_columns_;  // quoted, the op column first into the stage
+    bool bulk_columns_stage_ = false;
+    bool copy_refused_ = false;
     std::optional<std::uint32_t> failed_event_;
     // exactly_once: what the last run's positions step wrote, and what its answers said.
     std::vector<std::pair<std::int32_t, std::int64_t>> reached_;

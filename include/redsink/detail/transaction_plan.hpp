@@ -15,10 +15,12 @@ namespace redsink::detail {
 // One step of a batch's transaction.
 struct Step {
     enum class Kind {
-        begin,         // BEGIN
-        lock,          // LOCK TABLE ...: the first statement after BEGIN, on Redshift
-        statement,     // a statement without parameters: stage DDL, emptying the stage, the plan's statements
-        fill,          // the batch's rows, into the stage or the target
+        begin,      // BEGIN
+        lock,       // LOCK TABLE ...: the first statement after BEGIN, on Redshift
+        statement,  // a statement without parameters: stage DDL, emptying the stage, the plan's statements
+        fill,       // the batch's rows, into the stage or the target
+        bulk_copy,  // Redshift's bulk path: COPY the rows a bulk loader staged (S3) into the stage or the target, then
+                    // check pg_last_copy_count() against the rows sent
         dead_letters,  // the batch's dead letters, into the dead-letter table
         positions,  // exactly_once: the positions the batch reached, and the check that no newer sink fenced this one
         commit,     // COMMIT
@@ -61,6 +63,8 @@ struct StageState {
 struct TransactionOptions {
     ApplyLock lock = ApplyLock::sink_table;
     bool trial = false;  // end in ROLLBACK: tells whether the server takes the rows, writes nothing
+    // Redshift: the rows go by a bulk loader's COPY (S3) instead of INSERTs. Never in a trial.
+    bool bulk = false;
 };
 
 // The steps of one batch's transaction: the one place where the load path (stage or target,
@@ -73,6 +77,8 @@ struct TransactionOptions {
 // - PostgreSQL: no lock (the tasks hold disjoint keys); COPY FROM STDIN; TRUNCATE empties the
 //   stage inside the transaction; a batch of plain inserts is one COPY into the target, which is
 //   atomic on its own.
+// - Redshift's bulk path (options.bulk): the fill is a bulk_copy step instead, at the same place
+//   (after LOCK and the stage's DDL); the objects it reads were uploaded before BEGIN.
 // - Dead letters go into their table just before COMMIT, in the batch's transaction: the batch's
 //   good rows and its dead letters commit together. A trial writes none.
 // - exactly_once: the positions the batch reached go last before COMMIT, with the check that no
@@ -83,9 +89,11 @@ struct TransactionOptions {
     if (options.trial) {
         shape.dead_letters = false;
         shape.positions = false;
+        options.bulk = false;
     }
     if (!shape.inserts && !shape.deletes && !shape.dead_letters && !shape.positions) return steps;
     const bool redshift = plan.dialect() == Dialect::redshift;
+    const bool bulk = redshift && options.bulk;
     const auto method = redshift ? Step::Method::insert_chunks : Step::Method::copy;
     const auto statement = [&](std::string sql, RowCount counts = RowCount::none,
                                Step::Stage effect = Step::Stage::untouched) {
@@ -93,7 +101,7 @@ struct TransactionOptions {
     };
     const auto fill = [&](Step::Into into) {
         Step step;
-        step.kind = Step::Kind::fill;
+        step.kind = bulk ? Step::Kind::bulk_copy : Step::Kind::fill;
         step.counts = into == Step::Into::target ? RowCount::inserted : RowCount::none;
         step.into = into;
         step.method = method;
@@ -148,6 +156,9 @@ struct TransactionOptions {
             out += "dead letters into their table by INSERT";
         } else if (step.kind == Step::Kind::positions) {
             out += "positions (UPDATE or INSERT per partition), fence check; wait for every answer";
+        } else if (step.kind == Step::Kind::bulk_copy) {
+            out += step.into == Step::Into::stage ? "COPY stage" : "COPY target";
+            out += " FROM the staged objects (S3), check pg_last_copy_count()";
         } else if (step.kind == Step::Kind::fill) {
             out += step.into == Step::Into::stage ? "fill stage" : "fill target";
             out += step.method == Step::Method::copy ? " by COPY FROM STDIN" : " by prepared multi-row INSERTs";

@@ -283,14 +283,27 @@ public:
         PQexitPipelineMode(native);
     }
 
-    // Removes the password from a text that came from the server or libpq, just in case.
+    // Removes the password, and the secrets added with add_secret, from a text that came from the
+    // server or libpq, just in case, or from a statement that carries a secret.
     [[nodiscard]] std::string scrub(std::string_view text) const {
         std::string out(text);
-        const auto& secret = config_.password;
-        if (secret.size() < 3) return out;
-        for (auto pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos))
-            out.replace(pos, secret.size(), "<redacted>");
+        const auto remove = [&](const std::string& secret) {
+            if (secret.size() < 3) return;
+            for (auto pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos))
+                out.replace(pos, secret.size(), "<redacted>");
+        };
+        remove(config_.password);
+        for (const auto& secret : secrets_) remove(secret);
         return out;
+    }
+
+    // A secret that statements of this session carry as a literal (Redshift's COPY takes S3
+    // credentials so): from now on the trace sees <redacted> in its place, and so do errors.
+    void add_secret(std::string secret) {
+        if (secret.size() < 3) return;
+        for (const auto& known : secrets_)
+            if (known == secret) return;
+        secrets_.push_back(std::move(secret));
     }
 
 private:
@@ -431,7 +444,11 @@ private:
     }
 
     void notify(TracePoint point, std::string_view sql) const {
-        if (trace_) trace_(point, sql);
+        if (!trace_) return;
+        if (secrets_.empty())
+            trace_(point, sql);
+        else
+            trace_(point, scrub(sql));
     }
 
     void open() {
@@ -540,6 +557,7 @@ private:
     std::uint64_t session_ = 0;
     std::deque<InFlight> pipeline_;
     bool error_values_ = false;
+    std::vector<std::string> secrets_;  // add_secret
     TraceHook trace_;
     // Heap-allocated so that its address, handed to libpq, survives moves of the Connection.
     std::unique_ptr<std::function<void(std::string_view)>> notice_;

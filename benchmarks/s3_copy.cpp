@@ -1,0 +1,102 @@
+// The client's work per row on Redshift's two load paths, the redshift dialect's Sink on the
+// PostgreSQL stand-in: bound multi-row INSERTs, against COPY from S3 (encode, CSV, gzip to a
+// temporary file, PUT to the local S3 server, the COPY statement, the DELETE). Measured as the
+// process's CPU time (the sink's tasks included; the database and the S3 server are other
+// processes), so the server side counts on neither path: it cannot be measured without a
+// cluster. On the S3 path the COPY itself is not run (PostgreSQL cannot read s3://): the runner
+// answers the rows sent.
+//
+//   scripts/with-postgres scripts/with-s3 build/benchmarks/redsink_bench_s3
+#include "pg.hpp"
+#include "records.hpp"
+
+#include <benchmark/benchmark.h>
+#include <redsink/s3/copy.hpp>
+#include <redsink/sink.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace redsink_bench {
+namespace {
+
+using Sink = redsink::Sink<Narrow, redsink::append, redsink::create_table, redsink::redshift>;
+
+std::string env(const char* name) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0')
+        throw std::runtime_error(std::string(name) + " is not set: run under scripts/with-s3");
+    return value;
+}
+
+std::shared_ptr<redsink::BulkLoader> loader() {
+    return redsink::s3::copy_loader(
+        {.client = {.bucket = env("REDSINK_TEST_S3_BUCKET"),
+                    .region = env("REDSINK_TEST_S3_REGION"),
+                    .endpoint = env("REDSINK_TEST_S3_ENDPOINT"),
+                    .path_style = true,
+                    .credentials = redsink::s3::Credentials{.access_key_id = env("REDSINK_TEST_S3_ACCESS_KEY"),
+                                                            .secret_access_key = env("REDSINK_TEST_S3_SECRET_KEY")}},
+         .prefix = "bench",
+         .min_rows = 1,
+         .run_copy = [](redsink::pq::Connection&, const redsink::s3::CopyCommand& command) { return command.rows; }});
+}
+
+void client_work(benchmark::State& state, bool s3) {
+    constexpr std::size_t rows = 100'000;
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    try {
+        const std::string table = s3 ? "narrow_client_s3_copy" : "narrow_client_insert";
+        {
+            const auto conn = pg::connect(pg::conninfo());
+            pg::exec(conn.get(), "CREATE SCHEMA IF NOT EXISTS redsink_bench");
+            pg::exec(conn.get(), "DROP TABLE IF EXISTS redsink_bench." + table);
+        }
+        Sink sink(redsink::ConnectionConfig::parse(pg::conninfo()), {.schema = "redsink_bench",
+                                                                     .table = table,
+                                                                     .batch_rows = batch,
+                                                                     .batch_bytes = std::size_t{1} << 32,
+                                                                     .flush_interval = std::chrono::hours(1),
+                                                                     .bulk_load = s3 ? loader() : nullptr});
+        std::vector<redsink::Change<Narrow>> events;
+        std::int64_t offset = 0;
+        for (auto _ : state) {
+            state.PauseTiming();
+            events.clear();
+            for (std::size_t i = 0; i < rows; ++i)
+                events.push_back(redsink::created(narrow_row(static_cast<std::int64_t>(i)), {0, offset++}));
+            state.ResumeTiming();
+            for (auto& event : events) sink.write(std::move(event));
+            sink.flush();
+        }
+        // Rows per second of the process's CPU time: the inverse of the client's work per row.
+        state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows));
+    } catch (const std::exception& error) {
+        state.SkipWithError(error.what());
+    }
+}
+
+}  // namespace
+}  // namespace redsink_bench
+
+int main(int argc, char** argv) {
+    using namespace redsink_bench;
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+    for (const bool s3 : {false, true})
+        benchmark::RegisterBenchmark(s3 ? "narrow/client_s3_copy" : "narrow/client_insert",
+                                     [s3](benchmark::State& state) { client_work(state, s3); })
+            ->ArgName("batch")
+            ->Arg(10'000)
+            ->Arg(100'000)
+            ->MeasureProcessCPUTime()
+            ->Iterations(3)
+            ->Unit(benchmark::kMillisecond);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,0 +1,261 @@
+#pragma once
+
+#include <redsink/bulk_load.hpp>
+#include <redsink/pq/connection.hpp>
+#include <redsink/s3/body.hpp>
+#include <redsink/s3/client.hpp>
+#include <redsink/s3/csv.hpp>
+#include <redsink/s3/error.hpp>
+#include <redsink/s3/options.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// Redshift's bulk load path: a batch is written as gzip CSV to S3 and loaded with COPY inside its
+// transaction (docs/s3-copy.md). Give a sink the loader through SinkOptions::bulk_load:
+//
+//   options.bulk_load = redsink::s3::copy_loader({.client = {.bucket = "loads", .region = "eu-west-1"},
+//                                                 .prefix = "redsink/orders",
+//                                                 .iam_role = "arn:aws:iam::123456789012:role/redsink-copy"});
+namespace redsink::s3 {
+
+// One COPY the loader runs, as the stand-in seam (CopyOptions::run_copy) sees it.
+struct CopyCommand {
+    std::string_view statement{};  // as Redshift gets it: it may carry the secret; never log it
+    std::string_view shown{};      // the same, each secret replaced by <redacted>: for logs
+    std::string_view bucket{};
+    std::string_view key{};                  // the one object the COPY reads
+    std::string_view table{};                // quoted
+    std::span<const std::string> columns{};  // quoted, in the order of the file's fields
+    std::uint64_t rows = 0;                  // the rows the file holds
+};
+
+// Runs a COPY on the session and returns pg_last_copy_count().
+using CopyRunner = std::function<std::uint64_t(pq::Connection&, const CopyCommand&)>;
+
+struct CopyOptions {
+    // The bucket, region, endpoint, addressing, credentials (none: AWS_* from the environment)
+    // and retries of the sink's own S3 requests (docs/s3-client.md).
+    ClientOptions client{};
+    // Where the sink's objects go: <prefix>/<identity>/<run>/<task>-<batch>.csv.gz, the identity
+    // being the sink's table (and source_name). Everything under <prefix>/<identity>/ is the
+    // sink's: its start deletes what is there. Not empty; no quote or backslash.
+    std::string prefix = "redsink";
+    // COPY authorizes with this role (IAM_ROLE, what AWS recommends); empty: with the client's
+    // access keys (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN), which then travel in the
+    // statement (scrubbed from traces and errors).
+    std::string iam_role{};
+    // Batches with at least this many rows to stage take this path; smaller ones INSERT.
+    std::size_t min_rows = 10'000;
+    int gzip_level = 1;                      // 1 (fastest) to 9
+    std::filesystem::path temp_directory{};  // where the gzip file is written; empty: the system's
+    // Test seam: runs the COPY instead of the session (the PostgreSQL stand-in of docs/testing.md).
+    CopyRunner run_copy{};
+};
+
+namespace detail {
+
+// The sink's identity as one part of a key: letters, digits, '.', '-' and '_' kept, anything
+// else '_', then a hash of the whole identity, so that two identities never share a part.
+[[nodiscard]] inline std::string key_part(std::string_view identity) {
+    std::string out;
+    std::uint64_t hash = 14695981039346656037ULL;
+    for (const char c : identity) {
+        hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+        const bool kept = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                          c == '-' || c == '_';
+        out.push_back(kept ? c : '_');
+    }
+    static constexpr char digits[] = "0123456789abcdef";
+    out.push_back('_');
+    for (int shift = 28; shift >= 0; shift -= 4) out.push_back(digits[(hash >> shift) & 0xF]);
+    return out;
+}
+
+[[nodiscard]] inline std::string padded(std::uint64_t number, std::size_t width) {
+    auto text = std::to_string(number);
+    return text.size() >= width ? text : std::string(width - text.size(), '0') + text;
+}
+
+[[nodiscard]] inline bool plain_literal(std::string_view text) {
+    return text.find('\'') == std::string_view::npos && text.find('\\') == std::string_view::npos;
+}
+
+}  // namespace detail
+
+// How COPY authorizes: a role, or access keys.
+struct CopyAuthorization {
+    std::string iam_role{};
+    Credentials keys{};
+};
+
+// The COPY of one gzip CSV object into `table` (quoted) and its `columns` (quoted), with the
+// secret in it or, when `shown`, <redacted> in its place. The options read exactly what
+// write_csv_gzip writes: CSV (double quote, comma, newline), NULL as a lone NUL byte, dates as
+// YYYY-MM-DD and timestamps as the encoders render them (ISO 8601 with microseconds and, for
+// TIMESTAMPTZ, +00), which TIMEFORMAT 'auto' reads; decimals rounded as INSERT rounds them;
+// statistics and compression analysis off (a stage is new and small each time).
+[[nodiscard]] inline std::string copy_sql(std::string_view table, std::span<const std::string> columns,
+                                          std::string_view bucket, std::string_view key, std::string_view region,
+                                          const CopyAuthorization& authorization, bool shown) {
+    std::string out = "COPY ";
+    out.append(table).append(" (");
+    for (std::size_t i = 0; i < columns.size(); ++i) out.append(i == 0 ? "" : ", ").append(columns[i]);
+    out.append(") FROM 's3://").append(bucket).append("/").append(key).append("' ");
+    if (!authorization.iam_role.empty()) {
+        out.append("IAM_ROLE '").append(authorization.iam_role).append("'");
+    } else {
+        const auto& keys = authorization.keys;
+        out.append("ACCESS_KEY_ID '").append(keys.access_key_id).append("' SECRET_ACCESS_KEY '");
+        out.append(shown ? "<redacted>" : keys.secret_access_key).append("'");
+        if (!keys.session_token.empty())
+            out.append(" SESSION_TOKEN '").append(shown ? "<redacted>" : keys.session_token).append("'");
+    }
+    if (!region.empty()) out.append(" REGION '").append(region).append("'");
+    out.append(
+        " FORMAT AS CSV GZIP NULL AS '\\0' DATEFORMAT 'YYYY-MM-DD' TIMEFORMAT 'auto' ROUNDEC STATUPDATE OFF COMPUPDATE "
+        "OFF");
+    return out;
+}
+
+class CopyLoader;
+
+// One task's uploads and COPYs, with its own S3 client.
+class CopySession final : public BulkLoadSession {
+public:
+    CopySession(std::shared_ptr<const CopyOptions> options, CopyAuthorization authorization, std::string base,
+                std::size_t task)
+        : options_(std::move(options)),
+          authorization_(std::move(authorization)),
+          client_(options_->client),
+          base_(std::move(base)),
+          task_(task) {}
+
+    void stage(const BulkRows& rows) override {
+        auto key = base_ + "t" + detail::padded(task_, 3) + "-" + detail::padded(++sequence_, 12) + ".csv.gz";
+        GzipFile file(options_->temp_directory, options_->gzip_level);
+        write_csv_gzip(rows, file);
+        FileBody body(file.path());
+        // Listed before the PUT: a PUT whose answer was lost may have stored the object.
+        keys_.push_back(key);
+        rows_ = rows.rows();
+        client_.put_object(key, body);
+        bytes_ += file.bytes_out();
+    }
+
+    std::uint64_t copy(pq::Connection& conn, const BulkTarget& target) override {
+        if (keys_.empty()) throw redsink::Error(ErrorKind::other, {}, "COPY from S3 without an uploaded object");
+        const auto& key = keys_.back();
+        const auto& bucket = options_->client.bucket;
+        if (authorization_.iam_role.empty()) {
+            conn.add_secret(authorization_.keys.secret_access_key);
+            if (!authorization_.keys.session_token.empty()) conn.add_secret(authorization_.keys.session_token);
+        }
+        const auto statement =
+            copy_sql(target.table, target.columns, bucket, key, client_.region(), authorization_, false);
+        const auto shown = copy_sql(target.table, target.columns, bucket, key, client_.region(), authorization_, true);
+        const CopyCommand command{statement, shown, bucket, key, target.table, target.columns, rows_};
+        if (options_->run_copy) return options_->run_copy(conn, command);
+        conn.exec(statement);
+        const auto count = conn.exec("SELECT pg_last_copy_count()");
+        return static_cast<std::uint64_t>(count.as<std::int64_t>(0, 0));
+    }
+
+    void discard() noexcept override {
+        if (keys_.empty()) return;
+        try {
+            client_.delete_objects(keys_);
+        } catch (...) {
+            // Left for the next start's sweep (and the bucket's lifecycle rule).
+        }
+        keys_.clear();
+    }
+
+    // Bytes uploaded (gzip) since the session began.
+    [[nodiscard]] std::uint64_t bytes_uploaded() const noexcept { return bytes_; }
+
+private:
+    std::shared_ptr<const CopyOptions> options_;
+    CopyAuthorization authorization_;
+    Client client_;
+    std::string base_;
+    std::size_t task_;
+    std::uint64_t sequence_ = 0;
+    std::uint64_t rows_ = 0;
+    std::uint64_t bytes_ = 0;
+    std::vector<std::string> keys_;
+};
+
+// The bulk loader of SinkOptions::bulk_load for COPY from S3 (made by copy_loader).
+class CopyLoader final : public BulkLoader {
+public:
+    explicit CopyLoader(CopyOptions options) {
+        const auto refuse = [](std::string message) { throw detail::configuration_error(std::move(message)); };
+        while (!options.prefix.empty() && options.prefix.back() == '/') options.prefix.pop_back();
+        if (options.prefix.empty())
+            refuse("CopyOptions::prefix is empty: the sink's objects need a prefix of their own");
+        if (!detail::plain_literal(options.prefix) || !detail::plain_literal(options.client.bucket) ||
+            !detail::plain_literal(options.iam_role))
+            refuse("CopyOptions::prefix, the bucket and iam_role cannot hold a quote or a backslash");
+        if (options.min_rows < 1) refuse("CopyOptions::min_rows must be at least 1");
+        if (options.gzip_level < 1 || options.gzip_level > 9) refuse("CopyOptions::gzip_level must be 1 to 9");
+        // The keys are resolved once: the COPY needs them when it has no role.
+        if (!options.client.credentials) options.client.credentials = Credentials::from_env();
+        authorization_.iam_role = options.iam_role;
+        if (options.iam_role.empty()) {
+            authorization_.keys = *options.client.credentials;
+            const auto& keys = authorization_.keys;
+            if (!detail::plain_literal(keys.access_key_id) || !detail::plain_literal(keys.secret_access_key) ||
+                !detail::plain_literal(keys.session_token))
+                refuse("the S3 credentials cannot hold a quote or a backslash (COPY takes them as literals)");
+        }
+        options_ = std::make_shared<const CopyOptions>(std::move(options));
+        client_.emplace(options_->client);  // checks the client's options now
+    }
+
+    [[nodiscard]] std::size_t min_rows() const noexcept override { return options_->min_rows; }
+
+    void start(std::string_view identity) override {
+        root_ = options_->prefix + "/" + detail::key_part(identity) + "/";
+        swept_ += client_->delete_prefix(root_);
+        std::random_device random;
+        std::string run;
+        static constexpr char digits[] = "0123456789abcdef";
+        for (int i = 0; i < 16; ++i) run.push_back(digits[random() & 0xF]);
+        run_ = root_ + run + "/";
+    }
+
+    [[nodiscard]] std::unique_ptr<BulkLoadSession> session(std::size_t task) override {
+        if (run_.empty()) throw redsink::Error(ErrorKind::other, {}, "CopyLoader::session before start()");
+        return std::make_unique<CopySession>(options_, authorization_, run_, task);
+    }
+
+    // The sink's own prefix (<prefix>/<identity>/), after start().
+    [[nodiscard]] const std::string& root() const noexcept { return root_; }
+    // Objects the starts so far found and deleted under it.
+    [[nodiscard]] std::size_t swept() const noexcept { return swept_; }
+
+private:
+    std::shared_ptr<const CopyOptions> options_;
+    CopyAuthorization authorization_;
+    std::optional<Client> client_;
+    std::string root_;
+    std::string run_;
+    std::size_t swept_ = 0;
+};
+
+[[nodiscard]] inline std::shared_ptr<CopyLoader> copy_loader(CopyOptions options) {
+    return std::make_shared<CopyLoader>(std::move(options));
+}
+
+}  // namespace redsink::s3

@@ -1,0 +1,617 @@
+// Redshift's bulk path (COPY from S3) end to end, against the local S3 server and the PostgreSQL
+// stand-in: the objects read back by an independent CSV reader (Python's csv module), the table
+// against the reference model, the faults, and every statement through the grammar check.
+//
+// The stand-in (docs/testing.md): PostgreSQL cannot COPY from s3://, so CopyOptions::run_copy
+// logs the real statement (secrets redacted) for scripts/check-redshift-sql, downloads the object,
+// gunzips it, turns each NULL field (a lone NUL byte, NULL AS '\0') into an unquoted empty field,
+// and sends it with COPY ... FROM STDIN (FORMAT csv), whose default NULL is exactly that field
+// (a quoted "" stays an empty string). Its row count stands for pg_last_copy_count().
+#include "s3/support.hpp"
+
+#include <redsink/s3/copy.hpp>
+#include <redsink/sink.hpp>
+
+#include <zlib.h>
+#include <support/sink.hpp>
+#include <support/statement_log.hpp>
+#include <support/stream.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace rs3 = redsink::s3;
+using namespace redsink_test;
+using namespace redsink_test::s3;
+using namespace std::chrono_literals;
+
+namespace {
+
+// gunzip, written for the test with zlib's inflate (the writer uses deflate). Runs on the tasks'
+// threads (the stand-in), where Catch's assertions may not: it throws instead.
+std::string gunzip(const std::string& gz) {
+    z_stream zs{};
+    if (inflateInit2(&zs, 15 + 32) != Z_OK) throw std::runtime_error("inflateInit2 failed");
+    std::string out;
+    char buffer[1 << 15];
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+    zs.avail_in = static_cast<uInt>(gz.size());
+    int status = Z_OK;
+    while (status != Z_STREAM_END) {
+        zs.next_out = reinterpret_cast<Bytef*>(buffer);
+        zs.avail_out = sizeof buffer;
+        status = inflate(&zs, Z_NO_FLUSH);
+        if (status != Z_OK && status != Z_STREAM_END) {
+            inflateEnd(&zs);
+            throw std::runtime_error("the object is not a complete gzip stream");
+        }
+        out.append(buffer, sizeof buffer - zs.avail_out);
+    }
+    inflateEnd(&zs);
+    return out;
+}
+
+// Every object the sink deletes, downloaded just before (ClientOptions::on_delete), and every
+// COPY the stand-in ran. Filled on the tasks' threads, checked on the test's.
+struct Capture {
+    std::mutex mutex;
+    int leaks = 0;                               // statements shown with a secret in them
+    std::map<std::string, std::string> objects;  // key -> gzip bytes
+    std::vector<std::string> copied_keys;
+    std::vector<std::string> statements;  // as shown (redacted)
+};
+
+// The stand-in COPY: see the file's comment. Checks on the way that the shown statement holds no
+// secret and that the object holds the rows the loader says it sent.
+rs3::CopyRunner stand_in(Capture& capture, std::vector<std::string> secrets) {
+    return [&capture, secrets](redsink::pq::Connection& conn, const rs3::CopyCommand& command) -> std::uint64_t {
+        log_redshift_statement(command.shown);
+        log_redshift_statement("SELECT pg_last_copy_count()");
+        for (const auto& secret : secrets)
+            if (command.shown.find(secret) != std::string_view::npos) {
+                const std::lock_guard lock(capture.mutex);
+                ++capture.leaks;
+            }
+        rs3::Client client(test_options());
+        auto csv = gunzip(client.get_object(command.key));
+        std::string fields;
+        fields.reserve(csv.size());
+        for (const char c : csv)
+            if (c != '\0') fields.push_back(c);
+        std::string sql = "COPY " + std::string(command.table) + " (";
+        for (std::size_t i = 0; i < command.columns.size(); ++i) sql += (i ? ", " : "") + command.columns[i];
+        sql += ") FROM STDIN (FORMAT csv)";
+        // The stand-in's own statement is PostgreSQL's, not the dialect's: kept from the trace (and
+        // so from the grammar check).
+        auto trace = conn.trace();
+        conn.set_trace({});
+        std::size_t copied = 0;
+        try {
+            copied = conn.copy_from_stdin(sql, fields);
+        } catch (const redsink::Error& error) {
+            conn.set_trace(std::move(trace));
+            if (error.retryable()) throw;
+            // As Redshift reports a load error: SQLSTATE XX000, no row named.
+            throw redsink::Error(redsink::ErrorKind::other, "XX000",
+                                 "Load into table '" + std::string(command.table) +
+                                     "' failed.  Check 'sys_load_error_detail' system table for details.");
+        }
+        conn.set_trace(std::move(trace));
+        const std::lock_guard lock(capture.mutex);
+        capture.copied_keys.emplace_back(command.key);
+        capture.statements.emplace_back(command.shown);
+        return copied;
+    };
+}
+
+rs3::CopyOptions test_copy_options(Capture& capture, const std::string& prefix, std::size_t min_rows) {
+    auto client = test_options();
+    client.on_delete = [&capture](std::string_view key) {
+        rs3::Client reader(test_options());
+        auto bytes = reader.get_object(key);
+        const std::lock_guard lock(capture.mutex);
+        capture.objects.emplace(std::string(key), std::move(bytes));
+    };
+    return {.client = client,
+            .prefix = prefix,
+            .min_rows = min_rows,
+            .run_copy = stand_in(capture, {s3_env("REDSINK_TEST_S3_SECRET_KEY")})};
+}
+
+std::vector<std::string> keys_under(const std::string& prefix) {
+    rs3::Client client(test_options());
+    std::vector<std::string> keys;
+    for (const auto& object : client.list_objects(prefix)) keys.push_back(object.key);
+    return keys;
+}
+
+// The fields of each record of a gzip CSV object, as Python's csv module reads them: nullopt for NULL.
+std::vector<std::vector<std::optional<std::string>>> python_read(const std::string& gz) {
+    const auto dir = std::filesystem::temp_directory_path();
+    const auto in = dir / ("redsink-copy-test-" + std::to_string(::getpid()) + ".csv.gz");
+    const auto out = dir / ("redsink-copy-test-" + std::to_string(::getpid()) + ".txt");
+    {
+        std::ofstream file(in, std::ios::binary);
+        file << gz;
+    }
+    const auto command = "/usr/bin/python3 " + std::string(REDSINK_SOURCE_DIR) + "/tests/s3/read_csv_gzip.py " +
+                         in.string() + " " + out.string();
+    REQUIRE(std::system(command.c_str()) == 0);
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    std::ifstream lines(out);
+    for (std::string line; std::getline(lines, line);) {
+        std::vector<std::optional<std::string>> fields;
+        std::istringstream words(line);
+        for (std::string word; words >> word;) {
+            if (word == "N") {
+                fields.emplace_back(std::nullopt);
+                continue;
+            }
+            REQUIRE(word[0] == 'V');
+            std::string text;
+            for (std::size_t i = 1; i + 1 < word.size(); i += 2)
+                text.push_back(static_cast<char>(std::stoi(word.substr(i, 2), nullptr, 16)));
+            fields.emplace_back(std::move(text));
+        }
+        rows.push_back(std::move(fields));
+    }
+    std::filesystem::remove(in);
+    std::filesystem::remove(out);
+    return rows;
+}
+
+// Values that trip CSV writers: quotes, delimiters, newlines, tabs, backslashes, the NULL marker
+// of other formats, UTF-8, empty strings, leading and trailing spaces.
+struct Tricky {
+    BOOST_HANA_DEFINE_STRUCT(Tricky, (std::int64_t, id), (std::string, text), (std::optional<std::string>, maybe),
+                             (redsink::decimal<12, 2>, amount), (redsink::timestamp, at), (redsink::timestamptz, at_tz),
+                             (std::chrono::year_month_day, day), (std::optional<std::int64_t>, parent), (bool, flag));
+};
+
+const std::vector<std::string> tricky_texts = {"",
+                                               "plain",
+                                               "\"",
+                                               "\"\"",
+                                               "say \"hi\", then go",
+                                               "a,b,c",
+                                               "line\nbreak",
+                                               "cr\r\nlf",
+                                               "tab\there",
+                                               "back\\slash \\N \\0",
+                                               "\\N",
+                                               "NULL",
+                                               " spaced ",
+                                               "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80",
+                                               "'single'",
+                                               "\x01\x1f"};
+
+Tricky tricky(std::int64_t id) {
+    using namespace std::chrono;
+    Tricky row;
+    row.id = id;
+    const auto n = static_cast<std::size_t>(id);
+    row.text = tricky_texts[n % tricky_texts.size()];
+    if (id % 3 != 0) row.maybe = tricky_texts[(n * 7 + 3) % tricky_texts.size()];
+    row.amount = redsink::decimal<12, 2>::from_units(static_cast<redsink::int128>((id % 2 ? -1 : 1) * id * 12345));
+    row.at = redsink::timestamp(sys_days(year_month_day(year(2024), month(2), day(29))) + hours(id % 24) +
+                                minutes(id % 60) + seconds(7) + microseconds(id * 11 % 1'000'000));
+    row.at_tz = redsink::timestamptz(row.at.value + hours(1));
+    row.day = year_month_day(year(1 + static_cast<int>(id) % 9999), month(12), day(31));
+    if (id % 4 != 0) row.parent = -id;
+    row.flag = id % 2 == 0;
+    return row;
+}
+
+// The text each field of a Tricky row must hold, written here from the values, not by the encoders.
+std::vector<std::optional<std::string>> tricky_fields(const Tricky& row) {
+    const auto two = [](long long v) { return fmt::format("{:02}", v); };
+    const auto time_text = [&](redsink::timestamp t) {
+        using namespace std::chrono;
+        const auto day_point = floor<days>(t.value);
+        const year_month_day ymd(day_point);
+        const hh_mm_ss clock(t.value - day_point);
+        return fmt::format("{:04}-{}-{} {}:{}:{}.{:06}", static_cast<int>(ymd.year()),
+                           two(static_cast<unsigned>(ymd.month())), two(static_cast<unsigned>(ymd.day())),
+                           two(clock.hours().count()), two(clock.minutes().count()), two(clock.seconds().count()),
+                           clock.subseconds().count());
+    };
+    std::vector<std::optional<std::string>> out;
+    out.emplace_back(std::to_string(row.id));
+    out.emplace_back(row.text);
+    out.emplace_back(row.maybe);
+    out.emplace_back(cents_text(row.amount.units));
+    out.emplace_back(time_text(row.at));
+    out.emplace_back(time_text(redsink::timestamp(row.at_tz.value)) + "+00");
+    out.emplace_back(fmt::format("{:04}-12-31", static_cast<int>(row.day.year())));
+    out.emplace_back(row.parent ? std::optional<std::string>(std::to_string(*row.parent)) : std::nullopt);
+    out.emplace_back(row.flag ? "t" : "f");
+    return out;
+}
+
+// What the trace saw, on the tasks' threads: secrets (never), and the INSERTs of the small batches.
+struct Traced {
+    std::atomic<int> secrets{0};
+    std::atomic<int> inserts{0};
+};
+
+template <class Sink>
+redsink::pq::TraceHook trace_checking(Traced& traced) {
+    return sink_trace<Sink>([&traced](redsink::pq::TracePoint point, std::string_view sql) {
+        for (const auto& secret : {s3_env("REDSINK_TEST_S3_SECRET_KEY")})
+            if (sql.find(secret) != std::string_view::npos) ++traced.secrets;
+        if (point == redsink::pq::TracePoint::sending && sql.starts_with("INSERT INTO") &&
+            sql.find("VALUES") != std::string_view::npos)
+            ++traced.inserts;
+    });
+}
+
+}  // namespace
+
+TEST_CASE("the COPY statement and the CSV fields", "[s3_copy]") {
+    const std::vector<std::string> columns = {R"("redsink_op")", R"("id")"};
+    const rs3::CopyAuthorization keys{.keys = {.access_key_id = "AKIDEXAMPLE",
+                                               .secret_access_key = "wJalrXUtnFEMI/K7MDENG",
+                                               .session_token = "FQoGZXIvYXdzEXAMPLETOKEN"}};
+    const auto shown =
+        rs3::copy_sql(R"("redsink_stage")", columns, "loads", "redsink/t/k.csv.gz", "eu-west-1", keys, true);
+    CHECK(
+        shown ==
+        R"(COPY "redsink_stage" ("redsink_op", "id") FROM 's3://loads/redsink/t/k.csv.gz' ACCESS_KEY_ID 'AKIDEXAMPLE' )"
+        R"(SECRET_ACCESS_KEY '<redacted>' SESSION_TOKEN '<redacted>' REGION 'eu-west-1' FORMAT AS CSV GZIP )"
+        R"(NULL AS '\0' DATEFORMAT 'YYYY-MM-DD' TIMEFORMAT 'auto' ROUNDEC STATUPDATE OFF COMPUPDATE OFF)");
+    log_redshift_statement(shown);
+    const auto sent =
+        rs3::copy_sql(R"("redsink_stage")", columns, "loads", "redsink/t/k.csv.gz", "eu-west-1", keys, false);
+    CHECK_THAT(sent,
+               Catch::Contains("SECRET_ACCESS_KEY 'wJalrXUtnFEMI/K7MDENG' SESSION_TOKEN 'FQoGZXIvYXdzEXAMPLETOKEN'"));
+    const auto role = rs3::copy_sql(R"("redsink_stage")", columns, "loads", "k", "eu-west-1",
+                                    {.iam_role = "arn:aws:iam::123456789012:role/redsink-copy"}, false);
+    CHECK_THAT(role, Catch::Contains("FROM 's3://loads/k' IAM_ROLE 'arn:aws:iam::123456789012:role/redsink-copy' "
+                                     "REGION") &&
+                         !Catch::Contains("ACCESS_KEY_ID"));
+    log_redshift_statement(role);
+
+    std::string out;
+    rs3::append_csv_field(out, nullptr, {});
+    out += ',';
+    rs3::append_csv_field(out, "", "");
+    out += ',';
+    rs3::append_csv_field(out, "a\"b\"\"", "a\"b\"\"");
+    CHECK(out == std::string("\0,\"\",\"a\"\"b\"\"\"\"\"", 15));
+
+    // A connection scrubs the secrets it was given from traces and errors.
+    redsink::pq::Connection conn(test_config());
+    std::vector<std::string> traced;
+    conn.set_trace([&](redsink::pq::TracePoint, std::string_view sql) { traced.emplace_back(sql); });
+    conn.add_secret("hunter2-secret");
+    try {
+        conn.exec("SELECT 'hunter2-secret' FROM no_such_table_here");
+        FAIL("the statement succeeded");
+    } catch (const redsink::Error& error) {
+        CHECK_THAT(error.what(), !Catch::Contains("hunter2-secret") && Catch::Contains("<redacted>"));
+    }
+    REQUIRE_FALSE(traced.empty());
+    for (const auto& sql : traced) CHECK_THAT(sql, !Catch::Contains("hunter2-secret"));
+}
+
+TEST_CASE("every uploaded object, read by Python's csv module, holds the batch's values", "[s3_copy]") {
+    using Sink = redsink::Sink<Tricky, redsink::primary_key<"id">, redsink::append, redsink::ignore_deletes,
+                               redsink::create_table, redsink::redshift>;
+    const std::string table = "s3_copy_values";
+    drop_table(table);
+    Capture capture;
+    Traced traced;
+    auto loader = rs3::copy_loader(test_copy_options(capture, unique_prefix("copy-values"), 1));
+    std::vector<Tricky> rows;
+    {
+        Sink sink(test_config(), {.schema = sink_schema,
+                                  .table = table,
+                                  .batch_rows = 40,
+                                  .bulk_load = loader,
+                                  .trace = trace_checking<Sink>(traced)});
+        for (std::int64_t id = 1; id <= 100; ++id) {
+            rows.push_back(tricky(id));
+            sink.write({redsink::Op::create, rows.back(), {0, id}});
+        }
+        sink.flush();
+        CHECK(sink.stats().acknowledged.at(0) == 100);
+    }
+    // Three batches (40, 40, 20), each one object, COPYed then deleted.
+    REQUIRE(capture.copied_keys.size() == 3);
+    REQUIRE(capture.objects.size() == 3);
+    CHECK(keys_under(loader->root()).empty());
+    std::size_t next = 0;
+    for (const auto& key : capture.copied_keys) {
+        INFO("object " << key);
+        CHECK_THAT(key, Catch::StartsWith(loader->root()) && Catch::EndsWith(".csv.gz"));
+        REQUIRE(capture.objects.contains(key));
+        for (const auto& fields : python_read(capture.objects.at(key))) {
+            REQUIRE(next < rows.size());
+            INFO("row id " << rows[next].id);
+            CHECK(fields == tricky_fields(rows[next]));
+            ++next;
+        }
+    }
+    CHECK(next == rows.size());
+    CHECK(traced.secrets == 0);
+    CHECK(capture.leaks == 0);
+    // The stand-in loaded the same bytes: the table holds every value, empty strings and NULLs apart.
+    auto conn = reader();
+    const auto result = conn.exec("SELECT id, text, maybe, maybe IS NULL FROM " + qualified(table) + " ORDER BY id");
+    REQUIRE(result.rows() == 100);
+    for (int i = 0; i < result.rows(); ++i) {
+        const auto& row = rows[static_cast<std::size_t>(i)];
+        INFO("id " << row.id);
+        CHECK(std::string(result.get(i, 1)) == row.text);
+        CHECK((std::string(result.get(i, 3)) == "t") == !row.maybe.has_value());
+        if (row.maybe) CHECK(std::string(result.get(i, 2)) == *row.maybe);
+    }
+}
+
+TEST_CASE("upserts and deletes through S3 leave the model's table; small batches still INSERT", "[s3_copy]") {
+    using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
+                               redsink::redshift>;
+    const std::string table = "s3_copy_model";
+    drop_table(table);
+    Capture capture;
+    auto options = test_copy_options(capture, unique_prefix("copy-model"), 60);
+    auto loader = rs3::copy_loader(options);
+    const auto stream = random_stream({.seed = 31, .events = 3000, .keys = 400});
+    Traced traced;
+    {
+        Sink sink(test_config(), {.schema = sink_schema,
+                                  .table = table,
+                                  .batch_rows = 150,
+                                  .tasks = 2,
+                                  .bulk_load = loader,
+                                  .trace = trace_checking<Sink>(traced)});
+        // Full batches (150 events each) reduce to more rows than min_rows and COPY; the flushes at
+        // uneven points leave smaller ones, which INSERT.
+        std::size_t i = 0;
+        for (const auto& change : stream) {
+            sink.write(change);
+            if (++i % 700 == 0 || i % 1300 == 0) sink.flush();
+        }
+        sink.flush();
+        CHECK(sink.stats().acknowledged == last_positions(stream));
+    }
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+    CHECK(capture.copied_keys.size() >= 5);
+    CHECK(traced.inserts >= 1);
+    CHECK(traced.secrets == 0);
+    CHECK(capture.leaks == 0);
+    CHECK(capture.objects.size() == capture.copied_keys.size());
+    CHECK(keys_under(loader->root()).empty());
+    for (const auto& statement : capture.statements)
+        CHECK_THAT(statement, Catch::StartsWith(R"(COPY "redsink_stage" ("redsink_op", "id", "version")"));
+}
+
+TEST_CASE("a COPY that loads another count than was sent: rolled back, nothing acknowledged", "[s3_copy]") {
+    using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
+                               redsink::redshift>;
+    const std::string table = "s3_copy_count";
+    drop_table(table);
+    Capture capture;
+    Traced traced;
+    auto options = test_copy_options(capture, unique_prefix("copy-count"), 1);
+    auto real = options.run_copy;
+    options.run_copy = [real](redsink::pq::Connection& conn, const rs3::CopyCommand& command) {
+        return real(conn, command) - 1;
+    };
+    Sink sink(test_config(), {.schema = sink_schema,
+                              .table = table,
+                              .batch_rows = 1000,
+                              .bulk_load = rs3::copy_loader(options),
+                              .trace = trace_checking<Sink>(traced)});
+    int callbacks = 0;
+    sink.on_commit([&](const redsink::Positions&) { ++callbacks; });
+    const auto stream = random_stream({.seed = 5, .events = 200, .keys = 50});
+    for (const auto& change : stream) sink.write(change);
+    try {
+        sink.flush();
+        FAIL("flush succeeded");
+    } catch (const redsink::Error& error) {
+        CHECK_THAT(error.what(),
+                   Catch::Contains("(pg_last_copy_count()), but the batch sent") && Catch::Contains("rolled back"));
+    }
+    CHECK(callbacks == 0);
+    CHECK(sink.pending_events() == stream.size());
+    auto conn = reader();
+    CHECK(conn.exec("SELECT count(*) FROM " + qualified(table)).get(0, 0) == std::string("0"));
+}
+
+TEST_CASE("the S3 server stopped mid-stream: retried, then an error; nothing acknowledged; resumed later",
+          "[s3_copy]") {
+    using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
+                               redsink::redshift>;
+    const std::string table = "s3_copy_down";
+    drop_table(table);
+    Capture capture;
+    Traced traced;
+    auto options = test_copy_options(capture, unique_prefix("copy-down"), 1);
+    options.client.max_attempts = 2;
+    int s3_retries = 0;
+    options.client.on_retry = [&](const rs3::RetryEvent&) { ++s3_retries; };
+    Sink sink(test_config(), {.schema = sink_schema,
+                              .table = table,
+                              .batch_rows = 100'000,
+                              .retry_budget = 20s,
+                              .max_attempts = 3,
+                              .retry_backoff = 10ms,
+                              .bulk_load = rs3::copy_loader(options),
+                              .trace = trace_checking<Sink>(traced)});
+    int callbacks = 0;
+    sink.on_commit([&](const redsink::Positions&) { ++callbacks; });
+    const auto stream = random_stream({.seed = 8, .events = 500, .keys = 100});
+    for (const auto& change : stream) sink.write(change);
+    {
+        RestartServerAtEnd restart;
+        server_ctl("stop");
+        try {
+            sink.flush();
+            FAIL("flush succeeded with the S3 server down");
+        } catch (const redsink::Error& error) {
+            CHECK(error.retryable());
+            CHECK_THAT(error.what(), Catch::Contains("PUT object s3://" + s3_env("REDSINK_TEST_S3_BUCKET") + "/") &&
+                                         Catch::Contains(qualified(table)) && Catch::Contains("after 3 attempts"));
+            check_no_secret(error, {s3_env("REDSINK_TEST_S3_SECRET_KEY")});
+        }
+        CHECK(s3_retries >= 3);  // the client's own, in each of the sink's attempts
+        CHECK(callbacks == 0);
+        CHECK(sink.stats().acknowledged.empty());
+        CHECK(sink.pending_events() == stream.size());
+    }
+    // The server is back: the kept batch is written, by COPY.
+    sink.flush();
+    CHECK(callbacks == 1);
+    CHECK(sink.stats().acknowledged == last_positions(stream));
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+    CHECK(capture.copied_keys.size() == 1);
+    CHECK(traced.secrets == 0);
+}
+
+TEST_CASE("a wrong secret: a 403 naming the bucket and key, no secret in it", "[s3_copy]") {
+    Capture capture;
+    auto options = test_copy_options(capture, unique_prefix("copy-denied"), 1);
+    const std::string wrong = "wrong-secret-that-must-not-be-printed";
+    options.client.credentials->secret_access_key = wrong;
+    const auto check_denied = [&](const rs3::Error& error, const std::string& key_part) {
+        INFO(error.what());
+        CHECK(error.http_status() == 403);
+        CHECK_FALSE(error.retryable());
+        CHECK_THAT(error.what(), Catch::Contains("s3://" + s3_env("REDSINK_TEST_S3_BUCKET") + "/" + key_part));
+        check_no_secret(error, {wrong, s3_env("REDSINK_TEST_S3_SECRET_KEY")});
+    };
+    // The sink's start (the sweep) is refused first...
+    using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
+                               redsink::redshift>;
+    try {
+        Sink sink(test_config(),
+                  {.schema = sink_schema, .table = "s3_copy_denied", .bulk_load = rs3::copy_loader(options)});
+        FAIL("the sink started");
+    } catch (const rs3::Error& error) {
+        check_denied(error, options.prefix);
+    }
+    // ... and so is an upload.
+    rs3::CopySession session(std::make_shared<const rs3::CopyOptions>(options), {.keys = *options.client.credentials},
+                             options.prefix + "run/", 0);
+    redsink::ParamBuffer params;
+    params.push("1");
+    params.push_null();
+    const std::uint32_t events[] = {0};
+    const char ops[] = {'i'};
+    try {
+        session.stage(redsink::BulkRows(params, 2, events, ops, true));
+        FAIL("the upload succeeded");
+    } catch (const rs3::Error& error) {
+        check_denied(error, options.prefix + "run/t000-000000000001.csv.gz");
+    }
+}
+
+TEST_CASE("a crash after the upload, before COMMIT: nothing committed; the next start sweeps the objects",
+          "[s3_copy]") {
+    using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
+                               redsink::redshift>;
+    const std::string table = "s3_copy_crash";
+    drop_table(table);
+    const auto prefix = unique_prefix("copy-crash");
+    const auto stream = random_stream({.seed = 9, .events = 300, .keys = 80});
+    std::fflush(nullptr);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // The process dies inside the batch's transaction, after the upload: no cleanup runs.
+        Capture capture;
+        auto options = test_copy_options(capture, prefix, 1);
+        options.run_copy = [](redsink::pq::Connection&, const rs3::CopyCommand&) -> std::uint64_t { ::_exit(42); };
+        try {
+            Sink sink(test_config(), {.schema = sink_schema, .table = table, .bulk_load = rs3::copy_loader(options)});
+            for (const auto& change : stream) sink.write(change);
+            sink.flush();
+        } catch (...) {
+        }
+        ::_exit(1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 42);
+    Capture capture;
+    Traced traced;
+    auto loader = rs3::copy_loader(test_copy_options(capture, prefix, 1));
+    auto conn = reader();
+    CHECK(conn.exec("SELECT count(*) FROM " + qualified(table)).get(0, 0) == std::string("0"));
+    {
+        rs3::Client client(test_options());
+        REQUIRE(client.list_objects(prefix).size() == 1);  // the crashed batch's object
+    }
+    Sink sink(test_config(),
+              {.schema = sink_schema, .table = table, .bulk_load = loader, .trace = trace_checking<Sink>(traced)});
+    CHECK(loader->swept() == 1);
+    CHECK(capture.objects.size() == 1);  // downloaded by the seam before the sweep deleted it
+    for (const auto& change : stream) sink.write(change);
+    sink.flush();
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+    CHECK(keys_under(prefix).empty());
+    CHECK(traced.secrets == 0);
+}
+
+TEST_CASE("a COPY the server refuses: the batch is tried by INSERT, which finds the row to dead-letter", "[s3_copy]") {
+    using Sink = redsink::Sink<Account, AccountKey, redsink::append, redsink::ignore_deletes, redsink::create_table,
+                               redsink::redshift, redsink::dead_letter<"s3_copy_dead_letters">>;
+    const std::string table = "s3_copy_refused";
+    drop_table(table);
+    auto conn = reader();
+    conn.exec("DROP TABLE IF EXISTS sink_test.s3_copy_dead_letters");
+    Capture capture;
+    Traced traced;
+    const auto prefix = unique_prefix("copy-refused");
+    Sink sink(test_config(), {.schema = sink_schema,
+                              .table = table,
+                              .batch_rows = 1000,
+                              .bulk_load = rs3::copy_loader(test_copy_options(capture, prefix, 1)),
+                              .trace = trace_checking<Sink>(traced)});
+    // Appends go straight into the target by COPY, which the CHECK makes fail as a whole.
+    conn.exec("ALTER TABLE " + qualified(table) + " ADD CHECK (id <> 13)");
+    std::vector<AccountChange> stream;
+    for (std::int64_t id = 1; id <= 300; ++id) {
+        Account row{};
+        row.id = id;
+        row.name = "n" + std::to_string(id);
+        stream.push_back({redsink::Op::create, row, {0, id}});
+    }
+    for (const auto& change : stream) sink.write(change);
+    sink.flush();
+    CHECK(sink.stats().acknowledged.at(0) == 300);
+    CHECK(capture.copied_keys.empty());  // the only COPY failed
+    CHECK(traced.inserts >= 1);          // the INSERT path took the batch
+    CHECK(conn.exec("SELECT count(*), count(*) FILTER (WHERE id = 13) FROM " + qualified(table)).get(0, 0) ==
+          std::string("299"));
+    const auto letters = conn.exec("SELECT source_offset, sqlstate FROM sink_test.s3_copy_dead_letters");
+    REQUIRE(letters.rows() == 1);
+    CHECK(std::string(letters.get(0, 0)) == "13");
+    CHECK(std::string(letters.get(0, 1)) == "23514");
+    CHECK(capture.objects.size() == 1);  // the refused COPY's object, deleted after the attempt
+    CHECK(keys_under(prefix).empty());
+    CHECK(traced.secrets == 0);
+}
