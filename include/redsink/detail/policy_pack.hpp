@@ -168,9 +168,11 @@ struct policy_pack {
     static constexpr Dialect dialect_value = dialect::value;
     // newest_wins: the order column (checked against the record).
     using order = order_column_of<Record, key, insert_mode>;
-    static_assert(insert_mode::reduction != Reduction::newest_per_key || requires { insert_mode::order_member; },
-                  "redsink: an insert mode with Reduction::newest_per_key needs static constexpr order_member, the "
-                  "member that orders events (as newest_wins<\"col\"> has)");
+    static_assert(sizeof(order) > 0);  // its checks run with the pack's
+    static_assert(
+        insert_mode::reduction != Reduction::newest_per_key || requires { insert_mode::order_member; },
+        "redsink: an insert mode with Reduction::newest_per_key needs static constexpr order_member, the "
+        "member that orders events (as newest_wins<\"col\"> has)");
 };
 
 }  // namespace redsink::detail
