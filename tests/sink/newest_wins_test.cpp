@@ -10,6 +10,7 @@
 #include <support/sink.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -240,4 +241,52 @@ TEMPLATE_TEST_CASE("newest_wins: a tie goes to the event written later, across b
     write(redsink::deleted(older, {}));
     CHECK(names() == std::vector<std::string>{row_text(row)});
     CHECK(tombstone_rows(conn, table).empty());
+}
+
+namespace {
+
+struct Reading {
+    BOOST_HANA_DEFINE_STRUCT(Reading, (std::int64_t, id), (redsink::timestamptz, changed_at), (std::string, value));
+};
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("newest_wins by a timestamptz member: shuffled events leave each key's newest",
+                   "[pg][sink][newest_wins]", redsink::redshift, redsink::postgres) {
+    using Sink = redsink::Sink<Reading, AccountKey, redsink::newest_wins<"changed_at">, redsink::hard_delete,
+                               redsink::create_table, TestType>;
+    const std::string table = std::string("nw_ts_") + std::string(redsink::to_string(Sink::dialect));
+    drop_table(table);
+    drop_table("redsink_tombstones_" + table);
+    std::mt19937_64 random(77);
+    // Per key, events a microsecond to a day apart, around 2000-01-01 (digit carries included).
+    const auto start = std::chrono::sys_days{std::chrono::year{1999} / 12 / 31};
+    std::vector<redsink::Change<Reading>> events;
+    std::map<std::int64_t, std::pair<std::int64_t, bool>> newest;  // microseconds, deleted
+    std::int64_t micros = 0;
+    for (int i = 0; i < 600; ++i) {
+        micros += random() % 2 == 0 ? 1 : static_cast<std::int64_t>(random() % 86'400'000'000);
+        Reading row{static_cast<std::int64_t>(random() % 25),
+                    redsink::timestamptz(start + std::chrono::microseconds(micros)), "r" + std::to_string(i)};
+        const bool remove = random() % 4 == 0;
+        events.push_back(remove ? redsink::deleted(row, {}) : redsink::upserted(row, {}));
+        newest[row.id] = {micros, remove};
+    }
+    std::map<std::int64_t, std::string> expected;  // the newest event's value, for keys whose newest is no delete
+    for (const auto& change : events)
+        if (newest[change.row.id].first == (change.row.changed_at.value - start).count() &&
+            !newest[change.row.id].second)
+            expected[change.row.id] = change.row.value;
+    std::shuffle(events.begin(), events.end(), random);
+    for (std::size_t i = 0; i < events.size(); ++i) events[i].position = {0, static_cast<std::int64_t>(i)};
+
+    Sink sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 40, .trace = sink_trace<Sink>()});
+    for (const auto& change : events) sink.write(change);
+    sink.flush();
+    auto conn = reader();
+    const auto result = conn.exec("SELECT id, value FROM " + qualified(table) + " ORDER BY id");
+    std::map<std::int64_t, std::string> rows;
+    for (int row = 0; row < result.rows(); ++row)
+        rows[std::stoll(std::string(result.get(row, 0)))] = std::string(result.get(row, 1));
+    CHECK(rows == expected);
 }
