@@ -3,6 +3,10 @@
 // A custom insert-mode policy: an upsert that never replaces a row with an older version of
 // it. A late or replayed event whose "version" is lower than the row's in the table is dropped,
 // so the table only moves forward. Within a batch the last event per key wins, as with upsert.
+//
+// It shows a custom policy's shape. The built-in redsink::newest_wins<"version"> is the complete
+// guard: it also orders events within a batch and keeps stale deletes from removing newer rows
+// (docs/policies.md#newest_wins).
 #include <redsink/policies.hpp>
 #include <redsink/sql/identifiers.hpp>
 

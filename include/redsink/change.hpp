@@ -8,7 +8,8 @@
 namespace redsink {
 
 // What happened to a row at the source. create, update and read (a snapshot) carry the whole
-// row; remove and tombstone need only the key members set.
+// row; remove and tombstone need only the key members set (and, with newest_wins<"col">, `col`:
+// the delete's own order value).
 enum class Op { create, update, read, remove, tombstone };
 
 [[nodiscard]] constexpr bool is_delete(Op op) noexcept {
@@ -45,7 +46,7 @@ template <class Record>
     return {Op::create, std::move(row), position};
 }
 
-// The row was deleted; only its key members need be set.
+// The row was deleted; only its key members need be set (with newest_wins<"col">, `col` too).
 template <class Record>
 [[nodiscard]] Change<Record> deleted(Record key, Position position) {
     return {Op::remove, std::move(key), position};

@@ -45,6 +45,9 @@ namespace redsink {
 template <Record R, class... Policies>
 class Sink {
     using pack = detail::policy_pack<R, Policies...>;
+    using order = typename pack::order;
+    // One row per key (upsert, newest_wins).
+    static constexpr bool one_row_per_key = pack::insert_mode::reduction != Reduction::inserts_after_last_delete;
 
 public:
     using record_type = R;
@@ -63,7 +66,7 @@ public:
         : options_(checked(std::move(options))),
           target_(sql::TableRef::make(options_.schema, options_.table)),
           batcher_(options_.tasks, {options_.batch_rows, options_.batch_bytes, options_.flush_interval}, dialect,
-                   delivery_policy::writes_positions) {
+                   delivery_policy::writes_positions, order::index) {
         sql::check_target_name(target_);
         std::mt19937_64 random(std::random_device{}());
         const auto first = std::chrono::steady_clock::now();
@@ -224,11 +227,12 @@ private:
         };
         pq::Connection first = connect(config);
         auto spec = table_spec<R, key_policy>(target_, dialect, options_.layout);
-        spec.unique_key = insert_mode::reduction == Reduction::last_per_key;
+        spec.unique_key = one_row_per_key;
         const auto state = inspect_table(first, target_);
         const bool enforced = key_enforced(spec, state);
         // The policies plan once, knowing what the table will be.
         auto plan = std::make_unique<ApplyPlan>(std::move(spec), enforced);
+        plan->set_delete_mode(delete_mode::applies_deletes, delete_mode::keeps_rows);
         delete_mode::plan(*plan);
         insert_mode::plan(*plan);
         plan_ = std::move(plan);
@@ -239,6 +243,7 @@ private:
         setup_ =
             prepare_table(first, plan_->table(), {schema_policy::creates_table, schema_policy::adds_columns}, state);
         if (dead_letters_) prepare_dead_letter_table(first, *dead_letters_, target_);
+        for (const auto& [own, role] : plan_->own_tables()) prepare_own_table(first, own, role);
         if (setup_.key_enforced != enforced)
             throw Error(ErrorKind::schema, {},
                         "table " + target_.display() + " changed while the sink started; start it again");
@@ -279,7 +284,10 @@ private:
                                   .bulk = options_.bulk_load ? options_.bulk_load->session(i) : nullptr,
                                   .bulk_min_rows = options_.bulk_load ? options_.bulk_load->min_rows() : 0}),
                 *plan_, {.lock = options_.lock}, retry_policy(),
-                detail::Reducer{insert_mode::reduction, delete_mode::keeps_rows, key_info<R, key_policy>::indexes},
+                detail::Reducer{insert_mode::reduction,
+                                delete_mode::keeps_rows,
+                                key_info<R, key_policy>::indexes,
+                                {order::index, order::numeric}},
                 {.dead_letters = error_policy::dead_letters ? options_.max_refused_rows : 0}, options_.session_hook);
             tasks_.push_back(std::make_unique<detail::Task>(i, count, std::move(applier), acks_, latch_, pending_));
         }
@@ -288,7 +296,7 @@ private:
     // What the policies' statements will ask of the server (the built-in ones; a custom policy's
     // own statements are checked by the server when they run).
     [[nodiscard]] PrivilegeNeeds privilege_needs(const TableState& state, bool key_enforced) const {
-        const bool upserts = insert_mode::reduction == Reduction::last_per_key;
+        const bool upserts = one_row_per_key;
         const bool on_conflict = upserts && dialect == Dialect::postgres && key_enforced;
         const bool lock_own = dialect == Dialect::redshift && options_.lock == ApplyLock::sink_table;
         PrivilegeNeeds needs;

@@ -40,8 +40,11 @@ public:
         std::chrono::milliseconds interval;
     };
 
-    Batcher(std::size_t tasks, Limits limits, Dialect dialect, bool by_partition = false)
-        : limits_(limits),
+    // `order_column`: the member a delete carries besides its key (newest_wins), or none.
+    Batcher(std::size_t tasks, Limits limits, Dialect dialect, bool by_partition = false,
+            std::size_t order_column = no_order_column)
+        : order_column_(order_column),
+          limits_(limits),
           columns_(column_contexts<R>(dialect)),
           batches_(tasks),
           started_(tasks),
@@ -52,7 +55,7 @@ public:
     std::size_t add(const Change<R>& change) {
         std::optional<std::size_t> hash;
         const auto task = route(change, hash);
-        encode_change<R, Key>(change, batches_[task], columns_, hash);
+        encode_change<R, Key>(change, batches_[task], columns_, hash, order_column_);
         took(task);
         return task;
     }
@@ -124,6 +127,7 @@ private:
         full_ = full_ || full(task);
     }
 
+    std::size_t order_column_;
     Limits limits_;
     ColumnContexts<R> columns_;
     std::vector<EncodedBatch> batches_;

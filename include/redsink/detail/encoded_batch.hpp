@@ -99,12 +99,17 @@ using ColumnContexts = std::array<ColumnContext, record_info<R>::size>;
 // A statement carries at most this many bytes of values (Redshift's 16 MB, less room for the SQL).
 inline constexpr std::size_t max_statement_value_bytes = sql::max_statement_bytes - (std::size_t{1} << 20);
 
-// Encodes one event as the next row of `batch`. A delete encodes its key members only. On a bad
-// value nothing of the event stays in the batch, and the BadValue names the column (the caller
-// adds the table and the position). `hash` is the key's hash when the caller computed it already.
+// No order column: a delete carries its key alone.
+inline constexpr std::size_t no_order_column = static_cast<std::size_t>(-1);
+
+// Encodes one event as the next row of `batch`. A delete encodes its key members only, and the
+// member at `order_column` (newest_wins's order column: a delete's order decides whether it is
+// stale). On a bad value nothing of the event stays in the batch, and the BadValue names the
+// column (the caller adds the table and the position). `hash` is the key's hash when the caller
+// computed it already.
 template <class R, class Key>
 void encode_change(const Change<R>& change, EncodedBatch& batch, const ColumnContexts<R>& columns,
-                   std::optional<std::size_t> hash = std::nullopt) {
+                   std::optional<std::size_t> hash = std::nullopt, std::size_t order_column = no_order_column) {
     using info = record_info<R>;
     using keys = key_info<R, Key>;
     batch.columns = info::size;
@@ -112,7 +117,7 @@ void encode_change(const Change<R>& change, EncodedBatch& batch, const ColumnCon
     const bool removes = is_delete(change.op);
     try {
         info::for_each(change.row, [&](auto index, const auto& value) {
-            if (!removes || keys::is_key(decltype(index)::value))
+            if (!removes || keys::is_key(decltype(index)::value) || decltype(index)::value == order_column)
                 encode_value(value, batch.params, columns[index]);
             else
                 batch.params.push_null();

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <redsink/detail/encoded_batch.hpp>
 #include <redsink/policies.hpp>
 #include <redsink/record.hpp>
 
 #include <cstddef>
 #include <type_traits>
+#include <utility>
 
 namespace redsink::detail {
 
@@ -46,11 +48,69 @@ template <class P>
 struct check_policy {
     static_assert(is_policy<P>,
                   "redsink: a Sink policy argument is not a policy (the type is shown in check_policy<...>). Sink "
-                  "policies are: primary_key<\"col\", ...>; append | upsert; ignore_deletes | hard_delete | "
+                  "policies are: primary_key<\"col\", ...>; append | upsert | newest_wins<\"col\">; ignore_deletes | "
+                  "hard_delete | "
                   "soft_delete<\"col\">; fixed_schema | create_table | evolve_schema; at_least_once; redshift | "
                   "postgres; stop_on_error | dead_letter<\"table\">; or your own type declaring `using category = "
                   "redsink::policy::<category>;`");
     static constexpr bool ok = true;
+};
+
+template <fixed_string Order, fixed_string... Members>
+struct check_order_column {
+    static_assert(((Order == Members) || ...),
+                  "redsink: newest_wins<...> names a column that is not a member of the record; the column and then "
+                  "the record's members are shown in check_order_column<column, members...>");
+    static constexpr bool ok = true;
+};
+
+template <fixed_string Order, class T>
+struct check_order_type {
+    static constexpr auto kind = column_of<T>::type.kind;
+    static_assert(kind == SqlKind::int16 || kind == SqlKind::int32 || kind == SqlKind::int64 || kind == SqlKind::date ||
+                      kind == SqlKind::timestamp || kind == SqlKind::timestamptz,
+                  "redsink: newest_wins<...> orders events by an integer, date or timestamp member; the member and "
+                  "its type are shown in check_order_type<...>");
+    static_assert(!column_of<T>::type.nullable,
+                  "redsink: newest_wins<...> needs an order member that every event carries: it cannot be "
+                  "std::optional; the member is shown in check_order_type<...>");
+    static constexpr bool ok = true;
+};
+
+// The insert mode's order column (newest_wins): its index among the record's members and how its
+// values compare; none for the other modes.
+template <class R, class Key, class Mode>
+struct order_column_of {
+    static constexpr std::size_t index = no_order_column;
+    static constexpr bool numeric = false;
+};
+
+template <class R, class Key, class Mode>
+requires requires {
+    Mode::order_member;
+}
+struct order_column_of<R, Key, Mode> {
+private:
+    using info = record_info<R>;
+    template <std::size_t... I>
+    static constexpr bool named(std::index_sequence<I...>) noexcept {
+        return check_order_column<Mode::order_member, member_name<R, I>...>::ok;
+    }
+    static_assert(named(std::make_index_sequence<info::size>{}));
+    static constexpr std::size_t find() noexcept {
+        for (std::size_t i = 0; i < info::size; ++i)
+            if (info::member_names[i] == Mode::order_member.view()) return i;
+        return 0;
+    }
+
+public:
+    static constexpr std::size_t index = find();
+    static_assert(check_order_type<Mode::order_member, member_type<R, index>>::ok);
+    static_assert(!key_info<R, Key>::is_key(index),
+                  "redsink: newest_wins<...> names a key member; order events by a member outside the key");
+    static constexpr bool numeric = info::column_types[index].kind != SqlKind::date &&
+                                    info::column_types[index].kind != SqlKind::timestamp &&
+                                    info::column_types[index].kind != SqlKind::timestamptz;
 };
 
 // Policies folded over the defaults: append, ignore_deletes, fixed_schema, at_least_once, redshift,
@@ -61,7 +121,7 @@ struct policy_pack {
     static_assert(count_in<policy::key, Policies...> <= 1,
                   "redsink: two primary_key<...> policies were given; name every key column in one");
     static_assert(count_in<policy::insert_mode, Policies...> <= 1,
-                  "redsink: two insert-mode policies were given; keep one of append and upsert");
+                  "redsink: two insert-mode policies were given; keep one of append, upsert and newest_wins<\"col\">");
     static_assert(count_in<policy::delete_mode, Policies...> <= 1,
                   "redsink: two delete-mode policies were given; keep one of ignore_deletes, hard_delete and "
                   "soft_delete<\"col\">");
@@ -106,6 +166,13 @@ struct policy_pack {
                   "redsink: only delivery policies that acknowledge after commit are supported");
 
     static constexpr Dialect dialect_value = dialect::value;
+    // newest_wins: the order column (checked against the record).
+    using order = order_column_of<Record, key, insert_mode>;
+    static_assert(sizeof(order) > 0);  // its checks run with the pack's
+    static_assert(
+        insert_mode::reduction != Reduction::newest_per_key || requires { insert_mode::order_member; },
+        "redsink: an insert mode with Reduction::newest_per_key needs static constexpr order_member, the "
+        "member that orders events (as newest_wins<\"col\"> has)");
 };
 
 }  // namespace redsink::detail

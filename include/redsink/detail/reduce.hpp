@@ -5,9 +5,11 @@
 #include <redsink/sql/dml.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace redsink::detail {
@@ -54,14 +56,45 @@ private:
     int shift_ = 60;
 };
 
+// The column newest_wins orders events by: its index among the record's columns, and whether its
+// encoded text is an integer (compared as a number) or a date or timestamp (fixed-width text,
+// years 1 to 9999: compared as text).
+struct OrderColumn {
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+    std::size_t index = none;
+    bool numeric = false;
+
+    // -1, 0 or 1 as the order value of event `a` is lower than, equal to or higher than `b`'s.
+    [[nodiscard]] int compare(const EncodedBatch& batch, std::uint32_t a, std::uint32_t b) const noexcept {
+        const auto left = batch.params.view(a * batch.columns + index);
+        const auto right = batch.params.view(b * batch.columns + index);
+        if (!numeric) return left < right ? -1 : (left == right ? 0 : 1);
+        std::int64_t x = 0;
+        std::int64_t y = 0;
+        (void)std::from_chars(left.data(), left.data() + left.size(), x);
+        (void)std::from_chars(right.data(), right.data() + right.size(), y);
+        return x < y ? -1 : (x == y ? 0 : 1);
+    }
+    // Event `a` is newer than the earlier-written event `b`: a higher order value, or an equal one
+    // (the later write wins a tie).
+    [[nodiscard]] bool supersedes(const EncodedBatch& batch, std::uint32_t a, std::uint32_t b) const noexcept {
+        return compare(batch, a, b) >= 0;
+    }
+};
+
 // Reduces a batch to its net effect per key, in event order:
 // - last_per_key: each key's last event, an insert or a delete; when `keep_rows` and the last
 //   event is a delete, the key's last insert instead, staged as deleted ('x');
+// - newest_per_key (needs `order`): each key's newest event by the order column, ties going to
+//   the later write; when it is a delete, staged as one ('d') and, when `keep_rows`, with the
+//   key's newest insert staged as deleted ('x'); when it is an insert ('i'), alone. The plan's
+//   statements compare the staged values with the table's (newest_wins);
 // - inserts_after_last_delete: one delete for each key deleted in the batch, and every insert
 //   after its key's last delete; when `keep_rows`, the inserts before it too, as deleted ('x').
 // Without key columns every event is an insert and is staged. Events the server refused
 // (dead-lettered) are left out, as if they had never been written.
-inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std::span<const std::size_t> key_columns) {
+inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std::span<const std::size_t> key_columns,
+                   OrderColumn order = {}) {
     batch.staged.clear();
     batch.staged_inserts = 0;
     batch.staged_deletes = 0;
@@ -95,13 +128,26 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
         if (slot == none) slot = event;
         owner[event] = slot;
         last_event[slot] = event;
-        (batch.ops[event] == sql::op_delete ? last_delete : last_insert)[slot] = event;
+        auto& newest = (batch.ops[event] == sql::op_delete ? last_delete : last_insert)[slot];
+        // newest_per_key keeps each kind's newest event instead of its last.
+        if (reduction != Reduction::newest_per_key || newest == none || order.supersedes(batch, event, newest))
+            newest = event;
     }
     for (std::uint32_t event = 0; event < events; ++event) {
         if (batch.is_refused(event)) continue;
         const auto key = owner[event];
         const bool deletes = batch.ops[event] == sql::op_delete;
-        if (reduction == Reduction::last_per_key) {
+        if (reduction == Reduction::newest_per_key) {
+            const auto insert = last_insert[key];
+            const auto remove = last_delete[key];
+            // The delete wins when it is newer than the newest insert (or the later of equals).
+            const bool delete_wins = remove != none && (insert == none || order.compare(batch, remove, insert) > 0 ||
+                                                        (order.compare(batch, remove, insert) == 0 && remove > insert));
+            if (event == remove && delete_wins)
+                stage(event, sql::op_delete);
+            else if (event == insert && (!delete_wins || keep_rows))
+                stage(event, delete_wins ? sql::op_deleted_insert : sql::op_insert);
+        } else if (reduction == Reduction::last_per_key) {
             const bool ends_deleted = batch.ops[last_event[key]] == sql::op_delete;
             if (keep_rows && ends_deleted && last_insert[key] != none) {
                 if (event == last_insert[key]) stage(event, sql::op_deleted_insert);
@@ -123,8 +169,9 @@ struct Reducer {
     Reduction reduction = Reduction::inserts_after_last_delete;
     bool keep_rows = false;
     std::span<const std::size_t> key_columns;
+    OrderColumn order{};
 
-    void operator()(EncodedBatch& batch) const { reduce(batch, reduction, keep_rows, key_columns); }
+    void operator()(EncodedBatch& batch) const { reduce(batch, reduction, keep_rows, key_columns, order); }
 };
 
 }  // namespace redsink::detail

@@ -4,6 +4,8 @@
 #include <redsink/sql/identifiers.hpp>
 #include <redsink/sql/table.hpp>
 
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +17,8 @@ namespace redsink {
 enum class Reduction {
     last_per_key,               // one row per key: the last event wins (upsert)
     inserts_after_last_delete,  // every insert after the key's last delete (append)
+    newest_per_key,             // per key, the newest insert and the newest delete by an order column
+                                // (newest_wins): see detail::reduce
 };
 
 // What a statement's affected rows count as in the sink's statistics.
@@ -42,6 +46,15 @@ public:
     // `key_enforced`: the target has a primary key on exactly the record's key columns.
     explicit ApplyPlan(sql::TableSpec table, bool key_enforced = false)
         : table_(std::move(table)), key_enforced_(key_enforced) {}
+
+    // What the sink's delete mode does, for an insert mode whose statements depend on it (the
+    // sink sets it before the policies plan; a plan built without it has deletes ignored).
+    void set_delete_mode(bool applies_deletes, bool keeps_rows) noexcept {
+        applies_deletes_ = applies_deletes;
+        keeps_rows_ = keeps_rows;
+    }
+    [[nodiscard]] bool applies_deletes() const noexcept { return applies_deletes_; }
+    [[nodiscard]] bool keeps_rows() const noexcept { return keeps_rows_; }
 
     [[nodiscard]] const sql::TableSpec& table() const noexcept { return table_; }
     [[nodiscard]] Dialect dialect() const noexcept { return table_.dialect; }
@@ -80,6 +93,13 @@ public:
     }
 
     void on_deletes(PlanStatement statement) { delete_statements_.push_back(std::move(statement)); }
+    // A statement that runs before the delete statements the delete mode added (in the order of
+    // these calls): for an insert mode that filters the staged deletes first.
+    void before_deletes(PlanStatement statement) {
+        delete_statements_.insert(delete_statements_.begin() + static_cast<std::ptrdiff_t>(guards_),
+                                  std::move(statement));
+        ++guards_;
+    }
     void on_deletes(std::string sql, RowCount counts = RowCount::deleted) { on_deletes({std::move(sql), counts}); }
     void on_inserts(PlanStatement statement) { insert_statements_.push_back(std::move(statement)); }
     void on_inserts(std::string sql, RowCount counts = RowCount::none) { on_inserts({std::move(sql), counts}); }
@@ -91,6 +111,16 @@ public:
         managed_.emplace_back(column.name, std::move(insert_value));
         table_.columns.push_back(std::move(column));
         ++managed_count_;
+    }
+
+    // A table of the sink's own that the statements use (newest_wins's tombstones): the sink
+    // creates it when it is missing, or checks the one there, before the first batch. `role` says
+    // what it is for, in errors.
+    void add_own_table(sql::TableSpec spec, std::string role) {
+        own_tables_.emplace_back(std::move(spec), std::move(role));
+    }
+    [[nodiscard]] const std::vector<std::pair<sql::TableSpec, std::string>>& own_tables() const noexcept {
+        return own_tables_;
     }
 
     [[nodiscard]] const std::vector<PlanStatement>& delete_statements() const noexcept { return delete_statements_; }
@@ -121,6 +151,10 @@ private:
     bool key_enforced_ = false;
     std::vector<std::pair<std::string, std::string>> managed_;
     std::size_t managed_count_ = 0;
+    bool applies_deletes_ = false;
+    bool keeps_rows_ = false;
+    std::size_t guards_ = 0;
+    std::vector<std::pair<sql::TableSpec, std::string>> own_tables_;
     std::vector<PlanStatement> delete_statements_;
     std::vector<PlanStatement> insert_statements_;
 };
