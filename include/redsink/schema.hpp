@@ -88,10 +88,22 @@ inline TableSetup prepare_table(pq::Connection& conn, const sql::TableSpec& spec
             fail(
                 "does not exist, and fixed_schema does not create tables; create it, or use create_table or "
                 "evolve_schema");
-        if (conn.exec(sql::schema_exists_query_sql(), spec.name.schema).empty())
-            conn.exec(sql::create_schema_sql(spec.name));
-        conn.exec(sql::create_table_sql(spec));
-        setup.created = true;
+        // Two sinks starting at once may both create the schema and the table (IF NOT EXISTS can
+        // still collide on the catalog's unique indexes): the loser finds them made.
+        const auto schema_exists = [&] { return !conn.exec(sql::schema_exists_query_sql(), spec.name.schema).empty(); };
+        if (!schema_exists()) {
+            try {
+                conn.exec(sql::create_schema_sql(spec.name));
+            } catch (const Error&) {
+                if (!schema_exists()) throw;
+            }
+        }
+        try {
+            conn.exec(sql::create_table_sql(spec));
+            setup.created = true;
+        } catch (const Error&) {
+            if (read_table_columns(conn, spec.name).empty()) throw;
+        }
         catalog = read_table_columns(conn, spec.name);
         if (catalog.empty()) fail("was created but cannot be read from information_schema.columns");
     }

@@ -241,11 +241,13 @@ TEST_CASE("two consumers in one group share the partitions; one leaves, the othe
     }
     b.stop = true;
     b.thread.join();
+    INFO("member b: " << b.failure);
     CHECK(b.failure.empty());
     stream.produce(2000, 600);
     CHECK(wait([&] { return holds(a) == 4 && all_caught_up({&a}); }));
     a.stop = true;
     a.thread.join();
+    INFO("member a: " << a.failure);
     CHECK(a.failure.empty());
     CHECK(table_rows("kafka_group") == model_rows(stream.model()));
     CHECK(cluster.committed("group", topic, 4) == stream.ends());

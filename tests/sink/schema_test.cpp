@@ -6,6 +6,8 @@
 #include <support/sink.hpp>
 
 #include <string>
+#include <thread>
+#include <vector>
 
 using namespace redsink_test;
 using redsink::ErrorKind;
@@ -180,4 +182,32 @@ TEST_CASE("soft_delete adds its flag column to an existing table", "[pg][sink][s
     sink.flush();
     CHECK(conn.exec("SELECT name, deleted FROM sink_test.soft_added").get(0, 1) == "t");
     CHECK(conn.exec("SELECT name FROM sink_test.soft_added").get(0, 0) == "kept");
+}
+
+// Several sinks (two connector processes, a restart racing a straggler) may start at once on a
+// schema and table that do not exist yet: CREATE ... IF NOT EXISTS can still collide on the
+// catalog's unique indexes, and the losers must find the table made, not fail.
+TEST_CASE("sinks starting at once on a missing schema and table all start", "[pg][sink][schema]") {
+    auto conn = reader();
+    for (int round = 0; round < 4; ++round) {
+        const std::string schema = "race_schema_" + std::to_string(round);
+        conn.exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        std::vector<std::string> failures(6);
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < failures.size(); ++i)
+            threads.emplace_back([&, i] {
+                try {
+                    CustomerSink<versions::CustomerV1, redsink::create_table> sink(
+                        test_config(), {.schema = schema, .table = "raced"});
+                } catch (const std::exception& error) {
+                    failures[i] = error.what();
+                }
+            });
+        for (auto& thread : threads) thread.join();
+        for (const auto& failure : failures) CHECK(failure.empty());
+        CHECK(conn.exec("SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'raced'",
+                        schema)
+                  .rows() == 1);
+        conn.exec("DROP SCHEMA " + schema + " CASCADE");
+    }
 }
