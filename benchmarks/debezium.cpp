@@ -4,6 +4,8 @@
 #include "debezium.hpp"
 
 #include <redsink/debezium.hpp>
+#include <redsink/detail/json_syntax.hpp>
+#include <redsink/detail/utf8.hpp>
 
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
@@ -98,11 +100,66 @@ void simdjson_parse(benchmark::State& state) {
     rate(state);
 }
 
+// The encoders' own validators (detail/utf8.hpp, detail/json_syntax.hpp) against simdjson's, on
+// the texts a record's members hold: whether simdjson should replace them (issue #12's point 5).
+// Ours also find a NUL byte, the fault's offset and the character count (varchar limits), which
+// simdjson::validate_utf8 does not.
+const std::vector<std::string>& texts(int kind) {
+    static const auto all = [] {
+        std::vector<std::vector<std::string>> out(4);
+        for (int i = 0; i < 1000; ++i) {
+            out[0].push_back("customer name " + std::to_string(i));
+            out[1].push_back("Zo\xC3\xAB \xE6\x97\xA5\xE6\x9C\xAC " + std::to_string(i) + " caf\xC3\xA9");
+            std::string text;
+            for (int k = 0; k < 64; ++k) text += "lorem ipsum dolor sit amet, consectetur " + std::to_string(k) + " ";
+            out[2].push_back(text);
+            out[3].push_back("{\"id\":" + std::to_string(i) +
+                             ",\"tags\":[\"a\",\"b\"],\"nested\":{\"x\":1.5,\"y\":null,\"z\":\"text\"}}");
+        }
+        return out;
+    }();
+    return all[static_cast<std::size_t>(kind)];
+}
+
+template <class Check>
+void validate(benchmark::State& state, int kind, Check check) {
+    std::size_t valid = 0;
+    for (auto _ : state)
+        for (const auto& text : texts(kind)) valid += check(text) ? 1 : 0;
+    benchmark::DoNotOptimize(valid);
+    state.counters["events_per_second"] =
+        benchmark::Counter(static_cast<double>(texts(kind).size()), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+bool ours_utf8(const std::string& text) {
+    return redsink::detail::check_utf8(text).fault == redsink::detail::Utf8Fault::none;
+}
+bool simdjson_utf8(const std::string& text) {
+    return simdjson::validate_utf8(text.data(), text.size());
+}
+
 }  // namespace
 
 void register_debezium_cases() {
     benchmark::RegisterBenchmark("debezium/decode", decode)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark("debezium/simdjson_parse", simdjson_parse)->Unit(benchmark::kMicrosecond);
+    const char* const kinds[] = {"short_ascii", "mixed_utf8", "long_3kb"};
+    for (int kind = 0; kind < 3; ++kind) {
+        benchmark::RegisterBenchmark((std::string("validate/utf8_ours_") + kinds[kind]).c_str(),
+                                     [kind](benchmark::State& state) { validate(state, kind, ours_utf8); })
+            ->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark((std::string("validate/utf8_simdjson_") + kinds[kind]).c_str(),
+                                     [kind](benchmark::State& state) { validate(state, kind, simdjson_utf8); })
+            ->Unit(benchmark::kMicrosecond);
+    }
+    benchmark::RegisterBenchmark("validate/json_ours", [](benchmark::State& state) {
+        validate(state, 3,
+                 [](const std::string& text) { return redsink::detail::JsonSyntax(text, true).check().empty(); });
+    })->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("validate/json_simdjson", [](benchmark::State& state) {
+        simdjson::dom::parser parser;
+        validate(state, 3, [&](const std::string& text) { return !parser.parse(text).error(); });
+    })->Unit(benchmark::kMicrosecond);
 }
 
 }  // namespace redsink_bench

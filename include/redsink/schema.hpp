@@ -136,7 +136,8 @@ inline TableSetup prepare_table(pq::Connection& conn, const sql::TableSpec& spec
 
     std::vector<std::string> expected_key;
     for (const auto index : spec.key_indexes()) expected_key.push_back(spec.columns[index].name);
-    const auto actual_key = setup.created ? read_primary_key(conn, spec.name) : state.primary_key;
+    // A table missing at inspection was created here, or by another sink meanwhile: read its key.
+    const auto actual_key = state.columns.empty() ? read_primary_key(conn, spec.name) : state.primary_key;
     if (!actual_key.empty() && !expected_key.empty() && actual_key != expected_key) {
         const auto list = [](const std::vector<std::string>& names) {
             std::string out;

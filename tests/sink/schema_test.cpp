@@ -204,7 +204,7 @@ TEST_CASE("sinks starting at once on a missing schema and table all start", "[pg
                 }
             });
         for (auto& thread : threads) thread.join();
-        for (const auto& failure : failures) CHECK(failure.empty());
+        for (const auto& failure : failures) CHECK(failure == std::string());
         CHECK(conn.exec("SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'raced'",
                         schema)
                   .rows() == 1);
