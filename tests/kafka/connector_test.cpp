@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -52,6 +53,16 @@ std::vector<std::string> table_rows(const std::string& table) {
         rows.push_back(
             fmt::format("{}|{}|{}|{}", result.get(row, 0), result.get(row, 1), result.get(row, 2), result.get(row, 3)));
     return rows;
+}
+
+// The rows of one side that the other lacks, for a failure's message.
+std::string differences(const std::vector<std::string>& actual, const std::vector<std::string>& expected) {
+    std::string out;
+    for (const auto& row : actual)
+        if (std::find(expected.begin(), expected.end(), row) == expected.end()) out += "  table only: " + row + "\n";
+    for (const auto& row : expected)
+        if (std::find(actual.begin(), actual.end(), row) == actual.end()) out += "  model only: " + row + "\n";
+    return out;
 }
 
 std::vector<std::string> model_rows(const std::map<std::int32_t, Customer>& model) {
@@ -249,7 +260,9 @@ TEST_CASE("two consumers in one group share the partitions; one leaves, the othe
     a.thread.join();
     INFO("member a: " << a.failure);
     CHECK(a.failure.empty());
-    CHECK(table_rows("kafka_group") == model_rows(stream.model()));
+    const auto rows = table_rows("kafka_group");
+    INFO(differences(rows, model_rows(stream.model())));
+    CHECK(rows == model_rows(stream.model()));
     CHECK(cluster.committed("group", topic, 4) == stream.ends());
 }
 
