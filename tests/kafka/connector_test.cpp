@@ -83,23 +83,15 @@ bool poll_until(redsink::kafka::Connector& connector, const std::function<bool()
     return true;
 }
 
-// Every partition's acknowledged offset is its last message's.
+// Every partition read to its end, written, and its offset committed to Kafka. (Not the
+// acknowledged offset alone: after a partition is lost and read again, the sink's acknowledged
+// offset is where it had been, while the replay is still under way.)
 bool caught_up(const redsink::kafka::Progress& progress, const CustomerStream& stream) {
     for (int p = 0; p < stream.partitions(); ++p) {
         const auto end = stream.ends()[static_cast<std::size_t>(p)];
         if (end == 0) continue;
         const auto at = progress.partitions.find({stream.topic(), p});
-        if (at == progress.partitions.end() || at->second.acknowledged != end - 1) return false;
-    }
-    return true;
-}
-
-// ... and committed to Kafka.
-bool committed_all(const redsink::kafka::Progress& progress, const CustomerStream& stream) {
-    for (int p = 0; p < stream.partitions(); ++p) {
-        const auto at = progress.partitions.find({stream.topic(), p});
-        if (at == progress.partitions.end() || at->second.committed != stream.ends()[static_cast<std::size_t>(p)])
-            return false;
+        if (at == progress.partitions.end() || at->second.committed != end) return false;
     }
     return true;
 }
@@ -168,7 +160,7 @@ TEST_CASE("a broker down for 2 s: the connector recovers, nothing is lost", "[ka
     // The mock forgets the group's members when its broker comes back: the consumer finds its
     // assignment lost, rejoins, and reads again from the last committed offsets.
     const bool committed = poll_until(
-        connector, [&] { return committed_all(connector.progress(), stream); }, 90s);
+        connector, [&] { return caught_up(connector.progress(), stream); }, 90s);
     const auto seen = connector.progress();
     for (const auto& [where, partition] : seen.partitions)
         UNSCOPED_INFO("partition " << where.partition << ": next " << partition.next_offset << ", acknowledged "

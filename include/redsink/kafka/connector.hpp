@@ -9,6 +9,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -183,7 +184,10 @@ public:
             }
         }
         for (const auto& [name, route] : routes_) route->poll();
-        if (!read) apply_backpressure();
+        if (!read) {
+            apply_backpressure();
+            settle_replays();
+        }
         if (std::chrono::steady_clock::now() - last_commit_ >= options_.commit_interval) commit_acknowledged({});
         return read;
     }
@@ -202,7 +206,7 @@ public:
     void close() {
         if (!handle_) return;
         for (const auto& [name, route] : routes_) route->flush();
-        const bool committed = commit_acknowledged({}, final_commit_attempts);
+        const bool committed = commit_acknowledged({}, final_commit_attempts, true);
         closing_ = true;
         detail::check(rd_kafka_consumer_close(handle_.get()), "closing the consumer");
         handle_.reset();
@@ -280,7 +284,14 @@ private:
                     if (const auto at = positions->find(element.partition); at != positions->end())
                         element.offset = at->second + 1;
                 }
-                partitions_[{element.topic, element.partition}];
+                const TopicPartition where{element.topic, element.partition};
+                partitions_[where];
+                // What the sink had acknowledged before: a partition read again (it was lost, or it
+                // went away and came back) may be replayed from below it.
+                if (const auto acked = acknowledged_.find(where); acked != acknowledged_.end())
+                    acknowledged_at_assignment_[where] = acked->second;
+                else
+                    acknowledged_at_assignment_.erase(where);
             }
             if (cooperative)
                 detail::check(rd_kafka_incremental_assign(handle_.get(), &partitions), "taking assigned partitions");
@@ -299,7 +310,7 @@ private:
                 std::set<std::string> topics;
                 for (const auto& where : revoked) topics.insert(where.topic);
                 for (const auto& topic : topics) routes_.at(topic)->flush();
-                commit_acknowledged(revoked, final_commit_attempts);
+                commit_acknowledged(revoked, final_commit_attempts, true);
             } catch (...) {
                 failure = std::current_exception();
             }
@@ -309,6 +320,7 @@ private:
         for (const auto& where : revoked) {
             partitions_.erase(where);
             first_read_.erase(where);
+            acknowledged_at_assignment_.erase(where);
             committed_.erase(where);
         }
         if (closing_ || !cooperative)
@@ -318,23 +330,38 @@ private:
         if (failure) std::rethrow_exception(failure);
     }
 
-    // Commits, for the partitions held (or only those of `only`), the acknowledged offset + 1
-    // where it moved, trying `attempts` times 200 ms apart (a coordinator moving or coming back).
+    // Commits, for the partitions held (or only those of `only`), the next offset to read where it
+    // moved, trying `attempts` times 200 ms apart (a coordinator moving or coming back). After a
+    // flush (`flushed`), everything read was committed in the warehouse: the offset after the last
+    // message read. Otherwise the acknowledged offset + 1, once it passed what the sink had
+    // acknowledged when the partition was assigned: a partition read again from below that (after
+    // it was lost) replays older events over newer rows, and until the sink acknowledges past its
+    // old position it cannot say which of the replayed events are committed, so committing its old
+    // position would leave older rows in place for good.
     // A failed commit is counted, not thrown: the warehouse holds the rows, and the offsets go
     // with the next commit (or the messages are read again, which at-least-once allows). False
     // when it failed.
-    bool commit_acknowledged(const std::set<TopicPartition>& only, int attempts = 1) {
+    bool commit_acknowledged(const std::set<TopicPartition>& only, int attempts = 1, bool flushed = false) {
         last_commit_ = std::chrono::steady_clock::now();
         auto list = detail::make_list();
         std::vector<std::pair<TopicPartition, std::int64_t>> moved;
-        for (const auto& [where, offset] : acknowledged_) {
-            if (!partitions_.contains(where) || (!only.empty() && !only.contains(where))) continue;
-            // A sink reports every partition it ever wrote: an offset read before this assignment
-            // (the partition was here, left, and came back) may be behind what another member
-            // committed since, and committing it would move the group back.
-            if (const auto first = first_read_.find(where); first == first_read_.end() || offset < first->second)
-                continue;
-            const auto next = offset + 1;
+        for (const auto& [where, state] : partitions_) {
+            if (!only.empty() && !only.contains(where)) continue;
+            // Nothing read since the partition was assigned: nothing of this assignment to commit.
+            // (A sink reports every partition it ever wrote; an offset from an earlier assignment
+            // may be behind what another member committed since, and would move the group back.)
+            const auto first = first_read_.find(where);
+            if (first == first_read_.end() || state.next_offset < 0) continue;
+            std::int64_t next = -1;
+            if (flushed) {
+                next = state.next_offset;
+            } else if (const auto acked = acknowledged_.find(where); acked != acknowledged_.end()) {
+                const auto before = acknowledged_at_assignment_.find(where);
+                if (acked->second >= first->second &&
+                    (before == acknowledged_at_assignment_.end() || acked->second > before->second))
+                    next = std::min(acked->second + 1, state.next_offset);
+            }
+            if (next < 0) continue;
             if (const auto done = committed_.find(where); done != committed_.end() && done->second >= next) continue;
             rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition)->offset = next;
             moved.emplace_back(where, next);
@@ -352,6 +379,25 @@ private:
         last_commit_time_ = std::chrono::system_clock::now();
         for (const auto& [where, next] : moved) committed_[where] = next;
         return true;
+    }
+
+    // Idle, with a partition read again from below what its sink had acknowledged: flush that
+    // topic's sink and commit what was read (the sink's acknowledgements cannot say it until they
+    // pass the old position, which may be the partition's end).
+    void settle_replays() {
+        std::set<TopicPartition> replayed;
+        for (const auto& [where, before] : acknowledged_at_assignment_) {
+            const auto state = partitions_.find(where);
+            if (state == partitions_.end() || state->second.next_offset < 0) continue;
+            const auto acked = acknowledged_.find(where);
+            if (acked != acknowledged_.end() && acked->second > before) continue;  // past it: acknowledged as usual
+            replayed.insert(where);
+        }
+        if (replayed.empty()) return;
+        std::set<std::string> topics;
+        for (const auto& where : replayed) topics.insert(where.topic);
+        for (const auto& topic : topics) routes_.at(topic)->flush();
+        (void)commit_acknowledged(replayed, 1, true);
     }
 
     void consumer_error(const rd_kafka_message_t& message) {
@@ -396,7 +442,8 @@ private:
     std::map<TopicPartition, PartitionProgress> partitions_;  // assigned now
     std::map<TopicPartition, std::int64_t> first_read_;       // the first offset read since assigned
     std::map<TopicPartition, std::int64_t> acknowledged_;     // from the sinks' on_commit
-    std::map<TopicPartition, std::int64_t> committed_;        // to Kafka: the next offset to read
+    std::map<TopicPartition, std::int64_t> acknowledged_at_assignment_;
+    std::map<TopicPartition, std::int64_t> committed_;  // to Kafka: the next offset to read
     std::uint64_t messages_ = 0, messages_at_rate_ = 0, offset_commits_ = 0, commit_failures_ = 0, consumer_errors_ = 0,
                   rebalances_ = 0;
     std::string last_consumer_error_;
