@@ -247,7 +247,19 @@ TEST_CASE("two consumers in one group share the partitions; one leaves, the othe
     INFO("member b: " << b.failure);
     CHECK(b.failure.empty());
     stream.produce(2000, 600);
-    CHECK(wait([&] { return holds(a) == 4 && all_caught_up({&a}); }));
+    const bool a_took_over = wait([&] { return holds(a) == 4 && all_caught_up({&a}); });
+    {
+        const std::lock_guard lock(a.mutex);
+        for (const auto& [where, partition] : a.progress.partitions)
+            UNSCOPED_INFO("a holds partition " << where.partition << ": next " << partition.next_offset
+                                               << ", acknowledged " << partition.acknowledged << ", committed "
+                                               << partition.committed << ", end "
+                                               << stream.ends()[static_cast<std::size_t>(where.partition)]);
+        UNSCOPED_INFO("a: commits " << a.progress.offset_commits << ", failed " << a.progress.commit_failures
+                                    << ", rebalances " << a.progress.rebalances << ", last error "
+                                    << a.progress.last_consumer_error);
+    }
+    CHECK(a_took_over);
     a.stop = true;
     a.thread.join();
     INFO("member a: " << a.failure);
