@@ -188,7 +188,10 @@ public:
             apply_backpressure();
             settle_replays();
         }
-        if (std::chrono::steady_clock::now() - last_commit_ >= options_.commit_interval) commit_acknowledged({});
+        if (const auto now = std::chrono::steady_clock::now(); now - last_commit_ >= options_.commit_interval) {
+            last_commit_ = now;
+            commit_acknowledged({});
+        }
         return read;
     }
 
@@ -342,7 +345,6 @@ private:
     // with the next commit (or the messages are read again, which at-least-once allows). False
     // when it failed.
     bool commit_acknowledged(const std::set<TopicPartition>& only, int attempts = 1, bool flushed = false) {
-        last_commit_ = std::chrono::steady_clock::now();
         auto list = detail::make_list();
         std::vector<std::pair<TopicPartition, std::int64_t>> moved;
         for (const auto& [where, state] : partitions_) {
@@ -391,6 +393,8 @@ private:
             if (state == partitions_.end() || state->second.next_offset < 0) continue;
             const auto acked = acknowledged_.find(where);
             if (acked != acknowledged_.end() && acked->second > before) continue;  // past it: acknowledged as usual
+            const auto done = committed_.find(where);
+            if (done != committed_.end() && done->second >= state->second.next_offset) continue;  // settled
             replayed.insert(where);
         }
         if (replayed.empty()) return;
