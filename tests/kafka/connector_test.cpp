@@ -344,16 +344,9 @@ TEST_CASE("a message that cannot be decoded stops the connector; nothing after i
     stream.produce_creates(100);
     {
         // One bad message, then more good ones.
-        std::array<char, 256> reason{};
-        rd_kafka_conf_t* conf = rd_kafka_conf_new();
-        rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstraps().c_str(), reason.data(), reason.size());
-        redsink::kafka::detail::Handle producer(rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason.data(), reason.size()));
-        const std::string key = R"({"id":9999})", value = R"({"before":null,"after":{"id":"nine"},"op":"c"})";
-        REQUIRE(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
-                                  RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                                  RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
-        rd_kafka_flush(producer.get(), 10'000);
+        redsink_test::kafka::Producer producer(cluster);
+        producer.send(topic, 0, R"({"id":9999})", R"({"before":null,"after":{"id":"nine"},"op":"c"})");
+        producer.flush();
     }
     stream.produce_creates(50);
     redsink_test::drop_table("kafka_bad");

@@ -77,6 +77,35 @@ private:
     rd_kafka_mock_cluster_t* cluster_ = nullptr;
 };
 
+// A producer on the mock cluster: keyed messages to a given partition, a null value a tombstone.
+class Producer {
+public:
+    explicit Producer(const MockCluster& cluster) {
+        std::array<char, 256> reason{};
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstraps().c_str(), reason.data(), reason.size());
+        rd_kafka_conf_set(conf, "linger.ms", "5", reason.data(), reason.size());
+        handle_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason.data(), reason.size()));
+        if (!handle_) throw std::runtime_error(reason.data());
+    }
+
+    void send(const std::string& topic, int partition, const std::string& key,
+              const std::optional<std::string>& value) {
+        char* bytes = value ? const_cast<char*>(value->data()) : nullptr;
+        const std::size_t size = value ? value->size() : 0;
+        const auto error =
+            rd_kafka_producev(handle_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+                              RD_KAFKA_V_VALUE(bytes, size), RD_KAFKA_V_END);
+        if (error != RD_KAFKA_RESP_ERR_NO_ERROR) throw std::runtime_error(rd_kafka_err2str(error));
+        rd_kafka_poll(handle_.get(), 0);
+    }
+    void flush() { rd_kafka_flush(handle_.get(), 10'000); }
+
+private:
+    redsink::kafka::detail::Handle handle_;
+};
+
 inline std::string json_text(const std::string& text) {
     std::string out = "\"";
     for (const char c : text) {
@@ -109,14 +138,8 @@ public:
         : topic_(std::move(topic)),
           partitions_(partitions),
           random_(seed),
-          ends_(static_cast<std::size_t>(partitions), 0) {
-        std::array<char, 256> reason{};
-        rd_kafka_conf_t* conf = rd_kafka_conf_new();
-        rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstraps().c_str(), reason.data(), reason.size());
-        rd_kafka_conf_set(conf, "linger.ms", "5", reason.data(), reason.size());
-        producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason.data(), reason.size()));
-        if (!producer_) throw std::runtime_error(reason.data());
-    }
+          ends_(static_cast<std::size_t>(partitions), 0),
+          producer_(cluster) {}
 
     // `count` events over ids 1..keys: creates and updates, and deletes followed by tombstones
     // when `deletes`.
@@ -138,7 +161,7 @@ public:
             send(id, R"({"before":null,"after":)" + customer_json(row) + R"(,"op":")" + op + R"(","ts_ms":1})");
             model_[id] = row;
         }
-        rd_kafka_flush(producer_.get(), 10'000);
+        producer_.flush();
     }
 
     // Creates only (ids from the next unused one): for appends, every event a new row.
@@ -149,7 +172,7 @@ public:
             send(id, R"({"before":null,"after":)" + customer_json(row) + R"(,"op":"c"})");
             model_[id] = row;
         }
-        rd_kafka_flush(producer_.get(), 10'000);
+        producer_.flush();
     }
 
     [[nodiscard]] const std::map<std::int32_t, dbz::Customer>& model() const noexcept { return model_; }
@@ -167,23 +190,16 @@ private:
     void send(int id, const std::optional<std::string>& value) {
         const auto key = R"({"id":)" + std::to_string(id) + "}";
         const int partition = id % partitions_;
-        char* bytes = value ? const_cast<char*>(value->data()) : nullptr;  // null: a tombstone
-        const std::size_t size = value ? value->size() : 0;
-        const auto error =
-            rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_PARTITION(partition),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
-                              RD_KAFKA_V_VALUE(bytes, size), RD_KAFKA_V_END);
-        if (error != RD_KAFKA_RESP_ERR_NO_ERROR) throw std::runtime_error(rd_kafka_err2str(error));
+        producer_.send(topic_, partition, key, value);
         ++ends_[static_cast<std::size_t>(partition)];
-        rd_kafka_poll(producer_.get(), 0);
     }
 
     std::string topic_;
     int partitions_;
     std::mt19937 random_;
-    redsink::kafka::detail::Handle producer_;
     std::map<std::int32_t, dbz::Customer> model_;
     std::vector<std::int64_t> ends_;
+    Producer producer_;
     int serial_ = 0;
     int next_id_ = 1;
 };

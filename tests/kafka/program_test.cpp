@@ -97,12 +97,10 @@ std::vector<Table> inventory_tables() {
 class TableStream {
 public:
     TableStream(const redsink_test::kafka::MockCluster& cluster, Table table, std::uint32_t seed)
-        : table_(std::move(table)), random_(seed), ends_(static_cast<std::size_t>(table_.partitions), 0) {
-        std::array<char, 256> reason{};
-        rd_kafka_conf_t* conf = rd_kafka_conf_new();
-        rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstraps().c_str(), reason.data(), reason.size());
-        producer_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason.data(), reason.size()));
-    }
+        : table_(std::move(table)),
+          random_(seed),
+          ends_(static_cast<std::size_t>(table_.partitions), 0),
+          producer_(cluster) {}
 
     [[nodiscard]] std::string topic() const { return "dbserver1.inventory." + table_.source; }
 
@@ -124,7 +122,7 @@ public:
             json_[id] = json;
             model_[id] = text;
         }
-        rd_kafka_flush(producer_.get(), 10'000);
+        producer_.flush();
     }
 
     [[nodiscard]] std::vector<std::string> model() const {
@@ -146,20 +144,15 @@ public:
 private:
     void send(int id, const std::string& key, const std::optional<std::string>& value) {
         const int partition = id % table_.partitions;
-        char* bytes = value ? const_cast<char*>(value->data()) : nullptr;
-        const std::size_t size = value ? value->size() : 0;
-        const auto name = topic();
-        REQUIRE(rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(name.c_str()), RD_KAFKA_V_PARTITION(partition),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
-                                  RD_KAFKA_V_VALUE(bytes, size), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+        producer_.send(topic(), partition, key, value);
         ++ends_[static_cast<std::size_t>(partition)];
     }
 
     Table table_;
     std::mt19937 random_;
-    redsink::kafka::detail::Handle producer_;
     std::map<int, std::string> json_, model_;
     std::vector<std::int64_t> ends_;
+    redsink_test::kafka::Producer producer_;
     int serial_ = 0;
 };
 
