@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -108,7 +109,8 @@ public:
     //
     // With exactly_once, an event at or below the offset its partition reached (committed before
     // the sink started, or taken since) is skipped: acknowledged, counted in events_skipped, never
-    // written again.
+    // written again. With Fencing::partition, an event of a partition the sink did not claim is
+    // refused, and not taken.
     void write(const Change<R>& change) {
         enter();
         std::int64_t* reached = nullptr;
@@ -175,13 +177,79 @@ public:
     // positions table when the sink started and from its commits since. The source resumes after
     // them (a Kafka consumer seeks each partition to its offset + 1); an earlier event is skipped.
     // On the caller's thread.
+    // With Fencing::partition: of the partitions claimed (committed when claimed, and since).
     [[nodiscard]] Positions resume_positions() const requires delivery_policy::writes_positions {
         Positions out = resume_;
         for (const auto& [partition, offset] : acks_.delivered()) {
+            if (options_.fencing == Fencing::partition && !claimed_.contains(partition)) continue;
             auto [it, fresh] = out.try_emplace(partition, offset);
             if (!fresh && offset > it->second) it->second = offset;
         }
         return out;
+    }
+
+    // exactly_once with Fencing::partition: takes `partitions` from every other sink of the
+    // identity (one that holds one of them is fenced: its next batch reaching it commits nothing and
+    // fails with ErrorKind::fenced), and returns the offsets committed in them (a partition with
+    // nothing committed yet is not among them). The source resumes each after its offset; events at
+    // or below it are skipped. First flushes what the sink holds (a claim of a partition it held
+    // already must not fence its own batches). Transient failures are retried within
+    // retry_budget. On the caller's thread; the sink writes events only of partitions it claimed.
+    Positions claim_partitions(const std::set<std::int32_t>& partitions) requires delivery_policy::writes_positions {
+        if (options_.fencing != Fencing::partition)
+            throw Error(ErrorKind::other, {},
+                        "claim_partitions on the sink for " + target_.display() +
+                            ": it holds its whole identity (SinkOptions::fencing is Fencing::identity)");
+        for (const auto partition : partitions)
+            if (partition < 0)
+                throw Error(ErrorKind::bad_data, {},
+                            "claim_partitions on the sink for " + target_.display() + ": partition " +
+                                std::to_string(partition) + " is below 0");
+        flush();
+        std::mt19937_64 random(std::random_device{}());
+        const auto first = std::chrono::steady_clock::now();
+        detail::PartitionClaim claim;
+        for (int attempt = 1;; ++attempt) {
+            try {
+                if (!claim_conn_->is_open()) {
+                    claim_conn_->reconnect();
+                    for (const auto& setting : settings_) claim_conn_->exec(setting);
+                }
+                claim = detail::claim_partitions(*claim_conn_, *positions_, dialect, lock_sql_, partitions);
+                break;
+            } catch (const Error& error) {
+                const auto elapsed =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - first);
+                const auto delay = detail::retry_delay(error, attempt, elapsed, retry_policy(), random);
+                if (!delay) {
+                    if (!error.retryable()) throw;
+                    throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
+                                "claiming partitions of " + target_.display() + ", after " +
+                                    detail::describe_attempts(attempt, elapsed) + "; " + error.context());
+                }
+                (void)detail::wait_for_retry(*delay, {});
+            }
+        }
+        // Nothing is in flight (flushed): the tasks see the new epochs from their next batch.
+        for (const auto& [partition, epoch] : claim.epochs) {
+            positions_->partitions->set(partition, epoch);
+            claimed_.insert(partition);
+            const auto committed = claim.positions.find(partition);
+            if (committed == claim.positions.end()) {
+                reached_.erase(partition);
+                resume_.erase(partition);
+            } else {
+                reached_[partition] = committed->second;
+                resume_[partition] = committed->second;
+            }
+        }
+        last_reached_ = nullptr;
+        return claim.positions;
+    }
+
+    // exactly_once: what the sink holds against other sinks of its identity (SinkOptions::fencing).
+    [[nodiscard]] Fencing fencing() const noexcept requires delivery_policy::writes_positions {
+        return options_.fencing;
     }
 
     // The tasks' sums and where the events are: events_in == events + events_ignored +
@@ -211,6 +279,7 @@ public:
     // Receives the SQL text of every statement the tasks send (never values). Set it before the
     // first write: the tasks' threads call it.
     void set_trace(pq::TraceHook hook) {
+        if (claim_conn_) claim_conn_->set_trace(hook);
         for (auto& task : tasks_) task->connection().set_trace(hook);
     }
 
@@ -249,17 +318,25 @@ private:
                         "table " + target_.display() + " changed while the sink started; start it again");
         if (dialect == Dialect::redshift && options_.lock == ApplyLock::sink_table) prepare_lock_table(first, target_);
         std::optional<detail::PositionsTarget> positions;
+        const bool by_partition = options_.fencing == Fencing::partition;
         if constexpr (delivery_policy::writes_positions) {
             const auto positions_spec = detail::positions_table_spec(target_, dialect);
             prepare_positions_table(first, positions_spec, target_);
             positions = detail::PositionsTarget{positions_spec.name, target_.display(), options_.source_name, 0,
                                                 detail::writer_name(config.application_name)};
             const auto locked = options_.lock == ApplyLock::target ? target_ : sql::lock_table(target_);
-            auto claim = detail::claim_identity(first, *positions, dialect, sql::lock_table_sql(locked));
-            positions->epoch = claim.epoch;
-            for (const auto& [partition, offset] : claim.positions) positions->known.insert(partition);
-            reached_ = claim.positions;
-            resume_ = std::move(claim.positions);
+            lock_sql_ = sql::lock_table_sql(locked);
+            if (by_partition) {
+                // Nothing is held until claim_partitions.
+                positions->partitions = std::make_shared<detail::PartitionEpochs>();
+            } else {
+                auto claim = detail::claim_identity(first, *positions, dialect, lock_sql_);
+                positions->epoch = claim.epoch;
+                positions->known = std::move(claim.rows);
+                reached_ = claim.positions;
+                resume_ = std::move(claim.positions);
+            }
+            positions_ = positions;
         }
 
         if (options_.bulk_load) {
@@ -273,7 +350,8 @@ private:
             // their application_name.
             auto task_config = config;
             if (count > 1) task_config.application_name += "/" + std::to_string(i + 1);
-            pq::Connection conn = count > 1 ? connect(std::move(task_config)) : std::move(first);
+            // Fencing::partition: the first connection stays the sink's, for its claims.
+            pq::Connection conn = count > 1 || by_partition ? connect(std::move(task_config)) : std::move(first);
             detail::Applier applier(
                 detail::Executor(std::move(conn), *plan_,
                                  {.stage_recreate_batches = options_.stage_recreate_batches,
@@ -290,6 +368,10 @@ private:
                                 {order::index, order::numeric}},
                 {.dead_letters = error_policy::dead_letters ? options_.max_refused_rows : 0}, options_.session_hook);
             tasks_.push_back(std::make_unique<detail::Task>(i, count, std::move(applier), acks_, latch_, pending_));
+        }
+        if (by_partition) {
+            settings_ = settings;
+            claim_conn_.emplace(std::move(first));
         }
     }
 
@@ -326,6 +408,12 @@ private:
             refuse_option("SinkOptions::retry_budget, statement_timeout and lock_timeout cannot be negative");
         if (options.tasks < 1 || options.tasks > 64) refuse_option("SinkOptions::tasks must be between 1 and 64");
         if (options.source_name.size() > 255) refuse_option("SinkOptions::source_name is longer than 255 bytes");
+        if (options.fencing == Fencing::partition && !delivery_policy::writes_positions)
+            refuse_option("SinkOptions::fencing (Fencing::partition) is for the exactly_once delivery policy");
+        // Each sink sweeps its identity's prefix at start: it would delete what another sink of the
+        // identity is loading.
+        if (options.fencing == Fencing::partition && options.bulk_load)
+            refuse_option("SinkOptions::bulk_load cannot be combined with Fencing::partition yet");
         if (error_policy::dead_letters && options.table == error_policy::table)
             refuse_option("table " + options.table + " is the dead_letter policy's table; it cannot be the target too");
         if (dialect != Dialect::redshift && options.bulk_load)
@@ -338,13 +426,19 @@ private:
     }
 
     // exactly_once: the offset the event's partition reached (nothing for a partition not seen
-    // yet); a partition below 0 is refused (its row would be the fence's).
+    // yet); a partition below 0 is refused (its row would be the fence's), and with
+    // Fencing::partition one the sink did not claim.
     [[nodiscard]] std::int64_t* reached_offset(const Position& position) {
         if (position.partition < 0)
             throw Error(ErrorKind::bad_data, {},
                         "event at " + to_string(position) + " for " + target_.display() +
                             ": exactly_once needs partitions of 0 or more; the event was not taken");
         if (last_reached_ == nullptr || last_partition_ != position.partition) {
+            if (options_.fencing == Fencing::partition && !claimed_.contains(position.partition))
+                throw Error(ErrorKind::other, {},
+                            "event at " + to_string(position) + " for " + target_.display() +
+                                ": the sink holds no claim on partition " + std::to_string(position.partition) +
+                                " (Fencing::partition: claim_partitions first); the event was not taken");
             const auto found = reached_.find(position.partition);
             if (found == reached_.end()) return nullptr;
             last_reached_ = &found->second;
@@ -414,6 +508,14 @@ private:
     Positions reached_;                     // exactly_once: per partition, the highest offset committed or taken
     std::int64_t* last_reached_ = nullptr;  // the last partition's entry (map nodes stay put)
     std::int32_t last_partition_ = 0;
+    // exactly_once: where the batches write positions (epochs claimed shared with the tasks), and
+    // the lock a claim takes. Fencing::partition: the partitions claimed, the claims' connection
+    // and its session settings.
+    std::optional<detail::PositionsTarget> positions_;
+    std::string lock_sql_;
+    std::set<std::int32_t> claimed_;
+    std::optional<pq::Connection> claim_conn_;
+    std::vector<std::string> settings_;
     detail::Batcher<R, key_policy> batcher_;
     std::vector<std::unique_ptr<detail::Task>> tasks_;  // last: stopped before what they use goes
 };

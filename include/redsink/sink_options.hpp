@@ -29,6 +29,14 @@ enum class SessionPoint {
 
 using SessionHook = std::function<void(pq::Connection&, SessionPoint)>;
 
+// exactly_once: what a sink holds against other sinks of its identity (the target table and
+// SinkOptions::source_name; docs/delivery.md#fencing).
+enum class Fencing {
+    identity,   // the whole identity, taken at start: a newer sink of the identity fences this one
+    partition,  // only the partitions it claims (Sink::claim_partitions): sinks of one identity share
+                // its partitions, and a claim fences the partition's previous holder
+};
+
 // Numeric knobs and names; the behaviour is in the policies.
 struct SinkOptions {
     std::string schema = "public";
@@ -64,6 +72,11 @@ struct SinkOptions {
     // exactly_once: names the source when several sources write into one table. The table and
     // this name are the sink's identity: its positions, and the sinks it fences.
     std::string source_name{};
+    // exactly_once: Fencing::identity, or Fencing::partition for several sinks of one identity,
+    // each writing the partitions it claimed (a Kafka consumer group's members: the connector
+    // claims what the group assigns). With partition, the sink writes no partition before
+    // claim_partitions, and keeps one more connection for its claims.
+    Fencing fencing = Fencing::identity;
     // redshift dialect: a bulk load path (S3 and COPY: redsink::s3::copy_loader in
     // redsink/s3/copy.hpp, target redsink::s3) for batches of at least its min_rows() rows to
     // stage; smaller batches, and every batch without one, go by INSERT (docs/s3-copy.md).

@@ -439,3 +439,148 @@ TEST_CASE("exactly_once: a partition below 0 is refused, and the event not taken
     sink.flush();
     CHECK(entry_counts("once_negative").size() == 1);
 }
+
+// ---- Fencing::partition ------------------------------------------------------------------
+
+namespace {
+
+template <class Sink>
+redsink::SinkOptions partition_options(const std::string& table, std::size_t tasks = 1) {
+    auto options = once_options<Sink>(table, tasks);
+    options.fencing = redsink::Fencing::partition;
+    return options;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("exactly_once, Fencing::partition: two sinks of one identity share its partitions",
+                   "[pg][sink][exactly_once][partition_fencing]", redsink::redshift, redsink::postgres) {
+    using Sink = AppendOnce<TestType>;
+    const std::string table = "once_partitions_shared";
+    drop_once_tables(table);
+    const auto stream = entry_stream(150);
+    {
+        Sink a(test_config(), partition_options<Sink>(table, 2));
+        Sink b(test_config(), partition_options<Sink>(table));
+        // Nothing is written before a claim: no fence taken at start, and no partition held.
+        CHECK(positions_rows(table).empty());
+        try {
+            a.write(stream[0]);
+            FAIL("an event of a partition not claimed was taken");
+        } catch (const redsink::Error& error) {
+            CHECK_THAT(std::string(error.what()),
+                       Catch::Contains("holds no claim on partition 0") && Catch::Contains("the event was not taken"));
+        }
+        CHECK(a.stats().events_in == 0);
+        // Nothing committed yet: no positions, and a row holding -1 at epoch 1 per partition.
+        CHECK(a.claim_partitions({0, 1}).empty());
+        CHECK(b.claim_partitions({2, 3}).empty());
+        CHECK(a.resume_positions().empty());
+        auto rows = positions_rows(table);
+        for (std::int32_t partition = 0; partition < once_partitions; ++partition)
+            CHECK(rows.at(partition) == std::pair<std::int64_t, std::int64_t>{-1, 1});
+        CHECK(rows.at(-1).second == 2);  // each claim raised the fence row: an identity-wide sink is fenced
+        // b holds partitions 2 and 3 only.
+        CHECK_THROWS_WITH(b.write(stream[0]), Catch::Contains("holds no claim on partition 0"));
+
+        // Both write at once, each its own partitions: 100 events of each partition.
+        for (std::size_t i = 0; i < 400; ++i) (stream[i].position.partition < 2 ? a : b).write(stream[i]);
+        a.flush();
+        b.flush();
+        CHECK(a.resume_positions() == Positions{{0, 99}, {1, 99}});
+        CHECK(b.resume_positions() == Positions{{2, 99}, {3, 99}});
+        rows = positions_rows(table);
+        for (std::int32_t partition = 0; partition < once_partitions; ++partition)
+            CHECK(rows.at(partition) == std::pair<std::int64_t, std::int64_t>{99, 1});
+    }
+    // Restarted, the other way round, each resuming from the start: the claims say where to resume,
+    // and what is committed is skipped.
+    Sink c(test_config(), partition_options<Sink>(table));
+    Sink d(test_config(), partition_options<Sink>(table, 3));
+    CHECK(c.claim_partitions({0, 2}) == Positions{{0, 99}, {2, 99}});
+    CHECK(d.claim_partitions({1, 3}) == Positions{{1, 99}, {3, 99}});
+    CHECK(c.resume_positions() == Positions{{0, 99}, {2, 99}});
+    for (const auto& change : stream) (change.position.partition % 2 == 0 ? c : d).write(change);
+    c.flush();
+    d.flush();
+    CHECK(c.stats().events_skipped == 200);
+    CHECK(d.stats().events_skipped == 200);
+    CHECK(c.stats().events == 100);
+    check_every_event_once(table, 150);
+    const auto rows = positions_rows(table);
+    for (std::int32_t partition = 0; partition < once_partitions; ++partition)
+        CHECK(rows.at(partition) == std::pair<std::int64_t, std::int64_t>{149, 2});
+}
+
+TEMPLATE_TEST_CASE("exactly_once, Fencing::partition: a claim fences the partition's holder, which then stops",
+                   "[pg][sink][exactly_once][partition_fencing]", redsink::redshift, redsink::postgres) {
+    using Sink = AppendOnce<TestType>;
+    const std::string table = "once_partitions_fence";
+    drop_once_tables(table);
+    const auto stream = entry_stream(100);  // offset by offset, partitions 0 to 3
+    const auto event = [&](std::int32_t partition, std::int64_t offset) {
+        return stream[static_cast<std::size_t>(offset * once_partitions + partition)];
+    };
+    Sink old_sink(test_config(), partition_options<Sink>(table));
+    CHECK(old_sink.claim_partitions({0, 1, 2, 3}).empty());
+    std::vector<Positions> acks;
+    old_sink.on_commit([&](const Positions& positions) { acks.push_back(positions); });
+    for (std::size_t i = 0; i < 200; ++i) old_sink.write(stream[i]);
+    old_sink.flush();
+
+    Sink new_sink(test_config(), partition_options<Sink>(table));
+    CHECK(new_sink.claim_partitions({1}) == Positions{{1, 49}});
+    CHECK(positions_rows(table).at(1) == std::pair<std::int64_t, std::int64_t>{49, 2});
+    // The partitions the old sink still holds go on.
+    for (std::int64_t offset = 50; offset < 60; ++offset)
+        for (const std::int32_t partition : {0, 2, 3}) old_sink.write(event(partition, offset));
+    old_sink.flush();
+    CHECK(entry_counts(table).size() == 230);
+    const auto acknowledged = acks.back();
+    CHECK(acknowledged.at(0) == 59);
+    // A batch reaching the partition it lost commits nothing, and the sink stops.
+    for (std::int64_t offset = 60; offset < 70; ++offset)
+        for (const std::int32_t partition : {0, 1}) old_sink.write(event(partition, offset));
+    try {
+        old_sink.flush();
+        FAIL("the fenced sink's flush succeeded");
+    } catch (const redsink::Error& error) {
+        CHECK(error.kind() == ErrorKind::fenced);
+        const std::string what = error.what();
+        INFO(what);
+        CHECK_THAT(what, Catch::Contains("sink_test.once_partitions_fence (partition 1, epoch 1) was fenced by the "
+                                         "sink that claimed it (epoch 2, "));
+        CHECK_THAT(what, Catch::Contains("pid " + std::to_string(getpid())));
+    }
+    CHECK(entry_counts(table).size() == 230);
+    CHECK(positions_rows(table).at(0).first == 59);
+    CHECK(acks.back() == acknowledged);
+    CHECK_THROWS(old_sink.write(event(2, 60)));
+    CHECK(acks.back() == acknowledged);
+
+    // The rest of the stream by the new sink (partition 1) and a third one (the others), each
+    // resuming from the beginning.
+    Sink third(test_config(), partition_options<Sink>(table, 2));
+    CHECK(third.claim_partitions({0, 2, 3}) == Positions{{0, 59}, {2, 59}, {3, 59}});
+    for (const auto& change : stream) (change.position.partition == 1 ? new_sink : third).write(change);
+    new_sink.flush();
+    third.flush();
+    CHECK(new_sink.stats().events_skipped == 50);
+    CHECK(third.stats().events_skipped == 180);
+    check_every_event_once(table, 100);
+}
+
+TEST_CASE("exactly_once, Fencing::partition: misuse is refused", "[pg][sink][exactly_once][partition_fencing]") {
+    using Sink = AppendOnce<redsink::postgres>;
+    const std::string table = "once_partitions_misuse";
+    drop_once_tables(table);
+    Sink identity(test_config(), once_options<Sink>(table));
+    CHECK_THROWS_WITH(identity.claim_partitions({0}), Catch::Contains("holds its whole identity"));
+    CHECK(identity.fencing() == redsink::Fencing::identity);
+    Sink partitioned(test_config(), partition_options<Sink>(table));
+    CHECK_THROWS_WITH(partitioned.claim_partitions({-1}), Catch::Contains("partition -1 is below 0"));
+    using Plain = redsink::Sink<Entry, redsink::create_table, redsink::postgres>;
+    auto plain_options = once_options<Plain>(table);
+    plain_options.fencing = redsink::Fencing::partition;
+    CHECK_THROWS_WITH(Plain(test_config(), plain_options), Catch::Contains("is for the exactly_once delivery policy"));
+}

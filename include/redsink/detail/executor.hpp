@@ -124,17 +124,28 @@ public:
     // sink holds the identity, and the read's own error (the answer stays unknown) when it fails.
     [[nodiscard]] std::optional<ApplyCounts> verify_commit() {
         auto& target = *options_.positions;
-        const auto fence = conn_.exec(read_fence_sql(target.table), target.source);
-        if (fence.empty() || fence.as<std::int64_t>(0, 0) != target.epoch) throw fenced_error(conn_, target);
+        if (!target.partitions) {
+            const auto fence = conn_.exec(read_fence_sql(target.table), target.source);
+            if (fence.empty() || fence.as<std::int64_t>(0, 0) != target.epoch) throw fenced_error(conn_, target);
+        }
         const auto rows = conn_.exec(read_positions_sql(target.table), target.source);
         uncertain_ = false;
+        bool committed = true;
         for (const auto& [partition, offset] : reached_) {
+            // Fencing::partition: each partition's row in the epoch this sink holds it with.
+            const auto epoch = target.partitions ? claimed_epoch(partition) : target.epoch;
             bool found = false;
-            for (int row = 0; row < rows.rows() && !found; ++row)
-                found = rows.as<std::int32_t>(row, 0) == partition && rows.as<std::int64_t>(row, 1) >= offset &&
-                        rows.as<std::int64_t>(row, 2) == target.epoch;
-            if (!found) return std::nullopt;
+            for (int row = 0; row < rows.rows() && !found; ++row) {
+                if (rows.as<std::int32_t>(row, 0) != partition) continue;
+                // Claimed by a newer sink: whether this batch committed before the claim no longer
+                // matters (the newer sink resumed from the table); this one commits nothing more.
+                if (target.partitions && rows.as<std::int64_t>(row, 2) != epoch)
+                    throw partition_fenced_error(conn_, target, partition, epoch);
+                found = rows.as<std::int64_t>(row, 1) >= offset && rows.as<std::int64_t>(row, 2) == epoch;
+            }
+            if (!found) committed = false;
         }
+        if (!committed) return std::nullopt;
         target.known.insert(inserted_.begin(), inserted_.end());
         return counts_;
     }
@@ -292,6 +303,8 @@ private:
     void account(const pq::Completion& done) {
         if (done.tag == fence_tag) fence_rows_ += done.rows;
         if (done.tag == position_update_tag && done.rows != 1) missing_rows_ = true;
+        if (done.tag >= claimed_update_tag && done.rows != 1 && !fenced_index_)
+            fenced_index_ = done.tag - claimed_update_tag;
         const auto counts = static_cast<RowCount>(done.tag);
         if (counts == RowCount::inserted) counts_.inserted += done.rows;
         if (counts == RowCount::deleted) counts_.deleted += done.rows;
@@ -502,9 +515,27 @@ private:
         for (const auto& letter : batch.dead_letters) reach(letter.position);
         fence_rows_ = 0;
         missing_rows_ = false;
+        fenced_index_.reset();
         position_sql_.clear();
         numbers_.clear();
         const auto now = utc_timestamp_text();
+        if (target.partitions) {
+            // Fencing::partition: each partition's row, only while it holds this sink's epoch for it.
+            const auto& text = position_sql_.emplace_back(update_claimed_position_sql(target.table));
+            for (std::size_t i = 0; i < reached_.size(); ++i) {
+                const auto [partition, offset] = reached_[i];
+                values_ = {target.source.c_str(),
+                           numbers_.emplace_back(std::to_string(partition)).c_str(),
+                           numbers_.emplace_back(std::to_string(offset)).c_str(),
+                           numbers_.emplace_back(std::to_string(claimed_epoch(partition))).c_str(),
+                           target.writer.c_str(),
+                           now.c_str()};
+                conn_.send({.form = pq::Request::Form::params, .sql = &text, .values = values_},
+                           claimed_update_tag + static_cast<std::uint32_t>(i));
+                if (conn_.in_flight() > options_.pipeline_depth) account(conn_.receive());
+            }
+            return;
+        }
         const auto epoch = std::to_string(target.epoch);
         for (const auto& [partition, offset] : reached_) {
             const bool known = target.known.contains(partition);
@@ -526,12 +557,28 @@ private:
         conn_.send({.form = pq::Request::Form::params, .sql = &check, .values = values_}, fence_tag);
     }
 
+    // Fencing::partition: the epoch this sink holds `partition` with (Sink::write takes no event
+    // of a partition it did not claim).
+    [[nodiscard]] std::int64_t claimed_epoch(std::int32_t partition) const {
+        const auto& target = *options_.positions;
+        if (const auto epoch = target.partitions->find(partition)) return *epoch;
+        throw Error(ErrorKind::other, {},
+                    "the sink for " + target.identity() + " holds no claim on partition " + std::to_string(partition) +
+                        "; the batch was rolled back");
+    }
+
     // After every answer of the transaction so far: a fenced sink rolls back and fails, and so
     // does a batch whose partition row is gone.
     void check_positions(std::optional<pq::Transaction>& transaction) {
+        const auto& target = *options_.positions;
+        if (target.partitions) {
+            if (!fenced_index_) return;
+            transaction.reset();  // ROLLBACK
+            const auto partition = reached_.at(*fenced_index_).first;
+            throw partition_fenced_error(conn_, target, partition, claimed_epoch(partition));
+        }
         if (fence_rows_ == 1 && !missing_rows_) return;
         transaction.reset();  // ROLLBACK
-        const auto& target = *options_.positions;
         if (fence_rows_ != 1) throw fenced_error(conn_, target);
         throw Error(ErrorKind::other, {},
                     "a row of " + target.table.display() + " that the sink for " + target.identity() +
@@ -568,6 +615,7 @@ private:
     // Completion tags of the positions step, beside RowCount's.
     static constexpr std::uint32_t fence_tag = 100;
     static constexpr std::uint32_t position_update_tag = 101;
+    static constexpr std::uint32_t claimed_update_tag = 1000;  // + the partition's index in reached_
 
     // Small enough that the server starts on the first rows while the rest are formatted.
     static constexpr std::size_t copy_flush_bytes = std::size_t{1} << 16;
@@ -601,6 +649,7 @@ private:
     std::deque<std::string> numbers_;
     std::size_t fence_rows_ = 0;
     bool missing_rows_ = false;
+    std::optional<std::size_t> fenced_index_;  // Fencing::partition: the first partition whose update found no row
     bool commit_sent_ = false;
     bool uncertain_ = false;
 };

@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -28,7 +31,13 @@ namespace redsink::detail {
 // one row per partition with the highest offset committed, written in the transaction of the batch
 // that reached it; and one row at partition -1 whose epoch says which sink holds the identity
 // (the last one that started: it fenced the others).
+//
+// With Fencing::partition (SinkOptions::fencing), a sink holds partitions instead: each
+// partition's row carries the epoch of the sink that claimed it last (claim_partitions), and a
+// batch updates a partition's row only while it still holds that epoch. A row a claim inserted
+// holds no_offset: nothing of the partition is committed yet.
 inline constexpr std::int32_t fence_partition = -1;
+inline constexpr std::int64_t no_offset = -1;
 
 [[nodiscard]] inline sql::TableRef positions_table(const sql::TableRef& target) {
     return sql::own_table(target, "redsink_positions_");
@@ -53,14 +62,36 @@ inline constexpr std::int32_t fence_partition = -1;
     return spec;
 }
 
-// Where a sink's batches write their positions, and the epoch it holds its identity with.
+// Fencing::partition: the partitions a sink claimed, each with the epoch it holds it with. The
+// app's thread claims (Sink::claim_partitions), the tasks' threads read it for every batch.
+class PartitionEpochs {
+public:
+    void set(std::int32_t partition, std::int64_t epoch) {
+        const std::lock_guard lock(mutex_);
+        epochs_[partition] = epoch;
+    }
+    [[nodiscard]] std::optional<std::int64_t> find(std::int32_t partition) const {
+        const std::lock_guard lock(mutex_);
+        const auto found = epochs_.find(partition);
+        if (found == epochs_.end()) return std::nullopt;
+        return found->second;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::int32_t, std::int64_t> epochs_;
+};
+
+// Where a sink's batches write their positions, and the epoch it holds its identity with (or,
+// with Fencing::partition, the epochs it holds its partitions with).
 struct PositionsTarget {
     sql::TableRef table;
     std::string target;  // the target's name, for errors
     std::string source;
     std::int64_t epoch = 0;
-    std::string writer;              // this process: host, pid and application_name
-    std::set<std::int32_t> known{};  // partitions that have a row (updated, not inserted)
+    std::string writer;                             // this process: host, pid and application_name
+    std::set<std::int32_t> known{};                 // partitions that have a row (updated, not inserted)
+    std::shared_ptr<PartitionEpochs> partitions{};  // Fencing::partition; none: the identity's fence
 
     [[nodiscard]] std::string identity() const {
         return source.empty() ? target : target + " (source \"" + source + "\")";
@@ -92,6 +123,18 @@ struct PositionsTarget {
            " WHERE \"source_name\" = $1 AND \"source_partition\" = -1";
 }
 
+// Fencing::partition: a batch's update of a partition it holds; no row once a newer sink claimed it.
+[[nodiscard]] inline std::string update_claimed_position_sql(const sql::TableRef& table) {
+    return "UPDATE " + table.quoted() +
+           " SET \"committed_offset\" = $3, \"writer\" = $5, \"written_at\" = $6"
+           " WHERE \"source_name\" = $1 AND \"source_partition\" = $2 AND \"epoch\" = $4";
+}
+
+[[nodiscard]] inline std::string read_partition_sql(const sql::TableRef& table) {
+    return "SELECT \"epoch\", \"writer\", \"written_at\", \"committed_offset\" FROM " + table.quoted() +
+           " WHERE \"source_name\" = $1 AND \"source_partition\" = $2";
+}
+
 [[nodiscard]] inline std::string read_positions_sql(const sql::TableRef& table) {
     return "SELECT \"source_partition\", \"committed_offset\", \"epoch\" FROM " + table.quoted() +
            " WHERE \"source_name\" = $1 AND \"source_partition\" >= 0";
@@ -108,12 +151,37 @@ struct PositionsTarget {
                           255);
 }
 
-// What a sink that started holds: its epoch, the positions committed so far, and the partitions
-// that have a row.
+// What a sink that started holds: its epoch, the positions committed so far (a row that holds
+// no_offset has nothing committed: not among them), and the partitions that have a row.
 struct Claim {
     std::int64_t epoch = 0;
     Positions positions;
+    std::set<std::int32_t> rows{};
 };
+
+// Takes the lock a claim holds: the statement the Redshift dialect's batches begin with, or on
+// PostgreSQL, whose batches write the positions table before they check it, SHARE ROW EXCLUSIVE
+// on the positions table (it waits for the batches writing it and holds off new ones).
+inline void lock_for_claim(pq::Connection& conn, const PositionsTarget& target, Dialect dialect,
+                           const std::string& lock) {
+    if (dialect == Dialect::redshift)
+        conn.exec(lock);
+    else
+        conn.exec("LOCK TABLE " + target.table.quoted() + " IN SHARE ROW EXCLUSIVE MODE");
+}
+
+// Raises the fence row's epoch (inserting the row the first time); the new epoch.
+inline std::int64_t raise_fence(pq::Connection& conn, const PositionsTarget& target, const std::string& now) {
+    const auto fence = conn.exec(read_fence_sql(target.table), target.source);
+    if (fence.empty()) {
+        conn.exec(insert_position_sql(target.table), target.source, fence_partition, 0, std::int64_t{1}, target.writer,
+                  now);
+        return 1;
+    }
+    const auto epoch = fence.as<std::int64_t>(0, 0) + 1;
+    conn.exec(update_position_sql(target.table), target.source, fence_partition, 0, epoch, target.writer, now);
+    return epoch;
+}
 
 // The sink's identity, taken from every older sink: in one transaction that the batches of the
 // sinks holding it cannot overlap (`lock`: the statement the Redshift dialect's batches begin
@@ -123,25 +191,58 @@ struct Claim {
 [[nodiscard]] inline Claim claim_identity(pq::Connection& conn, const PositionsTarget& target, Dialect dialect,
                                           const std::string& lock) {
     pq::Transaction transaction(conn);
-    if (dialect == Dialect::redshift)
-        conn.exec(lock);
-    else
-        conn.exec("LOCK TABLE " + target.table.quoted() + " IN SHARE ROW EXCLUSIVE MODE");
+    lock_for_claim(conn, target, dialect, lock);
     Claim claim;
-    const auto now = utc_timestamp_text();
-    const auto fence = conn.exec(read_fence_sql(target.table), target.source);
-    if (fence.empty()) {
-        claim.epoch = 1;
-        conn.exec(insert_position_sql(target.table), target.source, fence_partition, 0, claim.epoch, target.writer,
-                  now);
-    } else {
-        claim.epoch = fence.as<std::int64_t>(0, 0) + 1;
-        conn.exec(update_position_sql(target.table), target.source, fence_partition, 0, claim.epoch, target.writer,
-                  now);
-    }
+    claim.epoch = raise_fence(conn, target, utc_timestamp_text());
     const auto rows = conn.exec(read_positions_sql(target.table), target.source);
-    for (int row = 0; row < rows.rows(); ++row)
-        claim.positions[rows.as<std::int32_t>(row, 0)] = rows.as<std::int64_t>(row, 1);
+    for (int row = 0; row < rows.rows(); ++row) {
+        const auto partition = rows.as<std::int32_t>(row, 0);
+        claim.rows.insert(partition);
+        if (const auto offset = rows.as<std::int64_t>(row, 1); offset > no_offset) claim.positions[partition] = offset;
+    }
+    transaction.commit();
+    return claim;
+}
+
+// Fencing::partition: what claim_partitions took, per partition its new epoch, and the positions
+// committed in them (a partition with nothing committed is not among them).
+struct PartitionClaim {
+    std::map<std::int32_t, std::int64_t> epochs;
+    Positions positions;
+};
+
+// Fencing::partition: takes `partitions` from every sink that held them, in one transaction
+// under claim_identity's lock (a batch of an older holder either committed before it, and its
+// positions are read here, or finds its partition's epoch changed and commits nothing). Each
+// partition's row gets its epoch + 1 and this writer (a partition without a row gets one at
+// epoch 1 holding no_offset), and the fence row's epoch is raised as well: a sink that holds the
+// whole identity (Fencing::identity) is fenced by it.
+[[nodiscard]] inline PartitionClaim claim_partitions(pq::Connection& conn, const PositionsTarget& target,
+                                                     Dialect dialect, const std::string& lock,
+                                                     const std::set<std::int32_t>& partitions) {
+    pq::Transaction transaction(conn);
+    lock_for_claim(conn, target, dialect, lock);
+    const auto now = utc_timestamp_text();
+    (void)raise_fence(conn, target, now);
+    const auto rows = conn.exec(read_positions_sql(target.table), target.source);
+    PartitionClaim claim;
+    for (const auto partition : partitions) {
+        std::optional<std::pair<std::int64_t, std::int64_t>> row;  // offset, epoch
+        for (int i = 0; i < rows.rows() && !row; ++i)
+            if (rows.as<std::int32_t>(i, 0) == partition)
+                row.emplace(rows.as<std::int64_t>(i, 1), rows.as<std::int64_t>(i, 2));
+        if (row) {
+            const auto epoch = row->second + 1;
+            conn.exec(update_position_sql(target.table), target.source, partition, row->first, epoch, target.writer,
+                      now);
+            claim.epochs[partition] = epoch;
+            if (row->first > no_offset) claim.positions[partition] = row->first;
+        } else {
+            conn.exec(insert_position_sql(target.table), target.source, partition, no_offset, std::int64_t{1},
+                      target.writer, now);
+            claim.epochs[partition] = 1;
+        }
+    }
     transaction.commit();
     return claim;
 }
@@ -159,6 +260,27 @@ struct Claim {
     return Error(ErrorKind::fenced, {},
                  "the sink for " + target.identity() + " (epoch " + std::to_string(target.epoch) + ") was fenced by " +
                      by + " for the same table and source; it commits nothing more",
+                 {}, "positions table " + target.table.display());
+}
+
+// Fencing::partition: the error of a sink whose partition a newer sink claimed, naming the
+// newer one (read from the partition's row).
+[[nodiscard]] inline Error partition_fenced_error(pq::Connection& conn, const PositionsTarget& target,
+                                                  std::int32_t partition, std::int64_t epoch) {
+    std::string by = "a newer sink";
+    try {
+        const auto row = conn.exec(read_partition_sql(target.table), target.source, partition);
+        if (row.empty())
+            by = "nobody: its row is gone (the positions table was changed under the sink)";
+        else
+            by = fmt::format("the sink that claimed it (epoch {}, {}; its row written at {} UTC)", row.get(0, 0),
+                             row.is_null(0, 1) ? "?" : std::string(row.get(0, 1)), row.get(0, 2));
+    } catch (const Error&) {
+    }
+    return Error(ErrorKind::fenced, {},
+                 "the sink for " + target.identity() + " (partition " + std::to_string(partition) + ", epoch " +
+                     std::to_string(epoch) + ") was fenced by " + by +
+                     " for the same table, source and partition; it commits nothing more",
                  {}, "positions table " + target.table.display());
 }
 
