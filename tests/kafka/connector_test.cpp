@@ -35,6 +35,9 @@ using UpsertSink = redsink::Sink<Customer, redsink::primary_key<"id">, redsink::
 using AppendSink = redsink::Sink<Customer, redsink::append, redsink::create_table, redsink::postgres>;
 using OnceSink = redsink::Sink<Customer, redsink::primary_key<"id">, redsink::upsert, redsink::hard_delete,
                                redsink::create_table, redsink::exactly_once, redsink::postgres>;
+// Append mode: an event written twice would be two rows.
+using OnceAppendSink =
+    redsink::Sink<Customer, redsink::append, redsink::create_table, redsink::exactly_once, redsink::postgres>;
 
 const std::string topic = "dbserver1.inventory.customers";
 
@@ -335,6 +338,125 @@ TEST_CASE("exactly_once: a partition starts after the table's positions, whateve
     CHECK(connector.progress().messages == 500);
     CHECK(sink.stats().events_skipped == 0);
     CHECK(table_rows("kafka_once") == model_rows(stream.model()));
+}
+
+TEST_CASE("exactly_once, Fencing::partition: two members of one group share one identity; one leaves", "[kafka]") {
+    MockCluster cluster;
+    cluster.create_topic(topic, 4);
+    CustomerStream stream(cluster, topic, 4, 17);
+    const std::string table = "kafka_once_shared";
+    redsink_test::drop_table(table);
+    redsink_test::drop_table("redsink_positions_" + table);
+
+    // Each member polls on its own thread, with its own exactly_once sink of the same identity.
+    struct Member {
+        std::atomic<bool> stop{false};
+        std::mutex mutex;
+        redsink::kafka::Progress progress;
+        std::size_t written = 0;  // events its sink committed
+        std::size_t skipped = 0;
+        std::string failure;
+        std::thread thread;
+    };
+    const auto start = [&](Member& member) {
+        member.thread = std::thread([&cluster, &member, &table] {
+            try {
+                auto options = options_for(table);
+                options.fencing = redsink::Fencing::partition;
+                OnceAppendSink sink(redsink_test::test_config(), options);
+                redsink::kafka::Connector connector({.properties = cluster.consumer("once-shared")});
+                connector.route<Customer>(topic, sink);
+                const auto publish = [&] {
+                    const std::lock_guard lock(member.mutex);
+                    member.progress = connector.progress();
+                    member.written = sink.stats().events;
+                    member.skipped = sink.stats().events_skipped;
+                };
+                while (!member.stop.load()) {
+                    connector.poll();
+                    publish();
+                }
+                connector.close();
+                publish();
+            } catch (const std::exception& error) {
+                const std::lock_guard lock(member.mutex);
+                member.failure = error.what();
+            }
+        });
+    };
+    const auto holds = [](Member& member) {
+        const std::lock_guard lock(member.mutex);
+        return member.progress.partitions.size();
+    };
+    const auto all_caught_up = [&](std::initializer_list<Member*> members) {
+        redsink::kafka::Progress merged;
+        for (auto* member : members) {
+            const std::lock_guard lock(member->mutex);
+            for (const auto& [where, partition] : member->progress.partitions) merged.partitions[where] = partition;
+        }
+        return caught_up(merged, stream);
+    };
+    const auto wait = [](const std::function<bool()>& done) {
+        const auto give_up = std::chrono::steady_clock::now() + 90s;
+        while (!done() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(20ms);
+        return done();
+    };
+
+    Member a, b;
+    start(a);
+    start(b);
+    CHECK(wait([&] { return holds(a) + holds(b) == 4 && holds(a) > 0 && holds(b) > 0; }));
+    stream.produce_creates(3000);
+    CHECK(wait([&] { return all_caught_up({&a, &b}); }));
+    {
+        const std::lock_guard lock_a(a.mutex), lock_b(b.mutex);
+        INFO("a: " << a.failure << "; b: " << b.failure);
+        CHECK(a.written > 0);
+        CHECK(b.written > 0);
+    }
+    b.stop = true;
+    b.thread.join();
+    INFO("member b: " << b.failure);
+    CHECK(b.failure.empty());
+    stream.produce_creates(2000);
+    const bool a_took_over = wait([&] { return holds(a) == 4 && all_caught_up({&a}); });
+    {
+        const std::lock_guard lock(a.mutex);
+        for (const auto& [where, partition] : a.progress.partitions)
+            UNSCOPED_INFO("a holds partition " << where.partition << ": next " << partition.next_offset
+                                               << ", acknowledged " << partition.acknowledged << ", committed "
+                                               << partition.committed << ", end "
+                                               << stream.ends()[static_cast<std::size_t>(where.partition)]);
+        UNSCOPED_INFO("a: commits " << a.progress.offset_commits << ", failed " << a.progress.commit_failures
+                                    << ", rebalances " << a.progress.rebalances << ", last error "
+                                    << a.progress.last_consumer_error);
+    }
+    CHECK(a_took_over);
+    a.stop = true;
+    a.thread.join();
+    INFO("member a: " << a.failure);
+    CHECK(a.failure.empty());
+
+    // Every event once: one row per create, and the members' commits add up to the stream.
+    const auto rows = table_rows(table);
+    INFO(differences(rows, model_rows(stream.model())));
+    CHECK(rows == model_rows(stream.model()));
+    CHECK(static_cast<std::int64_t>(rows.size()) == stream.total());
+    CHECK(static_cast<std::int64_t>(a.written + b.written) == stream.total());
+    CHECK(cluster.committed("once-shared", topic, 4) == stream.ends());
+    // Per partition, the positions table holds its last offset, in an epoch raised by each claim
+    // (the partitions that were b's were claimed again by a).
+    auto conn = redsink_test::reader();
+    const auto positions = conn.exec("SELECT source_partition, committed_offset, epoch FROM " +
+                                     redsink_test::qualified("redsink_positions_" + table) +
+                                     " WHERE source_partition >= 0 ORDER BY source_partition");
+    REQUIRE(positions.rows() == 4);
+    int moved = 0;
+    for (int row = 0; row < 4; ++row) {
+        CHECK(positions.as<std::int64_t>(row, 1) == stream.ends()[static_cast<std::size_t>(row)] - 1);
+        moved += positions.as<std::int64_t>(row, 2) >= 2 ? 1 : 0;
+    }
+    CHECK(moved > 0);
 }
 
 TEST_CASE("a message that cannot be decoded stops the connector; nothing after it is committed", "[kafka]") {

@@ -86,7 +86,9 @@ struct Progress {
 // the acknowledged offset + 1, never more. Before a partition is revoked, its topic's sink is
 // flushed and the partition's offset committed. With an exactly_once sink, a partition newly
 // assigned starts after the offset the sink's positions table holds (resume_positions()), not at
-// the group's offset. One thread: call everything from the thread that polls.
+// the group's offset; one whose sink has Fencing::partition is claimed first
+// (Sink::claim_partitions), so that members of one group can share an identity. One thread: call
+// everything from the thread that polls.
 class Connector {
 public:
     explicit Connector(ConnectorOptions options) : options_(std::move(options)) {
@@ -279,15 +281,33 @@ private:
         ++rebalances_;
         const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(handle_.get()), "COOPERATIVE") == 0;
         if (error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+            // exactly_once: the table's positions say where to start, whatever the group says. A
+            // sink with Fencing::partition claims its topic's new partitions first (fencing their
+            // previous holder) and starts them after what the claim read.
+            std::map<std::string, std::set<std::int32_t>> assigned;
+            for (int i = 0; i < partitions.cnt; ++i)
+                assigned[partitions.elems[i].topic].insert(partitions.elems[i].partition);
+            std::map<std::string, Positions> starts;
+            std::set<std::string> claimed;
+            for (const auto& [name, numbers] : assigned) {
+                auto& route = *routes_.at(name);
+                if (auto positions = route.claim_partitions(numbers)) {
+                    starts[name] = std::move(*positions);
+                    claimed.insert(name);
+                } else if (auto resume = route.resume_positions()) {
+                    starts[name] = std::move(*resume);
+                }
+            }
             for (int i = 0; i < partitions.cnt; ++i) {
                 auto& element = partitions.elems[i];
-                const auto& route = *routes_.at(element.topic);
-                // exactly_once: the table's positions say where to start, whatever the group says.
-                if (const auto positions = route.resume_positions()) {
-                    if (const auto at = positions->find(element.partition); at != positions->end())
-                        element.offset = at->second + 1;
-                }
                 const TopicPartition where{element.topic, element.partition};
+                claimed_starts_.erase(where);
+                if (const auto start = starts.find(element.topic); start != starts.end()) {
+                    if (const auto at = start->second.find(element.partition); at != start->second.end()) {
+                        element.offset = at->second + 1;
+                        if (claimed.contains(element.topic)) claimed_starts_[where] = element.offset;
+                    }
+                }
                 partitions_[where];
                 // What the sink had acknowledged before: a partition read again (it was lost, or it
                 // went away and came back) may be replayed from below it.
@@ -325,6 +345,7 @@ private:
             first_read_.erase(where);
             acknowledged_at_assignment_.erase(where);
             committed_.erase(where);
+            claimed_starts_.erase(where);
         }
         if (closing_ || !cooperative)
             detail::check(rd_kafka_assign(handle_.get(), nullptr), "giving partitions up");
@@ -352,10 +373,15 @@ private:
             // Nothing read since the partition was assigned: nothing of this assignment to commit.
             // (A sink reports every partition it ever wrote; an offset from an earlier assignment
             // may be behind what another member committed since, and would move the group back.)
+            // But a partition claimed by a Fencing::partition sink starts where the claim read the
+            // table: everything before is committed there, whatever the group's offset says.
             const auto first = first_read_.find(where);
-            if (first == first_read_.end() || state.next_offset < 0) continue;
+            const auto claimed = claimed_starts_.find(where);
+            if ((first == first_read_.end() || state.next_offset < 0) && claimed == claimed_starts_.end()) continue;
             std::int64_t next = -1;
-            if (flushed) {
+            if (first == first_read_.end() || state.next_offset < 0) {
+                next = claimed->second;
+            } else if (flushed) {
                 next = state.next_offset;
             } else if (const auto acked = acknowledged_.find(where); acked != acknowledged_.end()) {
                 const auto before = acknowledged_at_assignment_.find(where);
@@ -448,6 +474,8 @@ private:
     std::map<TopicPartition, std::int64_t> acknowledged_;     // from the sinks' on_commit
     std::map<TopicPartition, std::int64_t> acknowledged_at_assignment_;
     std::map<TopicPartition, std::int64_t> committed_;  // to Kafka: the next offset to read
+    // Fencing::partition: where a claimed partition started (after what the table held)
+    std::map<TopicPartition, std::int64_t> claimed_starts_;
     std::uint64_t messages_ = 0, messages_at_rate_ = 0, offset_commits_ = 0, commit_failures_ = 0, consumer_errors_ = 0,
                   rebalances_ = 0;
     std::string last_consumer_error_;

@@ -3,12 +3,15 @@
 // A topic's way into its table: the Debezium decoder, then the sink.
 #include <redsink/debezium.hpp>
 #include <redsink/position.hpp>
+#include <redsink/sink_options.hpp>
 
 #include <librdkafka/rdkafka.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +29,9 @@ public:
     virtual void flush() = 0;
     // exactly_once: the positions the sink's table holds (the consumer seeks after them).
     [[nodiscard]] virtual std::optional<Positions> resume_positions() const = 0;
+    // exactly_once with Fencing::partition: claims the partitions (Sink::claim_partitions) and
+    // returns what the table holds for them; nothing for any other sink (it claims nothing).
+    [[nodiscard]] virtual std::optional<Positions> claim_partitions(const std::set<std::int32_t>& partitions) = 0;
     // Events taken and not committed yet.
     [[nodiscard]] virtual std::size_t pending() const = 0;
     [[nodiscard]] virtual const void* sink_address() const noexcept = 0;
@@ -75,6 +81,12 @@ public:
             return sink_.resume_positions();
         else
             return std::nullopt;
+    }
+    [[nodiscard]] std::optional<Positions> claim_partitions(const std::set<std::int32_t>& partitions) override {
+        if constexpr (requires { sink_.claim_partitions(partitions); }) {
+            if (sink_.fencing() == Fencing::partition) return sink_.claim_partitions(partitions);
+        }
+        return std::nullopt;
     }
     [[nodiscard]] std::size_t pending() const override { return sink_.stats().events_pending; }
     [[nodiscard]] const void* sink_address() const noexcept override { return &sink_; }
