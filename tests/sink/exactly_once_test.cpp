@@ -331,17 +331,20 @@ TEST_CASE("exactly_once: a sink in another process fences this one", "[pg][sink]
     for (const auto& [key, count] : counts) CHECK(count == 1);
 }
 
-TEMPLATE_TEST_CASE("exactly_once: a lost COMMIT answer is settled by reading the positions table",
-                   "[pg][sink][exactly_once][lost_commit]", redsink::redshift, redsink::postgres) {
-    using Sink = AppendOnce<TestType>;
-    const bool took_effect = GENERATE(true, false);
-    const std::string table = took_effect ? "once_lost_commit" : "once_lost_uncommitted";
+namespace {
+
+// A lost COMMIT answer: the socket cut right after COMMIT was sent, once after the server
+// committed (`took_effect`), once with the COMMIT held in a deferred trigger and its backend
+// ended. With Fencing::partition the sink claims the 4 partitions first.
+template <class Sink>
+void lost_commit(bool took_effect, const std::string& table, redsink::Fencing fencing) {
     drop_once_tables(table);
     auto watcher = reader();
     std::atomic<bool> armed{false};
     std::atomic<int> cuts{0};
     std::atomic<bool> seen{true};  // the backend was seen as the case needs (Catch asserts on this thread only)
     auto options = once_options<Sink>(table);
+    options.fencing = fencing;
     options.retry_backoff = std::chrono::milliseconds(10);
     options.session_hook = [&](redsink::pq::Connection& conn, redsink::SessionPoint point) {
         if (point != redsink::SessionPoint::commit_sent || !armed.exchange(false)) return;
@@ -368,6 +371,7 @@ TEMPLATE_TEST_CASE("exactly_once: a lost COMMIT answer is settled by reading the
     };
     const auto stream = entry_stream(100);
     Sink sink(test_config(), options);
+    if (fencing == redsink::Fencing::partition) CHECK(sink.claim_partitions({0, 1, 2, 3}).empty());
     if (!took_effect) {
         // The COMMIT of the batch with offset 60 is held in a deferred trigger (once: a sequence
         // counts across rollbacks), and the test ends the backend there: that COMMIT takes no effect.
@@ -395,6 +399,16 @@ TEMPLATE_TEST_CASE("exactly_once: a lost COMMIT answer is settled by reading the
     CHECK(stats.events == stream.size());
     check_every_event_once(table, 100);
     CHECK(sink.resume_positions() == last_positions(stream));
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("exactly_once: a lost COMMIT answer is settled by reading the positions table",
+                   "[pg][sink][exactly_once][lost_commit]", redsink::redshift, redsink::postgres) {
+    using Sink = AppendOnce<TestType>;
+    const bool took_effect = GENERATE(true, false);
+    const std::string table = took_effect ? "once_lost_commit" : "once_lost_uncommitted";
+    lost_commit<Sink>(took_effect, table, redsink::Fencing::identity);
 }
 
 TEST_CASE("exactly_once: a child process killed at random moments, restarted with other task counts",
@@ -583,4 +597,12 @@ TEST_CASE("exactly_once, Fencing::partition: misuse is refused", "[pg][sink][exa
     auto plain_options = once_options<Plain>(table);
     plain_options.fencing = redsink::Fencing::partition;
     CHECK_THROWS_WITH(Plain(test_config(), plain_options), Catch::Contains("is for the exactly_once delivery policy"));
+}
+
+TEMPLATE_TEST_CASE("exactly_once, Fencing::partition: a lost COMMIT answer is settled by the partitions' rows",
+                   "[pg][sink][exactly_once][lost_commit][partition_fencing]", redsink::redshift, redsink::postgres) {
+    using Sink = AppendOnce<TestType>;
+    const bool took_effect = GENERATE(true, false);
+    lost_commit<Sink>(took_effect, took_effect ? "once_partitions_lost_commit" : "once_partitions_lost_uncommitted",
+                      redsink::Fencing::partition);
 }
