@@ -25,7 +25,8 @@ struct at_least_once {
 // table, so data and positions commit together: the sink skips events at or below what is
 // committed (a source that resumes too early writes nothing twice, append mode included),
 // resume_positions() says where the source should resume, a newer sink for the same table and
-// source fences this one, and a lost COMMIT answer is settled by reading the table. Events are
+// source fences this one (with SinkOptions::fencing = Fencing::partition, a newer claim of one of
+// its partitions), and a lost COMMIT answer is settled by reading the table. Events are
 // routed to tasks by partition. Offsets must grow within a partition. See docs/delivery.md.
 struct exactly_once {
     using category = policy::delivery;
