@@ -121,7 +121,8 @@ public:
     // After a lost COMMIT answer, on a session opened again: reads the positions table. The counts
     // of the batch when its transaction committed (every partition it reached holds its offset,
     // written in this sink's epoch), nothing when it did not. Throws the fenced error when a newer
-    // sink holds the identity, and the read's own error (the answer stays unknown) when it fails.
+    // sink holds the identity (with Fencing::partition: claimed one of the batch's partitions), and
+    // the read's own error (the answer stays unknown) when it fails.
     [[nodiscard]] std::optional<ApplyCounts> verify_commit() {
         auto& target = *options_.positions;
         if (!target.partitions) {
