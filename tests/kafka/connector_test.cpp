@@ -459,6 +459,39 @@ TEST_CASE("exactly_once, Fencing::partition: two members of one group share one 
     CHECK(moved > 0);
 }
 
+TEST_CASE("exactly_once, Fencing::partition: a member cannot write a partition another sink claimed since", "[kafka]") {
+    MockCluster cluster;
+    cluster.create_topic(topic, 2);
+    CustomerStream stream(cluster, topic, 2, 18);
+    stream.produce_creates(400);
+    const std::string table = "kafka_once_zombie";
+    redsink_test::drop_table(table);
+    redsink_test::drop_table("redsink_positions_" + table);
+    auto options = options_for(table);
+    options.fencing = redsink::Fencing::partition;
+    options.batch_rows = 100'000;  // everything read stays buffered until close()
+    options.flush_interval = 600s;
+    OnceAppendSink sink(redsink_test::test_config(), options);
+    redsink::kafka::Connector connector({.properties = cluster.consumer("zombie")});
+    connector.route<Customer>(topic, sink);
+    REQUIRE(poll_until(connector, [&] { return connector.progress().messages == 400; }));
+    // What the next owner of a lost partition does: claim it (nothing committed in it yet).
+    OnceAppendSink next_owner(redsink_test::test_config(), options);
+    CHECK(next_owner.claim_partitions({0}).empty());
+    std::string message;
+    try {
+        connector.close();
+    } catch (const redsink::Error& error) {
+        CHECK(error.kind() == redsink::ErrorKind::fenced);
+        message = error.what();
+    }
+    CHECK_THAT(message, Catch::Contains("(partition 0, epoch 1) was fenced by the sink that claimed it (epoch 2, "));
+    // Nothing of the old owner's batch was committed, and nothing was acknowledged.
+    CHECK(table_rows(table).empty());
+    CHECK(sink.stats().events == 0);
+    CHECK(connector.progress().offset_commits == 0);
+}
+
 TEST_CASE("a message that cannot be decoded stops the connector; nothing after it is committed", "[kafka]") {
     MockCluster cluster;
     cluster.create_topic(topic, 1);
