@@ -66,7 +66,7 @@ public:
         : options_(checked(std::move(options))),
           target_(sql::TableRef::make(options_.schema, options_.table)),
           batcher_(options_.tasks, {options_.batch_rows, options_.batch_bytes, options_.flush_interval}, dialect,
-                   delivery_policy::writes_positions, order::index) {
+                   delivery_policy::writes_positions, order::index, one_row_per_key) {
         sql::check_target_name(target_);
         std::mt19937_64 random(std::random_device{}());
         const auto first = std::chrono::steady_clock::now();

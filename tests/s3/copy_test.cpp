@@ -13,6 +13,7 @@
 #include <redsink/sink.hpp>
 
 #include <zlib.h>
+#include <support/keeping.hpp>
 #include <support/sink.hpp>
 #include <support/statement_log.hpp>
 #include <support/stream.hpp>
@@ -398,7 +399,47 @@ TEST_CASE("upserts and deletes through S3 leave the model's table; small batches
     CHECK(capture.objects.size() == capture.copied_keys.size());
     CHECK(keys_under(loader->root()).empty());
     for (const auto& statement : capture.statements)
-        CHECK_THAT(statement, Catch::StartsWith(R"(COPY "redsink_stage" ("redsink_op", "id", "version")"));
+        CHECK_THAT(statement,
+                   Catch::StartsWith(R"(COPY "redsink_stage" ("redsink_op", "redsink_keep", "id", "version")"));
+}
+
+TEST_CASE("kept values through S3: the keep column travels in the file, the stored values stay", "[s3_copy]") {
+    using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
+                               redsink::redshift>;
+    const std::string table = "s3_copy_keep";
+    drop_table(table);
+    Capture capture;
+    auto options = test_copy_options(capture, unique_prefix("copy-keep"), 20);
+    const auto stream = keeping_stream(41, 1500, DeleteKind::hard);
+    Traced traced;
+    {
+        Sink sink(test_config(), {.schema = sink_schema,
+                                  .table = table,
+                                  .batch_rows = 60,
+                                  .bulk_load = rs3::copy_loader(options),
+                                  .trace = trace_checking<Sink>(traced)});
+        for (const auto& change : stream) sink.write(change);
+        sink.flush();
+        CHECK(sink.stats().acknowledged == last_positions(stream));
+    }
+    KeepModel model(DeleteKind::hard);
+    for (const auto& change : stream) model.apply(change);
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+    CHECK(capture.copied_keys.size() >= 5);
+    // Some file carried keep texts ('0' and '1' per column, in the second field), others NULL.
+    std::size_t kept = 0;
+    for (const auto& [key, object] : capture.objects)
+        for (const auto& fields : python_read(object)) {
+            REQUIRE(fields.size() == 8);
+            if (fields[1]) {
+                CHECK(fields[1]->size() == 6);
+                CHECK(fields[1]->find_first_not_of("01") == std::string::npos);
+                ++kept;
+            }
+        }
+    CHECK(kept > 0);
+    CHECK(traced.secrets == 0);
 }
 
 TEST_CASE("a COPY that loads another count than was sent: rolled back, nothing acknowledged", "[s3_copy]") {
