@@ -309,6 +309,7 @@ private:
         needs.lock_table = lock_own;
         if (dead_letters_) needs.dead_letter_table = dead_letters_->name;
         if (delivery_policy::writes_positions) needs.positions_table = detail::positions_table(target_);
+        for (const auto& [own, role] : plan_->own_tables()) needs.own_tables.push_back(own.name);
         return needs;
     }
 
