@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Writes docs/benchmarks.md and docs/benchmarks.png from one run of scripts/bench.
 
-Reads the Google Benchmark JSON of redsink_bench_loaders and redsink_bench_encode, and the
-output of redsink_bench_memory with /usr/bin/time -v's report. Every comparison is a ratio of
+Reads the Google Benchmark JSON of redsink_bench_loaders, redsink_bench_encode and
+redsink_bench_s3, and the output of redsink_bench_memory with /usr/bin/time -v's report. Every comparison is a ratio of
 medians measured in the same run; nothing is compared with an absolute threshold. Standard
 library only; the chart is drawn by gnuplot.
 """
@@ -254,6 +254,65 @@ def validators_table(encode_runs):
     return lines
 
 
+def load_s3_runs(path):
+    """redsink_bench_s3's cases: per (path, batch), the median process CPU time per row, its cv,
+    and the median wall time of a pass; and the failed cases."""
+    if not Path(path).exists():
+        return {}, [f"redsink_bench_s3: no result in {path}"]
+    text = Path(path).read_text()
+    if not text.strip():  # a filter that matched none of its cases: Google Benchmark writes nothing
+        return {}, []
+    data = json.loads(text)
+    cases = {}
+    failed = []
+    for entry in data["benchmarks"]:
+        if entry.get("error_occurred"):
+            failed.append(f"{entry['name']}: {entry.get('error_message', '')}")
+            continue
+        _, loader, batch, _ = parse_case(entry["run_name"])
+        case = cases.setdefault((loader, batch), {})
+        if entry.get("run_type") != "aggregate":
+            case.setdefault("median", entry)  # a single repetition reports no aggregates
+        elif entry["aggregate_name"] in ("median", "cv"):
+            case[entry["aggregate_name"]] = entry
+    result = {}
+    for key, case in cases.items():
+        median = case["median"]
+        result[key] = {
+            # items_per_second counts rows over the process's CPU time (MeasureProcessCPUTime).
+            "cpu_us_per_row": 1e6 / median["items_per_second"],
+            "cpu_cv": case["cv"]["cpu_time"] if "cv" in case else None,
+            "wall_ms": median["real_time"] * {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[median["time_unit"]],
+        }
+    return result, failed
+
+
+def s3_table(s3_runs):
+    """The client's CPU per row on the INSERT path and on the S3 path, per batch size, and the ratio."""
+    lines = [
+        "| batch | INSERT: client CPU per row | cv | S3: client CPU per row | cv | S3 vs INSERT | "
+        "wall time of a pass, INSERT | wall time of a pass, S3 (no COPY) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    batches = sorted({batch for _, batch in s3_runs})
+    for batch in batches:
+        insert = s3_runs.get(("client_insert", batch))
+        s3 = s3_runs.get(("client_s3_copy", batch))
+        if not insert or not s3:
+            continue
+        cells = []
+        for case in (insert, s3):
+            cv = f"{case['cpu_cv'] * 100:.0f}%" if case["cpu_cv"] is not None else "-"
+            cells += [f"{case['cpu_us_per_row']:.2f} µs", cv]
+        ratio = ratio_text(s3["cpu_us_per_row"] / insert["cpu_us_per_row"])
+        lines.append(
+            f"| {batch:,} | {' | '.join(cells)} | {ratio} | {insert['wall_ms']:.0f} ms | {s3['wall_ms']:.0f} ms |"
+        )
+    if len(lines) == 2:
+        return ["`redsink_bench_s3` measured no pair of cases in this run (filtered out, or failed)."]
+    return lines
+
+
 def once_table(runs):
     """exactly_once's rows/s against at_least_once's, per case and batch size, as a ratio."""
     lines = [
@@ -410,6 +469,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--loaders", required=True)
     parser.add_argument("--encode", required=True)
+    parser.add_argument("--s3", required=True, help="redsink_bench_s3's JSON (Redshift's INSERT path against S3)")
     parser.add_argument("--memory", nargs=2, action="append", metavar=("OUTPUT", "TIME_V"), default=[])
     parser.add_argument("--command", required=True, help="the command that produced the run, for the report")
     parser.add_argument("--markdown", required=True)
@@ -423,6 +483,8 @@ def main():
     runs, context, failed = load_runs(options.loaders)
     encode_runs, encode_context, encode_failed = load_runs(options.encode)
     failed += encode_failed
+    s3_runs, s3_failed = load_s3_runs(options.s3)
+    failed += s3_failed
     memory = []
     for output, time_v in options.memory:
         lines = Path(output).read_text().strip().splitlines() if Path(output).exists() else []
@@ -522,6 +584,23 @@ def main():
         "`at_least_once`, becomes a transaction. Ratios of rows/s; below 1 is the cost.",
         "",
         *once_table(runs),
+        "",
+        "## Redshift's load paths: INSERT against COPY from S3, the client's work",
+        "",
+        "`redsink_bench_s3` (`benchmarks/s3_copy.cpp`, run under `scripts/with-s3`): 100,000 narrow "
+        "rows a pass, appended by the redshift dialect's Sink with `batch_rows` 10,000 and 100,000, "
+        "on the INSERT path (bound multi-row INSERTs) and on the S3 path (`redsink::s3::copy_loader`, "
+        "`min_rows` 1, the default `part_bytes`: encode, CSV, gzip level 1 into a temporary file, PUT "
+        "to the local S3 server, the COPY statement, the DELETE). Measured: the process's CPU time "
+        "per row (the sink's task included; PostgreSQL and the S3 server are other processes), 3 "
+        "passes a repetition. **The server's COPY time cannot be measured here**: PostgreSQL cannot "
+        "read `s3://`, so on the S3 path the COPY is not run (the runner answers the rows sent), "
+        "and what COPY saves on a cluster's slices against binding rows to INSERTs is not in these "
+        "numbers. For the same reason the wall times are not comparable: the INSERT path's includes "
+        "the server's work on the rows, the S3 path's leaves out the load. Above 1, the S3 path costs "
+        "the client more (docs/s3-copy.md).",
+        "",
+        *s3_table(s3_runs),
         "",
         "## Decoding Debezium's change events",
         "",
@@ -630,8 +709,9 @@ def main():
         "`scripts/bench`"
         + (f" ({options.minutes} minutes for this run, build included)" if options.minutes else "")
         + ": installs what is missing "
-        "(`scripts/install-deps --bench`), builds `build-bench/` (Release), runs the three programs "
-        "against a throwaway PostgreSQL 15 and writes this page and its chart. `REDSINK_BENCH_REPETITIONS` "
+        "(`scripts/install-deps --bench`), builds `build-bench/` (Release), runs the four programs "
+        "against a throwaway PostgreSQL 15 (`redsink_bench_s3` also against a throwaway S3 server, "
+        "`scripts/with-s3`) and writes this page and its chart. `REDSINK_BENCH_REPETITIONS` "
         "changes the repetitions. One case by hand: "
         "`scripts/with-postgres build-bench/benchmarks/redsink_bench_loaders "
         "--benchmark_filter=narrow/copy`.",

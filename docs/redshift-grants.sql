@@ -18,7 +18,8 @@ GRANT TEMP ON DATABASE dev TO GROUP redsink_writers;
 
 -- Tables that an admin created (fixed_schema), now and later: read the key columns, insert,
 -- update (soft_delete), delete (upsert, hard_delete; also what LOCK needs). The sink's own
--- tables are covered too: redsink_lock_<table> (LOCK), the dead-letter table (INSERT) and, with
--- exactly_once, redsink_positions_<table> (SELECT, INSERT, UPDATE), created through CREATE above.
+-- tables are covered too: redsink_lock_<table> (LOCK), the dead-letter table (INSERT), with
+-- exactly_once, redsink_positions_<table> (SELECT, INSERT, UPDATE) and, with newest_wins,
+-- redsink_tombstones_<table> (SELECT, INSERT, DELETE), created through CREATE above.
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA streamkap TO GROUP redsink_writers;
 ALTER DEFAULT PRIVILEGES IN SCHEMA streamkap GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO GROUP redsink_writers;

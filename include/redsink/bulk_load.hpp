@@ -18,39 +18,48 @@
 namespace redsink {
 
 // The rows of one COPY, as a bulk loader writes them: `rows()` rows of `columns()` values, the
-// stage's op column first when `with_op()`. Each value is its encoded text (encode.hpp), or
-// nullptr for NULL. A view of the batch: valid during the call it is given to.
+// stage's op and keep columns first when `with_op()`. Each value is its encoded text (encode.hpp),
+// or nullptr for NULL. A view of the batch: valid during the call it is given to.
 class BulkRows {
 public:
-    BulkRows(const ParamBuffer& params, std::size_t record_columns, std::span<const std::uint32_t> events,
-             std::span<const char> ops, bool with_op) noexcept
-        : params_(&params), record_columns_(record_columns), events_(events), ops_(ops), with_op_(with_op) {}
+    // `rows`: the rows of `params` (and of `keeps`, one keep text per row) to send, in order.
+    BulkRows(const ParamBuffer& params, std::size_t record_columns, std::span<const std::uint32_t> rows,
+             std::span<const char> ops, bool with_op, const ParamBuffer* keeps = nullptr) noexcept
+        : params_(&params), keeps_(keeps), record_columns_(record_columns), rows_(rows), ops_(ops), with_op_(with_op) {}
 
-    [[nodiscard]] std::size_t rows() const noexcept { return events_.size(); }
-    [[nodiscard]] std::size_t columns() const noexcept { return record_columns_ + (with_op_ ? 1 : 0); }
+    [[nodiscard]] std::size_t rows() const noexcept { return rows_.size(); }
+    [[nodiscard]] std::size_t columns() const noexcept { return record_columns_ + (with_op_ ? leading : 0); }
     [[nodiscard]] bool with_op() const noexcept { return with_op_; }
-    // Value `column` of row `row`: the op ("i", "d" or "x") first when with_op(), then the record's.
+    // Value `column` of row `row`: with_op(), the op ("i", "d" or "x") and the keep text (NULL
+    // unless the row keeps stored values) first, then the record's.
     [[nodiscard]] const char* value(std::size_t row, std::size_t column) const noexcept {
         if (with_op_) {
             if (column == 0) return op_text(ops_[row]);
-            --column;
+            if (column == 1) return kept(row) ? keeps_->data(rows_[row]) : nullptr;
+            column -= leading;
         }
-        return params_->data(events_[row] * record_columns_ + column);
+        return params_->data(rows_[row] * record_columns_ + column);
     }
     [[nodiscard]] std::string_view view(std::size_t row, std::size_t column) const noexcept {
         if (with_op_) {
             if (column == 0) return op_text(ops_[row]);
-            --column;
+            if (column == 1) return kept(row) ? keeps_->view(rows_[row]) : std::string_view();
+            column -= leading;
         }
-        return params_->view(events_[row] * record_columns_ + column);
+        return params_->view(rows_[row] * record_columns_ + column);
     }
 
 private:
+    static constexpr std::size_t leading = 2;  // op, keep
+    [[nodiscard]] bool kept(std::size_t row) const noexcept {
+        return keeps_ != nullptr && rows_[row] < keeps_->size() && !keeps_->is_null(rows_[row]);
+    }
     [[nodiscard]] static const char* op_text(char op) noexcept { return op == 'd' ? "d" : op == 'x' ? "x" : "i"; }
 
     const ParamBuffer* params_;
+    const ParamBuffer* keeps_;
     std::size_t record_columns_;
-    std::span<const std::uint32_t> events_;
+    std::span<const std::uint32_t> rows_;
     std::span<const char> ops_;
     bool with_op_;
 };

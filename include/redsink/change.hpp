@@ -2,8 +2,11 @@
 
 #include <redsink/position.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace redsink {
 
@@ -27,12 +30,34 @@ enum class Op { create, update, read, remove, tombstone };
     return "?";
 }
 
+// Members of a record, by index (record_info<Record>::member_names's order).
+class MemberSet {
+public:
+    void insert(std::size_t member) {
+        if (member / 64 >= words_.size()) words_.resize(member / 64 + 1);
+        words_[member / 64] |= std::uint64_t{1} << (member % 64);
+    }
+    [[nodiscard]] bool contains(std::size_t member) const noexcept {
+        return member / 64 < words_.size() && ((words_[member / 64] >> (member % 64)) & 1) != 0;
+    }
+    [[nodiscard]] bool empty() const noexcept { return words_.empty(); }
+    void clear() noexcept { words_.clear(); }
+
+private:
+    std::vector<std::uint64_t> words_;  // empty when no member is in the set
+};
+
 // One change event for a record type, with where it came from.
 template <class Record>
 struct Change {
     Op op = Op::update;
     Record row{};
     Position position{};
+    // Members whose value the event does not carry: the row keeps the value the table holds for
+    // them (Debezium's unavailable values: a PostgreSQL TOAST column an update left unchanged).
+    // The row's own values for them are ignored. Only a sink with one row per key (upsert,
+    // newest_wins) keeps values, and never a key member or the order member (docs/kept-values.md).
+    MemberSet keep{};
 };
 
 // The row as it now is (a create or an update).

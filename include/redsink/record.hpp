@@ -1,5 +1,6 @@
 #pragma once
 
+#include <redsink/change.hpp>
 #include <redsink/detail/fixed_string.hpp>
 #include <redsink/encode.hpp>
 #include <redsink/policies/category.hpp>
@@ -19,6 +20,7 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -81,6 +83,8 @@ struct check_column_name {
                   "xmax, cmax, ctid, oid); rename the member shown in check_column_name<...>");
     static_assert(lowercase(Member).view() != sql::op_column,
                   "redsink: the column name redsink_op is reserved for the sink's stage table; rename the member");
+    static_assert(lowercase(Member).view() != sql::keep_column,
+                  "redsink: the column name redsink_keep is reserved for the sink's stage table; rename the member");
     static constexpr bool ok = true;
 };
 
@@ -172,6 +176,19 @@ public:
         (std::make_index_sequence<size>{});
     }
 };
+
+// Marks the member named `member` (as written in the record) as one whose stored value the event
+// keeps (Change::keep). Throws an Error naming the member when the record has none of that name.
+template <class R>
+void keep_member(Change<R>& change, std::string_view member) {
+    const auto& names = record_info<R>::member_names;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (names[i] != member) continue;
+        change.keep.insert(i);
+        return;
+    }
+    throw Error(ErrorKind::other, {}, "keep_member: the record has no member \"" + std::string(member) + "\"");
+}
 
 // The member indexes of a record's key columns, checked at compile time.
 template <class R, class Key>

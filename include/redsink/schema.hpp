@@ -212,6 +212,9 @@ struct PrivilegeNeeds {
     bool lock_table = false;     // the Redshift dialect's own lock table (sql::lock_table)
     std::optional<sql::TableRef> dead_letter_table;  // written (INSERT), and created when missing
     std::optional<sql::TableRef> positions_table;    // exactly_once: read and written, and created when missing
+    // The plan's own tables (newest_wins's tombstones): read, inserted into and deleted from, and
+    // created when missing.
+    std::vector<sql::TableRef> own_tables{};
 };
 
 // Checks, before the sink changes anything, that the session's user has every privilege the sink
@@ -230,8 +233,12 @@ inline void check_privileges(pq::Connection& conn, const sql::TableRef& target, 
     const bool lock_exists = needs.lock_table && exists(sql::lock_table(target));
     const bool letters_exist = needs.dead_letter_table && exists(*needs.dead_letter_table);
     const bool positions_exist = needs.positions_table && exists(*needs.positions_table);
+    std::vector<bool> own_exist;
+    for (const auto& own : needs.own_tables) own_exist.push_back(exists(own));
     std::vector<std::string> created;
     if (needs.creates_table) created.push_back(target.display());
+    for (std::size_t i = 0; i < needs.own_tables.size(); ++i)
+        if (!own_exist[i]) created.push_back(needs.own_tables[i].display());
     if (needs.lock_table && !lock_exists) created.push_back(sql::lock_table(target).display());
     if (needs.dead_letter_table && !letters_exist) created.push_back(needs.dead_letter_table->display());
     if (needs.positions_table && !positions_exist) created.push_back(needs.positions_table->display());
@@ -269,6 +276,14 @@ inline void check_privileges(pq::Connection& conn, const sql::TableRef& target, 
         for (const auto& [column, privilege] : {std::pair{0, "SELECT"}, std::pair{1, "INSERT"}, std::pair{2, "UPDATE"}})
             if (!flag(positions, column)) lacking.append(lacking.empty() ? "" : ", ").append(privilege);
         if (!lacking.empty()) missing.push_back(lacking + " on table " + needs.positions_table->display());
+    }
+    for (std::size_t i = 0; i < needs.own_tables.size(); ++i) {
+        if (!own_exist[i]) continue;
+        const auto own = conn.exec(sql::table_privileges_query_sql(), needs.own_tables[i].quoted());
+        std::string lacking;
+        for (const auto& [column, privilege] : {std::pair{0, "SELECT"}, std::pair{1, "INSERT"}, std::pair{3, "DELETE"}})
+            if (!flag(own, column)) lacking.append(lacking.empty() ? "" : ", ").append(privilege);
+        if (!lacking.empty()) missing.push_back(lacking + " on table " + needs.own_tables[i].display());
     }
     if (lock_exists) {
         const auto lock = conn.exec(sql::table_privileges_query_sql(), sql::lock_table(target).quoted());

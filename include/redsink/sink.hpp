@@ -67,7 +67,7 @@ public:
         : options_(checked(std::move(options))),
           target_(sql::TableRef::make(options_.schema, options_.table)),
           batcher_(options_.tasks, {options_.batch_rows, options_.batch_bytes, options_.flush_interval}, dialect,
-                   delivery_policy::writes_positions, order::index) {
+                   delivery_policy::writes_positions, order::index, one_row_per_key) {
         sql::check_target_name(target_);
         std::mt19937_64 random(std::random_device{}());
         const auto first = std::chrono::steady_clock::now();
@@ -391,6 +391,7 @@ private:
         needs.lock_table = lock_own;
         if (dead_letters_) needs.dead_letter_table = dead_letters_->name;
         if (delivery_policy::writes_positions) needs.positions_table = detail::positions_table(target_);
+        for (const auto& [own, role] : plan_->own_tables()) needs.own_tables.push_back(own.name);
         return needs;
     }
 

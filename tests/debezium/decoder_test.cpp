@@ -194,12 +194,17 @@ TEST_CASE("TOAST placeholders mark members unavailable and are never decoded", "
     CHECK(decoded.change.row.raw == std::nullopt);
     CHECK(decoded.change.row.tags == std::nullopt);
     CHECK(decoded.change.row.id == 1);
+    // The sink keeps their stored values: they are the change's kept members.
+    for (std::size_t member = 0; member < redsink::record_info<Kinds>::size; ++member)
+        CHECK(decoded.change.keep.contains(member) == decoded.unavailable.test(member));
 
     // A placeholder of its own (unavailable.value.placeholder), in a non-optional member.
     Decoder<Customer> custom({.unavailable_placeholder = "<toasted>"});
     const auto row = custom.decode(value_only(
         R"({"before":null,"after":{"id":1,"first_name":"<toasted>","last_name":"L","email":"__debezium_unavailable_value"},"op":"u"})"));
     CHECK(row.unavailable_members() == std::vector<std::string_view>{"first_name"});
+    CHECK(row.change.keep.contains(1));
+    CHECK(!row.change.keep.contains(0));
     CHECK(row.change.row.first_name.empty());
     CHECK(row.change.row.email == "__debezium_unavailable_value");  // not the placeholder of this decoder
 }

@@ -522,6 +522,43 @@ TEST_CASE("a message that cannot be decoded stops the connector; nothing after i
     CHECK(table_rows("kafka_bad").size() == 100);
 }
 
+TEST_CASE("unchanged TOAST values: an upsert sink keeps the stored ones; an append sink refuses the message",
+          "[kafka]") {
+    MockCluster cluster;
+    cluster.create_topic(topic, 2);
+    CustomerStream stream(cluster, topic, 2, 23);
+    stream.produce_toasted(600, 40);
+    {
+        redsink_test::drop_table("kafka_toast");
+        // Small batches: kept values come from within a batch and from the table.
+        auto options = options_for("kafka_toast");
+        options.batch_rows = 25;
+        UpsertSink sink(redsink_test::test_config(), options);
+        redsink::kafka::Connector connector({.properties = cluster.consumer("toast")});
+        connector.route<Customer>(topic, sink);
+        CHECK(poll_until(connector, [&] { return caught_up(connector.progress(), stream); }));
+        connector.close();
+        const auto rows = table_rows("kafka_toast");
+        const auto expected = model_rows(stream.model());
+        INFO(differences(rows, expected));
+        CHECK(rows == expected);
+    }
+    redsink_test::drop_table("kafka_toast_append");
+    AppendSink sink(redsink_test::test_config(), options_for("kafka_toast_append"));
+    redsink::kafka::Connector connector({.properties = cluster.consumer("toast_append")});
+    connector.route<Customer>(topic, sink);
+    std::string message;
+    try {
+        poll_until(
+            connector, [] { return false; }, 30s);
+    } catch (const redsink::Error& error) {
+        message = error.what();
+    }
+    CHECK_THAT(message, Catch::Contains("kafka_toast_append") && Catch::Contains("\"last_name\"") &&
+                            Catch::Contains("one row per key"));
+    // The sink stopped: the connector's destructor leaves the group without committing.
+}
+
 TEST_CASE("configuration errors are clear and never quote a secret", "[kafka]") {
     CHECK_THROWS_WITH(redsink::kafka::Connector({.properties = {{"bootstrap.servers", "localhost:1"}}}),
                       Catch::Contains("group.id is missing"));

@@ -164,6 +164,32 @@ public:
         producer_.flush();
     }
 
+    // Updates of existing ids (1..keys, created first when missing) of which about half carry
+    // Debezium's unavailable-value placeholder for last_name and email (unchanged TOAST values):
+    // the model keeps the stored ones.
+    void produce_toasted(int count, int keys) {
+        std::uniform_int_distribution<int> id_of(1, keys), kind(0, 9);
+        for (int i = 0; i < count; ++i) {
+            const int id = id_of(random_);
+            const auto existing = model_.find(id);
+            dbz::Customer row{id, "toast " + std::to_string(serial_), "last " + std::to_string(serial_), std::nullopt};
+            if (serial_ % 2 == 0) row.email = "t" + std::to_string(serial_) + "@example.com";
+            ++serial_;
+            if (existing == model_.end() || kind(random_) < 5) {
+                send(id, R"({"before":null,"after":)" + customer_json(row) + R"(,"op":")" +
+                             (existing == model_.end() ? "c" : "u") + R"("})");
+                model_[id] = row;
+                continue;
+            }
+            const std::string placeholder = R"("__debezium_unavailable_value")";
+            send(id, R"({"before":null,"after":{"id":)" + std::to_string(id) + R"(,"first_name":)" +
+                         json_text(row.first_name) + R"(,"last_name":)" + placeholder + R"(,"email":)" + placeholder +
+                         R"(},"op":"u"})");
+            existing->second.first_name = row.first_name;
+        }
+        producer_.flush();
+    }
+
     // Creates only (ids from the next unused one): for appends, every event a new row.
     void produce_creates(int count) {
         for (int i = 0; i < count; ++i) {

@@ -147,14 +147,24 @@ TEST_CASE("PostgreSQL dialect: COPY into the target, COPY into the stage, upsert
     CHECK(rows["7/2"][6] == "n\xC3\xA4me 2\ttab\nnewline\\backslash");
 
     // Stage rows 5..8 (5 and 6 exist, 7 and 8 do not), then upsert: 4 rows inserted or updated.
+    // Row 5 keeps its stored name (the keep text marks it): the keep statement copies the table's.
     conn.exec(create_stage_sql(spec, true));
     conn.exec(truncate_stage_sql());
+    std::size_t name_column = 0;
+    while (spec.columns[name_column].name != "name") ++name_column;
+    std::string keep(spec.columns.size(), '0');
+    keep[name_column] = '1';
+    const auto stored_name = rows["7/5"][6];
     data.clear();
     for (int id = 5; id <= 8; ++id) {
         params.clear();
         auto row = redsink_test::sample_everything(id);
         row.name = "upserted";
         params.push("i");
+        if (id == 5)
+            params.push(keep);
+        else
+            params.push_null();
         redsink::encode_row(row, params, columns);
         for (std::size_t i = 0; i < params.size(); ++i) {
             if (i > 0) data.push_back('\t');
@@ -163,11 +173,14 @@ TEST_CASE("PostgreSQL dialect: COPY into the target, COPY into the stage, upsert
         data.push_back('\n');
     }
     CHECK(conn.copy_from_stdin(copy_sql(quote_identifier(stage_table), spec.columns, true), data) == 4);
+    CHECK(conn.exec(keep_stored_sql(spec)).affected_rows() == 1);
     CHECK(conn.exec(upsert_from_stage_sql(spec)).affected_rows() == 4);
     rows = table_rows(conn, spec.name);
-    CHECK(rows.size() == 8);
+    REQUIRE(rows.size() == 8);
     CHECK(rows["7/4"][6] != "upserted");
-    for (const auto* key : {"7/5", "7/6", "7/7", "7/8"}) CHECK(rows[key][6] == "upserted");
+    CHECK(rows["7/5"][6] == stored_name);
+    CHECK(stored_name != "upserted");
+    for (const auto* key : {"7/6", "7/7", "7/8"}) CHECK(rows[key][6] == "upserted");
 }
 
 TEST_CASE("the Redshift dialect's statements run on PostgreSQL with a small compatibility setup",
@@ -211,6 +224,7 @@ TEST_CASE("the Redshift dialect's statements run on PostgreSQL with a small comp
             auto row = redsink_test::sample_everything(id);
             row.name = "staged";
             params.push(id == 3 ? "d" : "i");
+            params.push_null();  // keeps nothing
             redsink::encode_row(row, params, columns);
         }
         exec_buffer(conn, insert_stage_sql(spec, 3), params, 0, params.size());
@@ -236,6 +250,7 @@ TEST_CASE("the Redshift dialect's statements run on PostgreSQL with a small comp
         conn.exec(create_stage_sql(spec, false));
         params.clear();
         params.push("d");
+        params.push_null();
         redsink::encode_row(redsink_test::sample_everything(4), params, columns);
         exec_buffer(conn, insert_stage_sql(spec, 1), params, 0, params.size());
         const std::vector<std::pair<std::string, std::string>> flag{{"deleted", "TRUE"}};

@@ -3,16 +3,18 @@
 // against the reference model, the faults, and every statement through the grammar check.
 //
 // The stand-in (docs/testing.md): PostgreSQL cannot COPY from s3://, so CopyOptions::run_copy
-// logs the real statement (secrets redacted) for scripts/check-redshift-sql, downloads the object,
-// gunzips it, turns each NULL field (a lone NUL byte, NULL AS '\0') into an unquoted empty field,
-// and sends it with COPY ... FROM STDIN (FORMAT csv), whose default NULL is exactly that field
-// (a quoted "" stays an empty string). Its row count stands for pg_last_copy_count().
+// logs the real statement (secrets redacted) for scripts/check-redshift-sql, downloads every
+// object the COPY loads (the one object, or each part its manifest lists), gunzips each, turns
+// each NULL field (a lone NUL byte, NULL AS '\0') into an unquoted empty field, and sends them
+// with one COPY ... FROM STDIN (FORMAT csv), whose default NULL is exactly that field (a quoted ""
+// stays an empty string). Its row count stands for pg_last_copy_count().
 #include "s3/support.hpp"
 
 #include <redsink/s3/copy.hpp>
 #include <redsink/sink.hpp>
 
 #include <zlib.h>
+#include <support/keeping.hpp>
 #include <support/sink.hpp>
 #include <support/statement_log.hpp>
 #include <support/stream.hpp>
@@ -39,8 +41,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// gunzip, written for the test with zlib's inflate (the writer uses deflate). Runs on the tasks'
-// threads (the stand-in), where Catch's assertions may not: it throws instead.
+// gunzip, written for the test with zlib's inflate (the writer uses deflate): exactly one complete
+// gzip stream, nothing after it. Runs on the tasks' threads (the stand-in), where Catch's
+// assertions may not: it throws instead.
 std::string gunzip(const std::string& gz) {
     z_stream zs{};
     if (inflateInit2(&zs, 15 + 32) != Z_OK) throw std::runtime_error("inflateInit2 failed");
@@ -59,7 +62,9 @@ std::string gunzip(const std::string& gz) {
         }
         out.append(buffer, sizeof buffer - zs.avail_out);
     }
+    const bool trailing = zs.avail_in != 0;
     inflateEnd(&zs);
+    if (trailing) throw std::runtime_error("bytes after the object's gzip stream");
     return out;
 }
 
@@ -67,10 +72,12 @@ std::string gunzip(const std::string& gz) {
 // COPY the stand-in ran. Filled on the tasks' threads, checked on the test's.
 struct Capture {
     std::mutex mutex;
-    int leaks = 0;                               // statements shown with a secret in them
-    std::map<std::string, std::string> objects;  // key -> gzip bytes
-    std::vector<std::string> copied_keys;
-    std::vector<std::string> statements;  // as shown (redacted)
+    int leaks = 0;                                         // statements shown with a secret in them
+    std::map<std::string, std::string> objects;            // key -> bytes (gzip CSV, or a manifest's JSON)
+    std::vector<std::string> copied_keys;                  // what each COPY's FROM named: an object or a manifest
+    std::vector<std::vector<std::string>> copied_objects;  // the objects each COPY loaded
+    std::vector<bool> manifests;                           // whether each COPY named a manifest
+    std::vector<std::string> statements;                   // as shown (redacted)
 };
 
 // The stand-in COPY: see the file's comment. Checks on the way that the shown statement holds no
@@ -85,11 +92,15 @@ rs3::CopyRunner stand_in(Capture& capture, std::vector<std::string> secrets) {
                 ++capture.leaks;
             }
         rs3::Client client(test_options());
-        auto csv = gunzip(client.get_object(command.key));
+        // A manifest must be there when the COPY runs (what it lists: the test reads it with Python).
+        if (command.manifest) (void)client.get_object(command.key);
+        if (command.objects.empty() ||
+            (!command.manifest && (command.objects.size() != 1 || command.objects.front() != command.key)))
+            throw std::runtime_error("a COPY of one object names another, or a manifest");
         std::string fields;
-        fields.reserve(csv.size());
-        for (const char c : csv)
-            if (c != '\0') fields.push_back(c);
+        for (const auto& object : command.objects)
+            for (const char c : gunzip(client.get_object(object)))
+                if (c != '\0') fields.push_back(c);
         std::string sql = "COPY " + std::string(command.table) + " (";
         for (std::size_t i = 0; i < command.columns.size(); ++i) sql += (i ? ", " : "") + command.columns[i];
         sql += ") FROM STDIN (FORMAT csv)";
@@ -111,6 +122,8 @@ rs3::CopyRunner stand_in(Capture& capture, std::vector<std::string> secrets) {
         conn.set_trace(std::move(trace));
         const std::lock_guard lock(capture.mutex);
         capture.copied_keys.emplace_back(command.key);
+        capture.copied_objects.emplace_back(command.objects.begin(), command.objects.end());
+        capture.manifests.push_back(command.manifest);
         capture.statements.emplace_back(command.shown);
         return copied;
     };
@@ -170,6 +183,26 @@ std::vector<std::vector<std::optional<std::string>>> python_read(const std::stri
     std::filesystem::remove(in);
     std::filesystem::remove(out);
     return rows;
+}
+
+// The entries of a manifest, as Python's json module reads them: "URL mandatory" (or "URL optional").
+std::vector<std::string> python_manifest(const std::string& json) {
+    const auto dir = std::filesystem::temp_directory_path();
+    const auto in = dir / ("redsink-copy-test-" + std::to_string(::getpid()) + ".manifest");
+    const auto out = dir / ("redsink-copy-test-" + std::to_string(::getpid()) + ".entries");
+    {
+        std::ofstream file(in, std::ios::binary);
+        file << json;
+    }
+    const auto command = "/usr/bin/python3 " + std::string(REDSINK_SOURCE_DIR) + "/tests/s3/read_manifest.py " +
+                         in.string() + " " + out.string();
+    REQUIRE(std::system(command.c_str()) == 0);
+    std::vector<std::string> entries;
+    std::ifstream lines(out);
+    for (std::string line; std::getline(lines, line);) entries.push_back(line);
+    std::filesystem::remove(in);
+    std::filesystem::remove(out);
+    return entries;
 }
 
 // Values that trip CSV writers: quotes, delimiters, newlines, tabs, backslashes, the NULL marker
@@ -240,6 +273,21 @@ std::vector<std::optional<std::string>> tricky_fields(const Tricky& row) {
     return out;
 }
 
+// The stand-in loaded the objects' bytes: the table holds every value, empty strings and NULLs apart.
+void check_tricky_table(const std::string& table, const std::vector<Tricky>& rows) {
+    auto conn = reader();
+    const auto result = conn.exec("SELECT id, text, maybe, maybe IS NULL FROM " + qualified(table) + " ORDER BY id");
+    REQUIRE(static_cast<std::size_t>(result.rows()) == rows.size());
+    for (int i = 0; i < result.rows(); ++i) {
+        const auto& row = rows[static_cast<std::size_t>(i)];
+        INFO("id " << row.id);
+        CHECK(std::string(result.get(i, 0)) == std::to_string(row.id));
+        CHECK(std::string(result.get(i, 1)) == row.text);
+        CHECK((std::string(result.get(i, 3)) == "t") == !row.maybe.has_value());
+        if (row.maybe) CHECK(std::string(result.get(i, 2)) == *row.maybe);
+    }
+}
+
 // What the trace saw, on the tasks' threads: secrets (never), and the INSERTs of the small batches.
 struct Traced {
     std::atomic<int> secrets{0};
@@ -282,6 +330,25 @@ TEST_CASE("the COPY statement and the CSV fields", "[s3_copy]") {
                                      "REGION") &&
                          !Catch::Contains("ACCESS_KEY_ID"));
     log_redshift_statement(role);
+    // A batch in parts: FROM names the manifest, and MANIFEST follows the authorization.
+    const auto manifest = rs3::copy_sql(R"("redsink_stage")", columns, "loads", "redsink/t/k.manifest", "eu-west-1",
+                                        keys, true, rs3::CopyFrom::manifest);
+    CHECK(
+        manifest ==
+        R"(COPY "redsink_stage" ("redsink_op", "id") FROM 's3://loads/redsink/t/k.manifest' ACCESS_KEY_ID 'AKIDEXAMPLE' )"
+        R"(SECRET_ACCESS_KEY '<redacted>' SESSION_TOKEN '<redacted>' MANIFEST REGION 'eu-west-1' FORMAT AS CSV GZIP )"
+        R"(NULL AS '\0' DATEFORMAT 'YYYY-MM-DD' TIMEFORMAT 'auto' ROUNDEC STATUPDATE OFF COMPUPDATE OFF)");
+    log_redshift_statement(manifest);
+    const auto role_manifest =
+        rs3::copy_sql(R"("redsink_stage")", columns, "loads", "k.manifest", "",
+                      {.iam_role = "arn:aws:iam::123456789012:role/redsink-copy"}, false, rs3::CopyFrom::manifest);
+    CHECK_THAT(role_manifest, Catch::Contains("IAM_ROLE 'arn:aws:iam::123456789012:role/redsink-copy' MANIFEST "
+                                              "FORMAT AS CSV GZIP"));
+    log_redshift_statement(role_manifest);
+    const std::vector<std::string> parts = {"redsink/t/k-p000001.csv.gz", "redsink/t/k-p000002.csv.gz"};
+    CHECK(rs3::manifest_json("loads", parts) ==
+          R"({"entries":[{"url":"s3://loads/redsink/t/k-p000001.csv.gz","mandatory":true},)"
+          R"({"url":"s3://loads/redsink/t/k-p000002.csv.gz","mandatory":true}]})");
 
     std::string out;
     rs3::append_csv_field(out, nullptr, {});
@@ -347,26 +414,99 @@ TEST_CASE("every uploaded object, read by Python's csv module, holds the batch's
     CHECK(next == rows.size());
     CHECK(traced.secrets == 0);
     CHECK(capture.leaks == 0);
-    // The stand-in loaded the same bytes: the table holds every value, empty strings and NULLs apart.
-    auto conn = reader();
-    const auto result = conn.exec("SELECT id, text, maybe, maybe IS NULL FROM " + qualified(table) + " ORDER BY id");
-    REQUIRE(result.rows() == 100);
-    for (int i = 0; i < result.rows(); ++i) {
-        const auto& row = rows[static_cast<std::size_t>(i)];
-        INFO("id " << row.id);
-        CHECK(std::string(result.get(i, 1)) == row.text);
-        CHECK((std::string(result.get(i, 3)) == "t") == !row.maybe.has_value());
-        if (row.maybe) CHECK(std::string(result.get(i, 2)) == *row.maybe);
+    CHECK(capture.manifests == std::vector<bool>{false, false, false});  // one object each: no manifest
+    check_tricky_table(table, rows);
+}
+
+TEST_CASE("a batch whose CSV passes part_bytes: parts and a manifest, one COPY, every object read back", "[s3_copy]") {
+    using Sink = redsink::Sink<Tricky, redsink::primary_key<"id">, redsink::append, redsink::ignore_deletes,
+                               redsink::create_table, redsink::redshift>;
+    const std::string table = "s3_copy_parts";
+    drop_table(table);
+    Capture capture;
+    Traced traced;
+    auto options = test_copy_options(capture, unique_prefix("copy-parts"), 1);
+    options.part_bytes = 1000;  // a Tricky row is some 100 to 200 bytes of CSV
+    auto loader = rs3::copy_loader(options);
+    std::vector<Tricky> rows;
+    {
+        Sink sink(test_config(), {.schema = sink_schema,
+                                  .table = table,
+                                  .batch_rows = 200,
+                                  .bulk_load = loader,
+                                  .trace = trace_checking<Sink>(traced)});
+        for (std::int64_t id = 1; id <= 200; ++id) {
+            rows.push_back(tricky(id));
+            sink.write({redsink::Op::create, rows.back(), {0, id}});
+        }
+        sink.flush();
+        CHECK(sink.stats().acknowledged.at(0) == 200);
     }
+    // One batch, one COPY, which named the manifest.
+    REQUIRE(capture.copied_keys.size() == 1);
+    REQUIRE(capture.manifests == std::vector<bool>{true});
+    const auto manifest = capture.copied_keys.front();
+    const auto parts = capture.copied_objects.front();
+    const auto bucket = s3_env("REDSINK_TEST_S3_BUCKET");
+    CHECK_THAT(manifest, Catch::StartsWith(loader->root()) && Catch::EndsWith(".manifest"));
+    REQUIRE(parts.size() >= 10);
+    CHECK_THAT(capture.statements.front(),
+               Catch::Contains("FROM 's3://" + bucket + "/" + manifest + "' ACCESS_KEY_ID '") &&
+                   Catch::Contains("' MANIFEST REGION '" + s3_env("REDSINK_TEST_S3_REGION") + "' FORMAT AS CSV GZIP"));
+    // Every object, the manifest included, was downloaded by the seam before its deletion; there
+    // was no other, and none is left.
+    REQUIRE(capture.objects.size() == parts.size() + 1);
+    REQUIRE(capture.objects.contains(manifest));
+    CHECK(keys_under(loader->root()).empty());
+    // The manifest, read by Python's json module: exactly the parts, in order, each mandatory.
+    std::vector<std::string> expected;
+    for (const auto& key : parts) expected.push_back("s3://" + bucket + "/" + key + " mandatory");
+    CHECK(python_manifest(capture.objects.at(manifest)) == expected);
+    // Each part a complete gzip stream of whole rows, cut once its CSV reached part_bytes; read by
+    // Python's csv module, the parts in order hold the batch's rows in order, value by value.
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        const auto& key = parts[i];
+        INFO("part " << key);
+        CHECK_THAT(key, Catch::StartsWith(loader->root()) && Catch::EndsWith(fmt::format("-p{:06}.csv.gz", i + 1)));
+        REQUIRE(capture.objects.contains(key));
+        const auto& gz = capture.objects.at(key);
+        const auto csv_bytes = gunzip(gz).size();
+        if (i + 1 < parts.size()) CHECK(csv_bytes >= options.part_bytes);
+        CHECK(csv_bytes < options.part_bytes + 400);  // past part_bytes by less than a row
+        const auto records = python_read(gz);
+        CHECK_FALSE(records.empty());
+        for (const auto& fields : records) {
+            REQUIRE(next < rows.size());
+            INFO("row id " << rows[next].id);
+            CHECK(fields == tricky_fields(rows[next]));
+            ++next;
+        }
+    }
+    CHECK(next == rows.size());
+    CHECK(traced.secrets == 0);
+    CHECK(capture.leaks == 0);
+    check_tricky_table(table, rows);
+}
+
+TEST_CASE("CopyOptions::part_bytes 0 is refused", "[s3_copy]") {
+    Capture capture;
+    auto options = test_copy_options(capture, unique_prefix("copy-part-zero"), 1);
+    options.part_bytes = 0;
+    CHECK_THROWS_WITH(rs3::copy_loader(options), Catch::Contains("CopyOptions::part_bytes is 0"));
 }
 
 TEST_CASE("upserts and deletes through S3 leave the model's table; small batches still INSERT", "[s3_copy]") {
     using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
                                redsink::redshift>;
     const std::string table = "s3_copy_model";
+    // The default part_bytes (one object a batch), and one that cuts most batches into parts.
+    const std::uint64_t part_bytes = GENERATE(std::uint64_t{128} << 20, std::uint64_t{700});
+    INFO("part_bytes " << part_bytes);
     drop_table(table);
     Capture capture;
     auto options = test_copy_options(capture, unique_prefix("copy-model"), 60);
+    options.part_bytes = part_bytes;
     auto loader = rs3::copy_loader(options);
     const auto stream = random_stream({.seed = 31, .events = 3000, .keys = 400});
     Traced traced;
@@ -395,10 +535,65 @@ TEST_CASE("upserts and deletes through S3 leave the model's table; small batches
     CHECK(traced.inserts >= 1);
     CHECK(traced.secrets == 0);
     CHECK(capture.leaks == 0);
-    CHECK(capture.objects.size() == capture.copied_keys.size());
+    // Every object and manifest each COPY read was downloaded before its deletion, and none is left.
+    std::size_t uploaded = 0;
+    std::size_t with_manifest = 0;
+    for (std::size_t i = 0; i < capture.copied_keys.size(); ++i) {
+        const auto& objects = capture.copied_objects[i];
+        CHECK(capture.manifests[i] == (objects.size() > 1));
+        uploaded += objects.size() + (capture.manifests[i] ? 1 : 0);
+        with_manifest += capture.manifests[i] ? 1 : 0;
+        for (const auto& key : objects) CHECK(capture.objects.contains(key));
+        CHECK(capture.objects.contains(capture.copied_keys[i]));
+    }
+    CHECK(capture.objects.size() == uploaded);
+    if (part_bytes < 1000)
+        CHECK(with_manifest >= 3);
+    else
+        CHECK(with_manifest == 0);
     CHECK(keys_under(loader->root()).empty());
     for (const auto& statement : capture.statements)
-        CHECK_THAT(statement, Catch::StartsWith(R"(COPY "redsink_stage" ("redsink_op", "id", "version")"));
+        CHECK_THAT(statement,
+                   Catch::StartsWith(R"(COPY "redsink_stage" ("redsink_op", "redsink_keep", "id", "version")"));
+}
+
+TEST_CASE("kept values through S3: the keep column travels in the file, the stored values stay", "[s3_copy]") {
+    using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
+                               redsink::redshift>;
+    const std::string table = "s3_copy_keep";
+    drop_table(table);
+    Capture capture;
+    auto options = test_copy_options(capture, unique_prefix("copy-keep"), 20);
+    const auto stream = keeping_stream(41, 1500, DeleteKind::hard);
+    Traced traced;
+    {
+        Sink sink(test_config(), {.schema = sink_schema,
+                                  .table = table,
+                                  .batch_rows = 60,
+                                  .bulk_load = rs3::copy_loader(options),
+                                  .trace = trace_checking<Sink>(traced)});
+        for (const auto& change : stream) sink.write(change);
+        sink.flush();
+        CHECK(sink.stats().acknowledged == last_positions(stream));
+    }
+    KeepModel model(DeleteKind::hard);
+    for (const auto& change : stream) model.apply(change);
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+    CHECK(capture.copied_keys.size() >= 5);
+    // Some file carried keep texts ('0' and '1' per column, in the second field), others NULL.
+    std::size_t kept = 0;
+    for (const auto& [key, object] : capture.objects)
+        for (const auto& fields : python_read(object)) {
+            REQUIRE(fields.size() == 8);
+            if (fields[1]) {
+                CHECK(fields[1]->size() == 6);
+                CHECK(fields[1]->find_first_not_of("01") == std::string::npos);
+                ++kept;
+            }
+        }
+    CHECK(kept > 0);
+    CHECK(traced.secrets == 0);
 }
 
 TEST_CASE("a COPY that loads another count than was sent: rolled back, nothing acknowledged", "[s3_copy]") {
@@ -531,6 +726,9 @@ TEST_CASE("a crash after the upload, before COMMIT: nothing committed; the next 
     using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
                                redsink::redshift>;
     const std::string table = "s3_copy_crash";
+    // One object, or parts and their manifest: all are swept.
+    const std::uint64_t part_bytes = GENERATE(std::uint64_t{128} << 20, std::uint64_t{400});
+    INFO("part_bytes " << part_bytes);
     drop_table(table);
     const auto prefix = unique_prefix("copy-crash");
     const auto stream = random_stream({.seed = 9, .events = 300, .keys = 80});
@@ -541,6 +739,7 @@ TEST_CASE("a crash after the upload, before COMMIT: nothing committed; the next 
         // The process dies inside the batch's transaction, after the upload: no cleanup runs.
         Capture capture;
         auto options = test_copy_options(capture, prefix, 1);
+        options.part_bytes = part_bytes;
         options.run_copy = [](redsink::pq::Connection&, const rs3::CopyCommand&) -> std::uint64_t { ::_exit(42); };
         try {
             Sink sink(test_config(), {.schema = sink_schema, .table = table, .bulk_load = rs3::copy_loader(options)});
@@ -556,17 +755,35 @@ TEST_CASE("a crash after the upload, before COMMIT: nothing committed; the next 
     REQUIRE(WEXITSTATUS(status) == 42);
     Capture capture;
     Traced traced;
-    auto loader = rs3::copy_loader(test_copy_options(capture, prefix, 1));
+    auto options = test_copy_options(capture, prefix, 1);
+    options.part_bytes = part_bytes;
+    auto loader = rs3::copy_loader(options);
     auto conn = reader();
     CHECK(conn.exec("SELECT count(*) FROM " + qualified(table)).get(0, 0) == std::string("0"));
-    {
-        rs3::Client client(test_options());
-        REQUIRE(client.list_objects(prefix).size() == 1);  // the crashed batch's object
+    // The crashed batch's object, or its parts and manifest.
+    const auto left = keys_under(prefix);
+    if (part_bytes > 1000) {
+        REQUIRE(left.size() == 1);
+        CHECK_THAT(left.front(), Catch::EndsWith("-000000000001.csv.gz"));
+    } else {
+        REQUIRE(left.size() >= 4);
+        std::size_t manifests = 0;
+        for (const auto& key : left) {
+            INFO(key);
+            if (key.ends_with(".manifest")) {
+                ++manifests;
+                CHECK_THAT(key, Catch::EndsWith("-000000000001.manifest"));
+            } else {
+                CHECK_THAT(key, Catch::Contains("-000000000001-p") && Catch::EndsWith(".csv.gz"));
+            }
+        }
+        CHECK(manifests == 1);
     }
     Sink sink(test_config(),
               {.schema = sink_schema, .table = table, .bulk_load = loader, .trace = trace_checking<Sink>(traced)});
-    CHECK(loader->swept() == 1);
-    CHECK(capture.objects.size() == 1);  // downloaded by the seam before the sweep deleted it
+    CHECK(loader->swept() == left.size());
+    CHECK(capture.objects.size() == left.size());  // downloaded by the seam before the sweep deleted them
+    CHECK(keys_under(prefix).empty());
     for (const auto& change : stream) sink.write(change);
     sink.flush();
     Model model(InsertKind::upsert, DeleteKind::hard);

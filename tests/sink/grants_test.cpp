@@ -38,6 +38,9 @@ void replace_all(std::string& text, const std::string& from, const std::string& 
 struct Customer {
     BOOST_HANA_DEFINE_STRUCT(Customer, (std::int64_t, id), (std::string, name));
 };
+struct Versioned {
+    BOOST_HANA_DEFINE_STRUCT(Versioned, (std::int64_t, id), (std::int64_t, version), (std::string, name));
+};
 struct CustomerV2 {
     BOOST_HANA_DEFINE_STRUCT(CustomerV2, (std::int64_t, id), (std::string, name), (std::optional<std::int32_t>, tier));
 };
@@ -154,6 +157,8 @@ TEST_CASE("missing privileges: one error at construction lists everything the si
     admin.exec("CREATE ROLE redsink_limited LOGIN PASSWORD '" + password + "'");
     admin.exec("GRANT USAGE ON SCHEMA priv_test TO redsink_limited");
     admin.exec("GRANT INSERT ON priv_test.items TO redsink_limited");
+    admin.exec("CREATE TABLE priv_test.versions (id bigint PRIMARY KEY, version bigint NOT NULL, name text NOT NULL)");
+    admin.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON priv_test.versions TO redsink_limited");
     // Every role may create TEMP tables through PUBLIC unless that is revoked; put it back after.
     admin.exec("REVOKE TEMP ON DATABASE redsink FROM PUBLIC");
     struct Restore {
@@ -204,7 +209,14 @@ TEST_CASE("missing privileges: one error at construction lists everything the si
     const auto letters =
         construction_error([&] { PostgresLetters sink(limited, {.schema = "priv_test", .table = "items"}); });
     CHECK_THAT(letters, Catch::Contains("CREATE on schema priv_test (to create priv_test.redsink_dead_letters)"));
-    CHECK(admin.exec("SELECT count(*) FROM pg_tables WHERE schemaname = 'priv_test'").as<int>(0, 0) == 1);
+    // newest_wins's tombstones table, the same.
+    using GuardSink = redsink::Sink<Versioned, redsink::primary_key<"id">, redsink::newest_wins<"version">,
+                                    redsink::hard_delete, redsink::fixed_schema, redsink::postgres>;
+    const auto tombstones =
+        construction_error([&] { GuardSink sink(limited, {.schema = "priv_test", .table = "versions"}); });
+    CHECK_THAT(tombstones,
+               Catch::Contains("CREATE on schema priv_test (to create priv_test.redsink_tombstones_versions)"));
+    CHECK(admin.exec("SELECT count(*) FROM pg_tables WHERE schemaname = 'priv_test'").as<int>(0, 0) == 2);
 
     // Granted what the errors listed, both start and write.
     admin.exec("GRANT CREATE ON SCHEMA priv_test TO redsink_limited");
@@ -221,6 +233,23 @@ TEST_CASE("missing privileges: one error at construction lists everything the si
         sink.flush();
     }
     CHECK(admin.exec("SELECT count(*) FROM priv_test.items").as<int>(0, 0) == 2);
+
+    // A tombstones table someone else created: SELECT, INSERT and DELETE on it are needed.
+    { GuardSink created_by_admin(test_config(), {.schema = "priv_test", .table = "versions"}); }
+    const auto guard =
+        construction_error([&] { GuardSink sink(limited, {.schema = "priv_test", .table = "versions"}); });
+    CHECK_THAT(guard, Catch::Contains("SELECT, INSERT, DELETE on table priv_test.redsink_tombstones_versions") &&
+                          !Catch::Contains("CREATE on"));
+    admin.exec("GRANT SELECT, INSERT, DELETE ON priv_test.redsink_tombstones_versions TO redsink_limited");
+    {
+        GuardSink sink(limited, {.schema = "priv_test", .table = "versions"});
+        sink.write(redsink::upserted(Versioned{1, 5, "Ada"}, {0, 1}));
+        sink.write(redsink::deleted(Versioned{1, 6, {}}, {0, 2}));
+        sink.write(redsink::upserted(Versioned{1, 4, "stale"}, {0, 3}));
+        sink.flush();
+    }
+    CHECK(admin.exec("SELECT count(*) FROM priv_test.versions").as<int>(0, 0) == 0);
+    CHECK(admin.exec("SELECT version FROM priv_test.redsink_tombstones_versions WHERE id = 1").get(0, 0) == "6");
 
     // A dead-letter table someone else created: INSERT on it is needed.
     using AdminLetters = redsink::Sink<Customer, redsink::primary_key<"id">, redsink::upsert, redsink::hard_delete,

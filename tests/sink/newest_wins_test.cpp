@@ -290,3 +290,58 @@ TEMPLATE_TEST_CASE("newest_wins by a timestamptz member: shuffled events leave e
         rows[std::stoll(std::string(result.get(row, 0)))] = std::string(result.get(row, 1));
     CHECK(rows == expected);
 }
+
+TEMPLATE_TEST_CASE(
+    "newest_wins with exactly_once, dead_letter and evolve_schema: a restart replaying everything, "
+    "bad values set aside, columns added, the model's table",
+    "[pg][sink][newest_wins]", redsink::redshift, redsink::postgres) {
+    using Sink =
+        redsink::Sink<Account, AccountKey, redsink::newest_wins<"version">, redsink::hard_delete,
+                      redsink::evolve_schema, redsink::exactly_once, redsink::dead_letter<"nw_letters">, TestType>;
+    const std::string table = std::string("nw_all_") + std::string(redsink::to_string(Sink::dialect));
+    drop_table(table);
+    drop_table("redsink_tombstones_" + table);
+    drop_table("redsink_positions_" + table);
+    auto conn = reader();
+    if (!conn.exec("SELECT to_regclass('sink_test.nw_letters')").is_null(0, 0))
+        conn.exec("DELETE FROM sink_test.nw_letters WHERE target_table = $1", qualified(table));
+    // The table as an older record left it: evolve_schema adds note, balance and active.
+    conn.exec("CREATE TABLE " + qualified(table) +
+              " (id bigint PRIMARY KEY, version bigint NOT NULL, name text NOT NULL)");
+
+    auto history = source_history(4242, 1200, 40);
+    // Some events carry a value no table can hold (not UTF-8): dead letters, as if never written.
+    std::vector<AccountChange> written;
+    for (std::size_t i = 0; i < history.size(); ++i) {
+        if (!redsink::is_delete(history[i].op) && i % 97 == 13)
+            history[i].row.name = "bad \xFF";
+        else
+            written.push_back(history[i]);
+    }
+    const auto stream = delivered(history, 4243);
+    // Each delivery of a bad event (replays too) is one dead letter.
+    const auto bad = static_cast<std::size_t>(std::count_if(
+        stream.begin(), stream.end(), [](const AccountChange& change) { return change.row.name == "bad \xFF"; }));
+    REQUIRE(bad > 0);
+    const redsink::SinkOptions options{
+        .schema = sink_schema, .table = table, .batch_rows = 50, .trace = sink_trace<Sink>()};
+    {
+        // The first run takes two thirds of the stream...
+        Sink sink(test_config(), options);
+        write_all(sink, std::vector<AccountChange>(
+                            stream.begin(), stream.begin() + static_cast<std::ptrdiff_t>(stream.size() * 2 / 3)));
+        CHECK(sink.setup().added_columns == std::vector<std::string>{"note", "balance", "active"});
+    }
+    // ...the second is given all of it again: what the first committed is skipped.
+    Sink sink(test_config(), options);
+    write_all(sink, stream);
+    const auto stats = sink.stats();
+    CHECK(stats.events_skipped == stream.size() * 2 / 3);
+    CHECK(stats.acknowledged == last_positions(stream));
+
+    const GuardModel model(written);
+    CHECK(table_rows(conn, qualified(table)) == model.rows(false));
+    CHECK(tombstone_rows(conn, table) == model.tombstones());
+    CHECK(conn.exec("SELECT count(*) FROM sink_test.nw_letters WHERE target_table = $1", qualified(table))
+              .template as<std::size_t>(0, 0) == bad);
+}

@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <string_view>
+#include <tuple>
 
 #include <string>
 #include <utility>
@@ -167,4 +168,132 @@ TEST_CASE("a dead letter's values: JSON text, bytes that are not UTF-8 as \\xNN,
                                    Catch::Contains(R"("code":"far too long")") &&
                                    Catch::Contains(R"("amount":"1234.56")") && Catch::Contains(R"("parent":null)"));
     CHECK(letter.recorded_at.size() == 26);
+}
+
+namespace {
+
+// An event of a three-column batch (key, a, b) that may keep a or b: `keep` is the keep text
+// ("010": a kept), empty when it keeps nothing; a kept value is NULL, as encode_change writes it.
+struct KeepEvent {
+    std::string key;
+    char op;
+    std::string a, b, keep;
+};
+
+EncodedBatch batch_keeping(const std::vector<KeepEvent>& events) {
+    EncodedBatch batch;
+    batch.columns = 3;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const auto& event = events[i];
+        batch.params.push(event.key);
+        for (const auto& [value, at] : {std::pair{&event.a, 1}, std::pair{&event.b, 2}}) {
+            if (event.op == 'd' || (!event.keep.empty() && event.keep[at] == '1'))
+                batch.params.push_null();
+            else
+                batch.params.push(*value);
+        }
+        if (event.keep.empty() || event.op == 'd') {
+            batch.keeps.push_null();
+        } else {
+            batch.keeps.push(event.keep);
+            ++batch.events_keeping;
+        }
+        batch.ops.push_back(event.op);
+        batch.positions.push_back({0, static_cast<std::int64_t>(i)});
+        batch.row_bytes.push_back(8);
+    }
+    hash_keys(batch, {0});
+    return batch;
+}
+
+// The staged rows as "event:op:a,b|keep", from the values each sends (NULL as "-").
+std::vector<std::string> staged_values(const EncodedBatch& batch) {
+    std::vector<std::string> out;
+    for (const auto& row : batch.staged) {
+        const auto text = [&](std::size_t column) {
+            const char* value = batch.value(row.row(), column);
+            return value == nullptr ? std::string("-") : std::string(value);
+        };
+        const char* keep = batch.keep(row.row());
+        out.push_back(std::to_string(row.event) + ":" + row.op + ":" + text(1) + "," + text(2) + "|" +
+                      (keep == nullptr ? "" : keep));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a kept value comes from the key's nearest earlier insert in the batch that carries it", "[unit][reduce]") {
+    auto batch = batch_keeping({
+        {"a", 'i', "a1", "b1", ""},
+        {"a", 'i', "", "b2", "010"},  // a kept: a1
+        {"b", 'i', "", "", "011"},    // nothing earlier: both kept from the table
+        {"a", 'i', "a3", "", "001"},  // b kept: b2
+        {"c", 'i', "c1", "", "001"},  // c: b kept, then deleted, then kept again
+        {"c", 'd', "", "", ""},
+        {"c", 'i', "", "x", "010"},  // after the delete: a is gone (NULL), not kept
+        {"d", 'i', "", "", "011"},   // d: kept twice, carried once
+        {"d", 'i', "d2", "", "001"},
+        {"d", 'i', "", "", "011"},  // a from event 8; b from none: still kept
+    });
+    reduce(batch, Reduction::last_per_key, false, key);
+    CHECK(staged_values(batch) == list{"2:i:-,-|011", "3:i:a3,b2|", "6:i:-,x|", "9:i:d2,-|001"});
+    CHECK(batch.staged_keeping == 2);
+    CHECK(batch.merged_rows == 3);
+    // Reducing again starts from the events' own rows.
+    const auto params = batch.params.size();
+    reduce(batch, Reduction::last_per_key, false, key);
+    CHECK(batch.params.size() == params);
+    CHECK(staged_values(batch) == list{"2:i:-,-|011", "3:i:a3,b2|", "6:i:-,x|", "9:i:d2,-|001"});
+    // A refused event is as if never written: its values are not taken.
+    batch.refused.assign(batch.events(), 0);
+    batch.refused[1] = 1;
+    reduce(batch, Reduction::last_per_key, false, key);
+    CHECK(staged_values(batch) == list{"2:i:-,-|011", "3:i:a3,b1|", "6:i:-,x|", "9:i:d2,-|001"});
+}
+
+TEST_CASE("with a delete mode that keeps rows, kept values are merged across deletes too", "[unit][reduce]") {
+    auto batch = batch_keeping({{"a", 'i', "a1", "b1", ""}, {"a", 'i', "a2", "", "001"}, {"a", 'd', "", "", ""}});
+    reduce(batch, Reduction::last_per_key, true, key);
+    CHECK(staged_values(batch) == list{"1:x:a2,b1|"});
+    CHECK(batch.staged_keeping == 0);
+    // A soft-deleted row keeps its values: an insert after the delete keeps them.
+    batch = batch_keeping({{"a", 'i', "a1", "b1", ""}, {"a", 'd', "", "", ""}, {"a", 'i', "", "b3", "010"}});
+    reduce(batch, Reduction::last_per_key, true, key);
+    CHECK(staged_values(batch) == list{"2:i:a1,b3|"});
+    reduce(batch, Reduction::last_per_key, false, key);
+    CHECK(staged_values(batch) == list{"2:i:-,b3|"});
+}
+
+TEST_CASE("newest_per_key merges kept values by the order column, not by arrival", "[unit][reduce]") {
+    // The order column is a (an integer): b is kept.
+    auto batch = batch_keeping({
+        {"a", 'i', "3", "", "001"},  // newest: b from the next older by order, event 2
+        {"a", 'i', "1", "b1", ""},
+        {"a", 'i', "2", "b2", ""},
+        {"b", 'i', "5", "", "001"},  // newest; an older delete (order 4) ends the search
+        {"b", 'd', "4", "", ""},
+        {"b", 'i', "1", "bb", ""},
+    });
+    // Deletes carry the order value.
+    batch.params = {};
+    for (const auto& [k, a, b] :
+         std::vector<std::tuple<std::string, std::string, std::optional<std::string>>>{{"a", "3", std::nullopt},
+                                                                                       {"a", "1", "b1"},
+                                                                                       {"a", "2", "b2"},
+                                                                                       {"b", "5", std::nullopt},
+                                                                                       {"b", "4", std::nullopt},
+                                                                                       {"b", "1", "bb"}}) {
+        batch.params.push(k);
+        batch.params.push(a);
+        if (b)
+            batch.params.push(*b);
+        else
+            batch.params.push_null();
+    }
+    hash_keys(batch, {0});
+    redsink::detail::OrderColumn order{1, true};
+    reduce(batch, Reduction::newest_per_key, false, key, order);
+    CHECK(staged_values(batch) == list{"0:i:3,b2|", "3:i:5,-|"});
+    CHECK(batch.staged_keeping == 0);
 }

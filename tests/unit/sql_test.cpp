@@ -108,13 +108,25 @@ TEST_CASE("multi-row INSERT, with JSON_PARSE for SUPER on Redshift", "[unit][sql
 TEST_CASE("the stage and the statements that apply it, Redshift dialect", "[unit][sql]") {
     const auto spec = everything(Dialect::redshift);
     CHECK(redshift(create_stage_sql(spec, false)) ==
-          R"(CREATE TEMP TABLE "redsink_stage" ("redsink_op" CHAR(1) NOT NULL, "tenant" INTEGER, "id" BIGINT, )"
+          R"(CREATE TEMP TABLE "redsink_stage" ("redsink_op" CHAR(1) NOT NULL, "redsink_keep" VARCHAR(15), )"
+          R"("tenant" INTEGER, "id" BIGINT, )"
           R"("active" BOOLEAN, "rank" SMALLINT, "ratio" REAL, "score" DOUBLE PRECISION, "name" VARCHAR(65535), )"
           R"("code" VARCHAR(8), "amount" DECIMAL(12,2), "birthday" DATE, "created_at" TIMESTAMP, )"
           R"("updated_at" TIMESTAMPTZ, "payload" SUPER, "note" VARCHAR(65535), "parent" BIGINT))");
     CHECK(redshift(insert_stage_sql(spec, 1)) ==
-          R"(INSERT INTO "redsink_stage" ("redsink_op", )" + columns +
-              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, JSON_PARSE($14), $15, $16)");
+          R"(INSERT INTO "redsink_stage" ("redsink_op", "redsink_keep", )" + columns +
+              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, JSON_PARSE($15), $16, $17)");
+    // Kept values come from the target, for the columns the keep text marks ('1' at the column's place).
+    const auto keep = redshift(keep_stored_sql(spec));
+    CHECK_THAT(keep, Catch::StartsWith(R"(UPDATE "redsink_stage" SET "active" = CASE WHEN )"
+                                       R"(SUBSTRING("redsink_stage"."redsink_keep", 3, 1) = '1' THEN )"
+                                       R"("app"."everything"."active" ELSE "redsink_stage"."active" END, "rank" = )"));
+    CHECK_THAT(keep, Catch::Contains(R"("parent" = CASE WHEN SUBSTRING("redsink_stage"."redsink_keep", 15, 1) = '1')"));
+    CHECK_THAT(keep, Catch::EndsWith(R"( FROM "app"."everything" WHERE "app"."everything"."tenant" = )"
+                                     R"("redsink_stage"."tenant" AND "app"."everything"."id" = "redsink_stage"."id" )"
+                                     R"(AND "redsink_stage"."redsink_keep" IS NOT NULL)"));
+    // Key columns are never kept.
+    CHECK(keep.find(R"("tenant" = CASE)") == std::string::npos);
     CHECK(truncate_stage_sql() == R"(TRUNCATE "redsink_stage")");
     CHECK(redshift(delete_stage_rows_sql()) == R"(DELETE FROM "redsink_stage")");
     CHECK(redshift(deallocate_sql("redsink_stage_1024_7")) == "DEALLOCATE redsink_stage_1024_7");
@@ -175,7 +187,8 @@ TEST_CASE("PostgreSQL's faster forms", "[unit][sql]") {
     CHECK(copy_sql(spec.name.quoted(), spec.columns, false) ==
           R"(COPY "app"."everything" ()" + columns + ") FROM STDIN");
     CHECK(copy_sql(R"("redsink_stage")", spec.columns, true) ==
-          R"(COPY "redsink_stage" ("redsink_op", )" + columns + ") FROM STDIN");
+          R"(COPY "redsink_stage" ("redsink_op", "redsink_keep", )" + columns + ") FROM STDIN");
+    CHECK_THAT(keep_stored_sql(spec), Catch::StartsWith(R"(UPDATE "redsink_stage" SET "active" = CASE WHEN )"));
     CHECK(
         upsert_from_stage_sql(spec) ==
         R"(INSERT INTO "app"."everything" ()" + columns + ") SELECT " + columns +

@@ -116,6 +116,17 @@ TEST_CASE("redshift: LOCK first, one COMMIT, the stage emptied inside the transa
                               Catch::Contains(R"("redsink_stage"."redsink_op" = 'x' FROM "redsink_stage")") &&
                               Catch::EndsWith("  -> inserted\nCOMMIT\n"));
     }
+    SECTION("upsert, rows that keep stored values: the keep UPDATE right after the fill") {
+        const auto plan = plan_for<upsert, hard_delete>(Dialect::redshift);
+        const BatchShape keeping{.inserts = true, .deletes = true, .keeps = true};
+        const auto keep = redsink::sql::keep_stored_sql(plan.record_table());
+        CHECK_THAT(keep, Catch::StartsWith(R"(UPDATE "redsink_stage" SET "name" = CASE WHEN )"));
+        CHECK(steps_of(plan, keeping) == "BEGIN\n" + lock +
+                                             "DELETE FROM \"redsink_stage\"\n"
+                                             "fill stage by prepared multi-row INSERTs\n" +
+                                             keep + "\n" + delete_deleted + "  -> deleted\n" + delete_replaced + "\n" +
+                                             insert_items + "  -> inserted\nCOMMIT\n");
+    }
     SECTION("append, soft_delete: a managed column keeps inserts in the stage") {
         const auto plan = plan_for<append, soft>(Dialect::redshift);
         CHECK_THAT(steps_of(plan, inserts), Catch::Contains("fill stage by prepared multi-row INSERTs"));

@@ -645,6 +645,10 @@ private:
             require_whole(state, path + (envelope ? ".after" : ""));
         }
         out.unavailable = state.unavailable;
+        // The sink keeps the stored value of each (docs/kept-values.md).
+        if (out.change.op != Op::remove)
+            for (std::size_t member = 0; member < out.unavailable.size(); ++member)
+                if (out.unavailable.test(member)) out.change.keep.insert(member);
         out.source = std::move(source_);
         return out;
     }

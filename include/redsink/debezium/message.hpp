@@ -67,7 +67,8 @@ struct Options {
 
 // A decoded message: the change, where it came from, and the members whose value the message
 // did not carry (PostgreSQL TOAST: an unchanged large value arrives as a placeholder). Those
-// members hold their default; writing the row as is would overwrite the stored value.
+// members hold their default, and are in change.keep: a sink with one row per key keeps their
+// stored values (docs/kept-values.md).
 template <class Record>
 struct Decoded {
     static constexpr std::size_t members = record_info<Record>::size;

@@ -157,7 +157,7 @@ public:
                 }
                 if (attempt == 1 && refused == 0 && hook_) hook_(executor_.connection(), SessionPoint::before_batch);
                 const BatchShape shape{batch.staged_inserts > 0, batch.staged_deletes > 0, !batch.dead_letters.empty(),
-                                       executor_.writes_positions()};
+                                       executor_.writes_positions(), batch.staged_keeping > 0};
                 auto options = transaction_;
                 options.bulk = !by_insert && executor_.takes_bulk(batch.staged.size());
                 const auto counts = executor_.run(plan_transaction(*plan_, shape, executor_.stage(), options), batch);
@@ -249,7 +249,10 @@ private:
     // (Redshift has no savepoints). Throws the trial's error when it refuses them.
     void trial(const EncodedBatch& batch, std::span<const StagedRow> rows) {
         BatchShape shape;
-        for (const auto& row : rows) (row.op == sql::op_delete ? shape.deletes : shape.inserts) = true;
+        for (const auto& row : rows) {
+            (row.op == sql::op_delete ? shape.deletes : shape.inserts) = true;
+            if (row.op != sql::op_delete && batch.keep(row.row()) != nullptr) shape.keeps = true;
+        }
         TransactionOptions options = transaction_;
         options.trial = true;
         executor_.ensure_session();

@@ -41,9 +41,11 @@ public:
     };
 
     // `order_column`: the member a delete carries besides its key (newest_wins), or none.
+    // `keeps`: events may keep stored values (Change::keep; one row per key).
     Batcher(std::size_t tasks, Limits limits, Dialect dialect, bool by_partition = false,
-            std::size_t order_column = no_order_column)
+            std::size_t order_column = no_order_column, bool keeps = false)
         : order_column_(order_column),
+          keeps_(keeps),
           limits_(limits),
           columns_(column_contexts<R>(dialect)),
           batches_(tasks),
@@ -55,7 +57,7 @@ public:
     std::size_t add(const Change<R>& change) {
         std::optional<std::size_t> hash;
         const auto task = route(change, hash);
-        encode_change<R, Key>(change, batches_[task], columns_, hash, order_column_);
+        encode_change<R, Key>(change, batches_[task], columns_, hash, order_column_, keeps_);
         took(task);
         return task;
     }
@@ -128,6 +130,7 @@ private:
     }
 
     std::size_t order_column_;
+    bool keeps_;
     Limits limits_;
     ColumnContexts<R> columns_;
     std::vector<EncodedBatch> batches_;

@@ -20,10 +20,17 @@
 
 namespace redsink::detail {
 
-// A row to stage: which encoded event, and whether it inserts or deletes (sql::op_*).
+// A row to stage: which encoded event, and whether it inserts or deletes (sql::op_*). Its values
+// are the event's own, or, when reduce() merged kept values into it from earlier events of its
+// key, the row `values` of the batch's params (after the events' rows).
 struct StagedRow {
+    static constexpr std::uint32_t own = 0xFFFFFFFF;
     std::uint32_t event;
     char op;
+    std::uint32_t values = own;
+
+    // The row of the batch's params (and keeps) that holds its values.
+    [[nodiscard]] std::uint32_t row() const noexcept { return values == own ? event : values; }
 };
 
 // One task's batch: its events encoded as they were written, one row of `columns` values per
@@ -41,6 +48,11 @@ struct EncodedBatch {
     std::vector<AckTracker::Ticket> tickets;
     std::vector<std::size_t> key_hashes;
     std::vector<std::uint32_t> row_bytes;  // per event: its encoded values' bytes
+    // Per event, the stage's keep column (sql::keep_column): '0' or '1' per column, or NULL when
+    // the event keeps no stored value (Change::keep). After the events' rows, params, keeps and
+    // row_bytes hold the rows reduce() merged (StagedRow::values), until the next reduce().
+    ParamBuffer keeps;
+    std::size_t events_keeping = 0;  // events with a keep text
 
     std::vector<DeadLetter> dead_letters;
     std::vector<char> refused;          // per event once the server refused one: 1 if dead-lettered
@@ -49,9 +61,10 @@ struct EncodedBatch {
     std::vector<StagedRow> staged;
     std::size_t staged_inserts = 0;  // op 'i' and 'x'
     std::size_t staged_deletes = 0;  // op 'd'
+    std::size_t staged_keeping = 0;  // staged rows that keep some stored value
 
     // reduce()'s working memory, kept between batches.
-    std::vector<std::uint32_t> owner, last_event, last_delete, last_insert;
+    std::vector<std::uint32_t> owner, last_event, last_delete, last_insert, previous;
 
     // Encoded events.
     [[nodiscard]] std::size_t events() const noexcept { return ops.size(); }
@@ -64,6 +77,22 @@ struct EncodedBatch {
     [[nodiscard]] const char* value(std::size_t event, std::size_t column) const noexcept {
         return params.data(event * columns + column);
     }
+    // The keep text of a params row (an event's, or a merged row's): nullptr when it keeps nothing.
+    [[nodiscard]] const char* keep(std::size_t row) const noexcept {
+        return row < keeps.size() ? keeps.data(row) : nullptr;
+    }
+
+    // Removes the rows an earlier reduce() merged, leaving the events' own.
+    void drop_merged_rows() noexcept {
+        if (merged_rows == 0) return;
+        params.rollback(events_mark);
+        keeps.rollback(keeps_mark);
+        row_bytes.resize(events());
+        merged_rows = 0;
+    }
+    // The rows reduce() merged, and where the events' rows end in params and keeps before them.
+    std::size_t merged_rows = 0;
+    ParamBuffer::Mark events_mark{}, keeps_mark{};
 
     void clear() noexcept {
         params.clear();
@@ -76,6 +105,10 @@ struct EncodedBatch {
         staged.clear();
         staged_inserts = 0;
         staged_deletes = 0;
+        staged_keeping = 0;
+        keeps.clear();
+        events_keeping = 0;
+        merged_rows = 0;
         dead_letters.clear();
         refused.clear();
         refused_unencoded = 0;
@@ -102,22 +135,53 @@ inline constexpr std::size_t max_statement_value_bytes = sql::max_statement_byte
 // No order column: a delete carries its key alone.
 inline constexpr std::size_t no_order_column = static_cast<std::size_t>(-1);
 
+// Refuses what the event asks to keep (Change::keep) and the sink cannot: a key member, the
+// order member, any member when the sink keeps no stored values (`keeps`: one row per key).
+template <class R, class Key>
+void check_keep(const MemberSet& keep, bool keeps, std::size_t order_column) {
+    using info = record_info<R>;
+    for (std::size_t member = 0; member < info::size; ++member) {
+        if (!keep.contains(member)) continue;
+        const auto column = std::string(info::column_names[member]);
+        if (!keeps)
+            throw BadValue(column,
+                           "the event does not carry its value (it asks to keep the stored one: Change::keep, such "
+                           "as Debezium's unavailable value of an unchanged TOAST column), and only a sink with one "
+                           "row per key (upsert, newest_wins) keeps stored values");
+        if (key_info<R, Key>::is_key(member))
+            throw BadValue(column,
+                           "the event does not carry the value of this key column (Change::keep): a key "
+                           "value cannot be kept");
+        if (member == order_column)
+            throw BadValue(column,
+                           "the event does not carry the value of newest_wins's order column "
+                           "(Change::keep): events cannot be ordered without it");
+    }
+}
+
 // Encodes one event as the next row of `batch`. A delete encodes its key members only, and the
 // member at `order_column` (newest_wins's order column: a delete's order decides whether it is
 // stale). On a bad value nothing of the event stays in the batch, and the BadValue names the
 // column (the caller adds the table and the position). `hash` is the key's hash when the caller
-// computed it already.
+// computed it already. A member the event keeps (Change::keep) is encoded as NULL, and the
+// event's keep text says which: `keeps` says whether the sink keeps stored values at all.
 template <class R, class Key>
 void encode_change(const Change<R>& change, EncodedBatch& batch, const ColumnContexts<R>& columns,
-                   std::optional<std::size_t> hash = std::nullopt, std::size_t order_column = no_order_column) {
+                   std::optional<std::size_t> hash = std::nullopt, std::size_t order_column = no_order_column,
+                   bool keeps = false) {
     using info = record_info<R>;
     using keys = key_info<R, Key>;
     batch.columns = info::size;
-    const auto mark = batch.params.mark();
     const bool removes = is_delete(change.op);
+    const bool keeping = !removes && !change.keep.empty();
+    if (keeping) check_keep<R, Key>(change.keep, keeps, order_column);
+    const auto mark = batch.params.mark();
     try {
         info::for_each(change.row, [&](auto index, const auto& value) {
-            if (!removes || keys::is_key(decltype(index)::value) || decltype(index)::value == order_column)
+            constexpr std::size_t member = decltype(index)::value;
+            if (keeping && change.keep.contains(member))
+                batch.params.push_null();
+            else if (!removes || keys::is_key(member) || member == order_column)
                 encode_value(value, batch.params, columns[index]);
             else
                 batch.params.push_null();
@@ -126,11 +190,21 @@ void encode_change(const Change<R>& change, EncodedBatch& batch, const ColumnCon
         batch.params.rollback(mark);
         throw;
     }
-    const auto row_bytes = batch.params.bytes() - mark.bytes;
+    // A kept row carries its keep text: one character per column.
+    const auto row_bytes = batch.params.bytes() - mark.bytes + (keeping ? info::size + 1 : 0);
     if (columns[0].dialect == Dialect::redshift && row_bytes > max_statement_value_bytes) {
         batch.params.rollback(mark);
         throw BadValue("(row)", "its values take " + std::to_string(row_bytes) +
                                     " bytes, more than one Redshift statement (16 MB) can carry");
+    }
+    if (keeping) {
+        char* out = batch.keeps.prepare(info::size);
+        for (std::size_t member = 0; member < info::size; ++member)
+            out[member] = change.keep.contains(member) ? '1' : '0';
+        batch.keeps.commit(out + info::size);
+        ++batch.events_keeping;
+    } else {
+        batch.keeps.push_null();
     }
     const auto first = batch.events() * info::size;
     batch.key_hashes.push_back(hash ? *hash : key_hash(batch.params, first, keys::indexes));

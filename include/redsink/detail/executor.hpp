@@ -345,7 +345,7 @@ private:
         auto name = std::string(to_stage ? "redsink_stage_" : "redsink_target_") + std::to_string(rows) + "_" +
                     std::to_string(++generation_);
         const auto table = to_stage ? sql::quote_identifier(sql::stage_table) : plan_->target();
-        const auto per_row = plan_->record_columns().size() + (to_stage ? 1 : 0);
+        const auto per_row = plan_->record_columns().size() + (to_stage ? 2 : 0);
         conn_.send_prepare(name,
                            sql::insert_values_sql(table, plan_->record_columns(), to_stage, rows, plan_->dialect()),
                            static_cast<int>(per_row * rows));
@@ -356,14 +356,17 @@ private:
     void insert_rows(const EncodedBatch& batch, const Step& step) {
         const bool to_stage = step.into == Step::Into::stage;
         select_rows(batch, to_stage);
-        const auto chunks = chunk_rows(row_bytes_, batch.columns + (to_stage ? 1 : 0), options_.max_chunk_rows);
+        const auto chunks = chunk_rows(row_bytes_, batch.columns + (to_stage ? 2 : 0), options_.max_chunk_rows);
         for (const auto& [first, count] : chunks) {
             values_.clear();
             for (std::size_t i = first; i < first + count; ++i) {
                 const auto& row = rows_[i];
-                if (to_stage) values_.push_back(op_text(row.op));
+                if (to_stage) {
+                    values_.push_back(op_text(row.op));
+                    values_.push_back(batch.keep(row.row()));
+                }
                 for (std::size_t column = 0; column < batch.columns; ++column)
-                    values_.push_back(batch.value(row.event, column));
+                    values_.push_back(batch.value(row.row(), column));
             }
             const auto& name = prepared(step.into, count);
             conn_.send({.form = pq::Request::Form::prepared,
@@ -385,10 +388,14 @@ private:
             if (to_stage) {
                 buffer_.push_back(row.op);
                 buffer_.push_back('\t');
+                // '0' and '1' only: nothing to escape.
+                const char* keep = batch.keep(row.row());
+                buffer_.append(keep != nullptr ? keep : "\\N");
+                buffer_.push_back('\t');
             }
             for (std::size_t column = 0; column < batch.columns; ++column) {
                 if (column > 0) buffer_.push_back('\t');
-                append_copy_field(buffer_, batch.params, row.event * batch.columns + column);
+                append_copy_field(buffer_, batch.params, row.row() * batch.columns + column);
             }
             buffer_.push_back('\n');
             if (buffer_.size() >= copy_flush_bytes) {
@@ -418,10 +425,10 @@ private:
         bulk_events_.clear();
         bulk_ops_.clear();
         for (const auto& row : rows_) {
-            bulk_events_.push_back(row.event);
+            bulk_events_.push_back(row.row());
             bulk_ops_.push_back(row.op);
         }
-        bulk_session().stage(BulkRows(batch.params, batch.columns, bulk_events_, bulk_ops_, to_stage));
+        bulk_session().stage(BulkRows(batch.params, batch.columns, bulk_events_, bulk_ops_, to_stage, &batch.keeps));
     }
 
     // In the transaction: the bulk loader's COPY, and its count checked against the rows sent. A
@@ -431,7 +438,10 @@ private:
         const auto table = to_stage ? sql::quote_identifier(sql::stage_table) : plan_->target();
         if (bulk_columns_.empty() || bulk_columns_stage_ != to_stage) {
             bulk_columns_.clear();
-            if (to_stage) bulk_columns_.push_back(sql::quote_identifier(sql::op_column));
+            if (to_stage) {
+                bulk_columns_.push_back(sql::quote_identifier(sql::op_column));
+                bulk_columns_.push_back(sql::quote_identifier(sql::keep_column));
+            }
             for (const auto& column : plan_->record_columns())
                 bulk_columns_.push_back(sql::quote_identifier(column.name));
             bulk_columns_stage_ = to_stage;
@@ -593,7 +603,7 @@ private:
         for (const auto& row : staged_) {
             if (!to_stage && row.op == sql::op_delete) continue;
             rows_.push_back(row);
-            row_bytes_.push_back(batch.row_bytes[row.event]);
+            row_bytes_.push_back(batch.row_bytes[row.row()]);
         }
     }
 

@@ -82,6 +82,89 @@ struct OrderColumn {
     }
 };
 
+// reduce()'s merging of kept values (see reduce), for the staged rows whose event keeps some.
+// `order`: newest_per_key's order column (earlier means older by it, ties by event order).
+// `keep_rows`: a delete keeps the row (soft_delete), values included, so the search goes on.
+inline void merge_kept_values(EncodedBatch& batch, const OrderColumn* order, bool keep_rows) {
+    constexpr auto none = KeyIndex::empty;
+    const auto columns = batch.columns;
+    std::vector<std::uint32_t> earlier;
+    std::vector<std::uint32_t> source;  // per column: the event its value comes from
+    std::vector<char> kept;             // per column: still kept after the merge
+    for (auto& row : batch.staged) {
+        if (row.op == sql::op_delete) continue;
+        const char* keep = batch.keep(row.event);
+        if (keep == nullptr) continue;
+        // The key's earlier events, nearest first.
+        earlier.clear();
+        if (order == nullptr) {
+            for (auto e = batch.previous[row.event]; e != none; e = batch.previous[e])
+                if (!batch.is_refused(e)) earlier.push_back(e);
+        } else {
+            for (auto e = batch.last_event[batch.owner[row.event]]; e != none; e = batch.previous[e]) {
+                if (e == row.event || batch.is_refused(e)) continue;
+                const int by_order = order->compare(batch, e, row.event);
+                if (by_order < 0 || (by_order == 0 && e < row.event)) earlier.push_back(e);
+            }
+            std::stable_sort(earlier.begin(), earlier.end(), [&](std::uint32_t a, std::uint32_t b) {
+                const int by_order = order->compare(batch, a, b);
+                return by_order > 0 || (by_order == 0 && a > b);
+            });
+        }
+        kept.assign(keep, keep + columns);
+        source.assign(columns, row.event);
+        std::size_t pending = static_cast<std::size_t>(std::count(kept.begin(), kept.end(), '1'));
+        bool merged = false;
+        for (const auto e : earlier) {
+            if (pending == 0) break;
+            if (batch.ops[e] == sql::op_delete) {
+                if (keep_rows) continue;
+                // Deleted in the batch before this row: nothing stored is left to keep.
+                std::replace(kept.begin(), kept.end(), '1', '0');
+                pending = 0;
+                merged = true;
+                break;
+            }
+            const char* its = batch.keep(e);
+            for (std::size_t column = 0; column < columns; ++column) {
+                if (kept[column] != '1' || (its != nullptr && its[column] == '1')) continue;
+                kept[column] = '0';
+                source[column] = e;
+                --pending;
+                merged = true;
+            }
+        }
+        if (!merged) continue;
+        // The merged row, after the events' rows: values, keep text and bytes.
+        if (batch.merged_rows++ == 0) {
+            batch.events_mark = batch.params.mark();
+            batch.keeps_mark = batch.keeps.mark();
+        }
+        std::size_t bytes = 0;
+        for (std::size_t column = 0; column < columns; ++column)
+            bytes += batch.params.view(source[column] * columns + column).size() + 1;
+        // Room first: the values are copied from the same buffer.
+        batch.params.reserve(batch.params.size() + columns, batch.params.bytes() + bytes + 1);
+        for (std::size_t column = 0; column < columns; ++column) {
+            const auto index = source[column] * columns + column;
+            if (batch.params.is_null(index))
+                batch.params.push_null();
+            else
+                batch.params.push(batch.params.view(index));
+        }
+        if (pending > 0) {
+            batch.keeps.push(std::string_view(kept.data(), kept.size()));
+            bytes += columns + 1;
+        } else {
+            batch.keeps.push_null();
+        }
+        row.values = static_cast<std::uint32_t>(batch.keeps.size() - 1);
+        batch.row_bytes.push_back(static_cast<std::uint32_t>(bytes));
+    }
+    for (const auto& row : batch.staged)
+        if (row.op != sql::op_delete && batch.keep(row.row()) != nullptr) ++batch.staged_keeping;
+}
+
 // Reduces a batch to its net effect per key, in event order:
 // - last_per_key: each key's last event, an insert or a delete; when `keep_rows` and the last
 //   event is a delete, the key's last insert instead, staged as deleted ('x');
@@ -93,11 +176,20 @@ struct OrderColumn {
 //   after its key's last delete; when `keep_rows`, the inserts before it too, as deleted ('x').
 // Without key columns every event is an insert and is staged. Events the server refused
 // (dead-lettered) are left out, as if they had never been written.
+//
+// A staged insert that keeps stored values (Change::keep) takes each kept value from the key's
+// nearest earlier insert in the batch that carries it (earlier by the order column for
+// newest_per_key, else in event order), as a merged row (StagedRow::values); an earlier delete
+// of the key ends the search (the values it removed are gone: NULL) unless the delete mode keeps
+// rows (soft_delete: the flagged row keeps its values). What no earlier event carries stays kept:
+// the plan's keep statement reads it from the table, flagged rows included.
 inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std::span<const std::size_t> key_columns,
                    OrderColumn order = {}) {
     batch.staged.clear();
     batch.staged_inserts = 0;
     batch.staged_deletes = 0;
+    batch.staged_keeping = 0;
+    batch.drop_merged_rows();
     const auto events = static_cast<std::uint32_t>(batch.events());
     const auto stage = [&](std::uint32_t event, char op) {
         batch.staged.push_back({event, op});
@@ -118,7 +210,10 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
     auto& last_event = batch.last_event;
     auto& last_delete = batch.last_delete;
     auto& last_insert = batch.last_insert;
+    auto& previous = batch.previous;
+    const bool keeping = batch.events_keeping > 0;
     owner.resize(events);
+    if (keeping) previous.assign(events, none);
     last_event.assign(events, none);
     last_delete.assign(events, none);
     last_insert.assign(events, none);
@@ -127,6 +222,7 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
         auto& slot = index.slot(event);
         if (slot == none) slot = event;
         owner[event] = slot;
+        if (keeping && last_event[slot] != none) previous[event] = last_event[slot];
         last_event[slot] = event;
         auto& newest = (batch.ops[event] == sql::op_delete ? last_delete : last_insert)[slot];
         // newest_per_key keeps each kind's newest event instead of its last.
@@ -162,6 +258,7 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
             stage(event, sql::op_deleted_insert);
         }
     }
+    if (keeping) merge_kept_values(batch, reduction == Reduction::newest_per_key ? &order : nullptr, keep_rows);
 }
 
 // How a task reduces its batches.

@@ -51,6 +51,7 @@ struct BatchShape {
     bool deletes = false;
     bool dead_letters = false;  // events that cannot be written, for the dead-letter table
     bool positions = false;     // exactly_once: the positions go in the same transaction
+    bool keeps = false;         // staged rows keep stored values (Change::keep)
 };
 
 // The session's stage table before the transaction, as the last commit left it.
@@ -79,6 +80,8 @@ struct TransactionOptions {
 //   atomic on its own.
 // - Redshift's bulk path (options.bulk): the fill is a bulk_copy step instead, at the same place
 //   (after LOCK and the stage's DDL); the objects it reads were uploaded before BEGIN.
+// - Rows that keep stored values (Change::keep): right after the stage's fill, one UPDATE of the
+//   stage copies those values from the target, before any statement of the plan changes it.
 // - Dead letters go into their table just before COMMIT, in the batch's transaction: the batch's
 //   good rows and its dead letters commit together. A trial writes none.
 // - exactly_once: the positions the batch reached go last before COMMIT, with the check that no
@@ -108,7 +111,7 @@ struct TransactionOptions {
         steps.push_back(std::move(step));
     };
     const bool rows = shape.inserts || shape.deletes;
-    const bool direct = !shape.deletes && plan.plain_inserts();
+    const bool direct = !shape.deletes && !shape.keeps && plan.plain_inserts();
     if (direct && !redshift && !options.trial && !shape.dead_letters && !shape.positions) {
         fill(Step::Into::target);
         return steps;
@@ -133,6 +136,11 @@ struct TransactionOptions {
             statement(redshift ? sql::delete_stage_rows_sql() : sql::truncate_stage_sql(), RowCount::none,
                       Step::Stage::empties);
         fill(Step::Into::stage);
+        // Kept values are read from the table before any statement changes it.
+        if (shape.keeps) {
+            auto keep = sql::keep_stored_sql(plan.record_table());
+            if (!keep.empty()) statement(std::move(keep));
+        }
         if (shape.deletes)
             for (const auto& planned : plan.delete_statements()) statement(planned.sql, planned.counts);
         if (shape.inserts)

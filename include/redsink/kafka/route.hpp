@@ -63,16 +63,9 @@ public:
         if (message.key != nullptr) in.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
         if (message.payload != nullptr)
             in.value = std::string_view(static_cast<const char*>(message.payload), message.len);
-        auto decoded = decoder_.decode(in);
-        if (!decoded.complete()) {
-            // Writing the row would overwrite the stored value with the member's default.
-            const auto members = decoded.unavailable_members();
-            throw debezium::DecodeError(
-                ErrorKind::bad_data, topic(), decoded.change.position, "value.after." + std::string(members.front()),
-                "holds Debezium's unavailable-value placeholder (an unchanged TOASTed column), which the sink "
-                "cannot write without losing the stored value; give the source table REPLICA IDENTITY FULL");
-        }
-        sink_.write(decoded.change);
+        // Unavailable values (unchanged TOAST columns) are in change.keep: the sink keeps the stored
+        // ones, or refuses the event when it cannot (an append sink).
+        sink_.write(decoder_.decode(in).change);
     }
     void poll() override { sink_.poll(); }
     void flush() override { sink_.flush(); }

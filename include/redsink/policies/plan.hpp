@@ -114,8 +114,9 @@ public:
     }
 
     // A table of the sink's own that the statements use (newest_wins's tombstones): the sink
-    // creates it when it is missing, or checks the one there, before the first batch. `role` says
-    // what it is for, in errors.
+    // creates it when it is missing, or checks the one there, before the first batch; its
+    // statements may read it, insert into it and delete from it (the privileges the sink checks
+    // for at start). `role` says what it is for, in errors.
     void add_own_table(sql::TableSpec spec, std::string role) {
         own_tables_.emplace_back(std::move(spec), std::move(role));
     }

@@ -34,10 +34,12 @@ struct CopyCommand {
     std::string_view statement{};  // as Redshift gets it: it may carry the secret; never log it
     std::string_view shown{};      // the same, each secret replaced by <redacted>: for logs
     std::string_view bucket{};
-    std::string_view key{};                  // the one object the COPY reads
+    std::string_view key{};                  // what FROM names: the batch's one object, or its manifest
+    bool manifest = false;                   // `key` is a manifest listing `objects` (the statement says MANIFEST)
+    std::span<const std::string> objects{};  // the gzip CSV objects the COPY loads, in the batch's order
     std::string_view table{};                // quoted
-    std::span<const std::string> columns{};  // quoted, in the order of the file's fields
-    std::uint64_t rows = 0;                  // the rows the file holds
+    std::span<const std::string> columns{};  // quoted, in the order of the files' fields
+    std::uint64_t rows = 0;                  // the rows the objects hold together
 };
 
 // Runs a COPY on the session and returns pg_last_copy_count().
@@ -47,7 +49,8 @@ struct CopyOptions {
     // The bucket, region, endpoint, addressing, credentials (none: AWS_* from the environment)
     // and retries of the sink's own S3 requests (docs/s3-client.md).
     ClientOptions client{};
-    // Where the sink's objects go: <prefix>/<identity>/<run>/<task>-<batch>.csv.gz, the identity
+    // Where the sink's objects go: <prefix>/<identity>/<run>/t<task>-<batch>.csv.gz (or, for a
+    // batch in parts, t<task>-<batch>-p<part>.csv.gz and t<task>-<batch>.manifest), the identity
     // being the sink's table (and source_name). Everything under <prefix>/<identity>/ is the
     // sink's: its start deletes what is there. Not empty; no quote or backslash.
     std::string prefix = "redsink";
@@ -57,7 +60,13 @@ struct CopyOptions {
     std::string iam_role{};
     // Batches with at least this many rows to stage take this path; smaller ones INSERT.
     std::size_t min_rows = 10'000;
-    int gzip_level = 1;                      // 1 (fastest) to 9
+    int gzip_level = 1;  // 1 (fastest) to 9
+    // The CSV text (before gzip) of one object: a batch whose CSV passes it is cut at row
+    // boundaries into several objects (parts), loaded by one COPY through a manifest. Not 0. The
+    // default keeps a batch within the sink's default batch_bytes (64 MiB of values, which count
+    // more per value than CSV's quotes and comma) one object, as before parts existed, and makes a
+    // part some 30 MB of gzip: within the 1 MB to 1 GB (compressed) Redshift advises per file.
+    std::uint64_t part_bytes = std::uint64_t{128} << 20;
     std::filesystem::path temp_directory{};  // where the gzip file is written; empty: the system's
     // Test seam: runs the COPY instead of the session (the PostgreSQL stand-in of docs/testing.md).
     CopyRunner run_copy{};
@@ -91,7 +100,40 @@ namespace detail {
     return text.find('\'') == std::string_view::npos && text.find('\\') == std::string_view::npos;
 }
 
+// `text` as a JSON string, quotes included.
+[[nodiscard]] inline std::string json_string(std::string_view text) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (byte < 0x20) {
+            out.append("\\u00").push_back(digits[byte >> 4]);
+            out.push_back(digits[byte & 0xF]);
+        } else {
+            out.push_back(c);
+        }
+    }
+    out.push_back('"');
+    return out;
+}
+
 }  // namespace detail
+
+// The manifest of a COPY that loads several objects of `bucket`: each object's URL, mandatory (a
+// missing object fails the COPY instead of loading fewer rows).
+[[nodiscard]] inline std::string manifest_json(std::string_view bucket, std::span<const std::string> keys) {
+    std::string out = "{\"entries\":[";
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        out.append(i == 0 ? "" : ",").append("{\"url\":");
+        out.append(detail::json_string("s3://" + std::string(bucket) + "/" + keys[i]));
+        out.append(",\"mandatory\":true}");
+    }
+    out.append("]}");
+    return out;
+}
 
 // How COPY authorizes: a role, or access keys.
 struct CopyAuthorization {
@@ -99,7 +141,11 @@ struct CopyAuthorization {
     Credentials keys{};
 };
 
-// The COPY of one gzip CSV object into `table` (quoted) and its `columns` (quoted), with the
+// What a COPY's FROM names: one object, or a manifest listing the objects.
+enum class CopyFrom : bool { object, manifest };
+
+// The COPY of one gzip CSV object (or of those a manifest lists, `from` manifest: then `key` is
+// the manifest's) into `table` (quoted) and its `columns` (quoted), with the
 // secret in it or, when `shown`, <redacted> in its place. The options read exactly what
 // write_csv_gzip writes: CSV (double quote, comma, newline), NULL as a lone NUL byte, dates as
 // YYYY-MM-DD and timestamps as the encoders render them (ISO 8601 with microseconds and, for
@@ -107,7 +153,8 @@ struct CopyAuthorization {
 // statistics and compression analysis off (a stage is new and small each time).
 [[nodiscard]] inline std::string copy_sql(std::string_view table, std::span<const std::string> columns,
                                           std::string_view bucket, std::string_view key, std::string_view region,
-                                          const CopyAuthorization& authorization, bool shown) {
+                                          const CopyAuthorization& authorization, bool shown,
+                                          CopyFrom from = CopyFrom::object) {
     std::string out = "COPY ";
     out.append(table).append(" (");
     for (std::size_t i = 0; i < columns.size(); ++i) out.append(i == 0 ? "" : ", ").append(columns[i]);
@@ -121,6 +168,7 @@ struct CopyAuthorization {
         if (!keys.session_token.empty())
             out.append(" SESSION_TOKEN '").append(shown ? "<redacted>" : keys.session_token).append("'");
     }
+    if (from == CopyFrom::manifest) out.append(" MANIFEST");
     if (!region.empty()) out.append(" REGION '").append(region).append("'");
     out.append(
         " FORMAT AS CSV GZIP NULL AS '\\0' DATEFORMAT 'YYYY-MM-DD' TIMEFORMAT 'auto' ROUNDEC STATUPDATE OFF COMPUPDATE "
@@ -141,30 +189,60 @@ public:
           base_(std::move(base)),
           task_(task) {}
 
+    // Uploads the rows as gzip CSV: one object, or, when the CSV passes part_bytes, one object per
+    // part and then the manifest. A part is written to its temporary file, uploaded, and removed
+    // before the next is written: the batch is never held twice, in memory or on disk.
     void stage(const BulkRows& rows) override {
-        auto key = base_ + "t" + detail::padded(task_, 3) + "-" + detail::padded(++sequence_, 12) + ".csv.gz";
-        GzipFile file(options_->temp_directory, options_->gzip_level);
-        write_csv_gzip(rows, file);
-        FileBody body(file.path());
-        // Listed before the PUT: a PUT whose answer was lost may have stored the object.
-        keys_.push_back(key);
+        const auto base = base_ + "t" + detail::padded(task_, 3) + "-" + detail::padded(++sequence_, 12);
+        objects_.clear();
+        from_.clear();
         rows_ = rows.rows();
-        client_.put_object(key, body);
-        bytes_ += file.bytes_out();
+        std::size_t next = 0;
+        do {
+            GzipFile file(options_->temp_directory, options_->gzip_level);
+            next = write_csv_gzip(rows, next, options_->part_bytes, file);
+            // A batch of one part keeps the key of one object; parts are numbered from 1.
+            auto key = objects_.empty() && next == rows.rows()
+                           ? base + ".csv.gz"
+                           : base + "-p" + detail::padded(objects_.size() + 1, 6) + ".csv.gz";
+            FileBody body(file.path());
+            upload(key, body);
+            bytes_ += file.bytes_out();
+            objects_.push_back(std::move(key));
+        } while (next < rows.rows());
+        if (objects_.size() > 1) {
+            const auto manifest = manifest_json(options_->client.bucket, objects_);
+            BytesBody body(manifest);
+            upload(base + ".manifest", body);
+            bytes_ += manifest.size();
+            from_ = base + ".manifest";
+        } else {
+            from_ = objects_.front();
+        }
     }
 
     std::uint64_t copy(pq::Connection& conn, const BulkTarget& target) override {
-        if (keys_.empty()) throw redsink::Error(ErrorKind::other, {}, "COPY from S3 without an uploaded object");
-        const auto& key = keys_.back();
+        if (from_.empty()) throw redsink::Error(ErrorKind::other, {}, "COPY from S3 without an uploaded object");
         const auto& bucket = options_->client.bucket;
         if (authorization_.iam_role.empty()) {
             conn.add_secret(authorization_.keys.secret_access_key);
             if (!authorization_.keys.session_token.empty()) conn.add_secret(authorization_.keys.session_token);
         }
+        const bool manifest = objects_.size() > 1;
+        const auto from = manifest ? CopyFrom::manifest : CopyFrom::object;
         const auto statement =
-            copy_sql(target.table, target.columns, bucket, key, client_.region(), authorization_, false);
-        const auto shown = copy_sql(target.table, target.columns, bucket, key, client_.region(), authorization_, true);
-        const CopyCommand command{statement, shown, bucket, key, target.table, target.columns, rows_};
+            copy_sql(target.table, target.columns, bucket, from_, client_.region(), authorization_, false, from);
+        const auto shown =
+            copy_sql(target.table, target.columns, bucket, from_, client_.region(), authorization_, true, from);
+        const CopyCommand command{.statement = statement,
+                                  .shown = shown,
+                                  .bucket = bucket,
+                                  .key = from_,
+                                  .manifest = manifest,
+                                  .objects = objects_,
+                                  .table = target.table,
+                                  .columns = target.columns,
+                                  .rows = rows_};
         if (options_->run_copy) return options_->run_copy(conn, command);
         conn.exec(statement);
         const auto count = conn.exec("SELECT pg_last_copy_count()");
@@ -172,6 +250,8 @@ public:
     }
 
     void discard() noexcept override {
+        objects_.clear();
+        from_.clear();
         if (keys_.empty()) return;
         try {
             client_.delete_objects(keys_);
@@ -181,10 +261,16 @@ public:
         keys_.clear();
     }
 
-    // Bytes uploaded (gzip) since the session began.
+    // Bytes uploaded (the gzip objects and the manifests) since the session began.
     [[nodiscard]] std::uint64_t bytes_uploaded() const noexcept { return bytes_; }
 
 private:
+    void upload(const std::string& key, BodySource& body) {
+        // Listed before the PUT: a PUT whose answer was lost may have stored the object.
+        keys_.push_back(key);
+        client_.put_object(key, body);
+    }
+
     std::shared_ptr<const CopyOptions> options_;
     CopyAuthorization authorization_;
     Client client_;
@@ -193,7 +279,9 @@ private:
     std::uint64_t sequence_ = 0;
     std::uint64_t rows_ = 0;
     std::uint64_t bytes_ = 0;
-    std::vector<std::string> keys_;
+    std::vector<std::string> keys_;     // everything uploaded since the last discard(): deleted by it
+    std::vector<std::string> objects_;  // the last stage()'s gzip CSV objects, in order
+    std::string from_;                  // what its COPY names: its one object, or its manifest
 };
 
 // The bulk loader of SinkOptions::bulk_load for COPY from S3 (made by copy_loader).
@@ -209,6 +297,10 @@ public:
             refuse("CopyOptions::prefix, the bucket and iam_role cannot hold a quote or a backslash");
         if (options.min_rows < 1) refuse("CopyOptions::min_rows must be at least 1");
         if (options.gzip_level < 1 || options.gzip_level > 9) refuse("CopyOptions::gzip_level must be 1 to 9");
+        if (options.part_bytes < 1)
+            refuse(
+                "CopyOptions::part_bytes is 0: a part must be allowed at least one byte of CSV (each part holds "
+                "at least one row)");
         // The keys are resolved once: the COPY needs them when it has no role.
         if (!options.client.credentials) options.client.credentials = Credentials::from_env();
         authorization_.iam_role = options.iam_role;

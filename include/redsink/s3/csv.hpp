@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -144,20 +145,32 @@ private:
     std::uint64_t bytes_out_ = 0;
 };
 
-// Writes the rows into `file` as gzip CSV, a slice of rows at a time: the only copy of the batch
-// in memory is the slice's text (some 64 KiB). Finishes the file.
-inline void write_csv_gzip(const BulkRows& rows, GzipFile& file) {
+// Writes rows from `first` on into `file` as gzip CSV, a slice of rows at a time (the only copy
+// of the batch in memory is the slice's text, some 64 KiB), until the rows end or the file's CSV
+// reaches `part_bytes` at the end of a row: a part holds at least one row, and passes part_bytes
+// by less than one row. Finishes the file and returns the first row not written.
+inline std::size_t write_csv_gzip(const BulkRows& rows, std::size_t first, std::uint64_t part_bytes, GzipFile& file) {
     std::string text;
     text.reserve(std::size_t{1} << 17);
-    for (std::size_t row = 0; row < rows.rows(); ++row) {
+    std::size_t row = first;
+    while (row < rows.rows()) {
         append_csv_rows(text, rows, row, 1);
-        if (text.size() >= (std::size_t{1} << 16)) {
+        ++row;
+        const bool full = file.bytes_in() + text.size() >= part_bytes;
+        if (full || text.size() >= (std::size_t{1} << 16)) {
             file.write(text);
             text.clear();
         }
+        if (full) break;
     }
     file.write(text);
     file.finish();
+    return row;
+}
+
+// Writes every row into `file` as gzip CSV (one part, whatever its size). Finishes the file.
+inline void write_csv_gzip(const BulkRows& rows, GzipFile& file) {
+    write_csv_gzip(rows, 0, std::numeric_limits<std::uint64_t>::max(), file);
 }
 
 }  // namespace redsink::s3

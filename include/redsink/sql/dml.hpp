@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <range/v3/view/transform.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -73,17 +74,20 @@ namespace detail {
 
 }  // namespace detail
 
-// INSERT INTO table (columns) VALUES ($1, ...), ... for `rows` rows, with the op column first
-// when `with_op`. On Redshift a JSON column's parameter goes through JSON_PARSE into SUPER.
+// INSERT INTO table (columns) VALUES ($1, ...), ... for `rows` rows, with the stage's op and keep
+// columns first when `staged`. On Redshift a JSON column's parameter goes through JSON_PARSE into
+// SUPER.
 [[nodiscard]] inline std::string insert_values_sql(const std::string& table_quoted, std::span<const ColumnSpec> columns,
-                                                   bool with_op, std::size_t rows, Dialect dialect) {
-    const std::size_t per_row = columns.size() + (with_op ? 1 : 0);
+                                                   bool staged, std::size_t rows, Dialect dialect) {
+    const std::size_t leading = staged ? 2 : 0;
+    const std::size_t per_row = columns.size() + leading;
     if (rows == 0 || rows > max_rows_per_insert(per_row))
         throw Error(ErrorKind::other, {},
                     fmt::format("an INSERT of {} rows of {} values is outside 1 to {} rows", rows, per_row,
                                 max_rows_per_insert(per_row)));
     std::string out = "INSERT INTO " + table_quoted + " (";
-    if (with_op) out += quote_identifier(op_column) + (columns.empty() ? "" : ", ");
+    if (staged)
+        out += quote_identifier(op_column) + ", " + quote_identifier(keep_column) + (columns.empty() ? "" : ", ");
     out += detail::column_list(columns) + ") VALUES ";
     out.reserve(out.size() + rows * per_row * 10);
     std::size_t param = 1;
@@ -91,9 +95,8 @@ namespace detail {
         out += row == 0 ? "(" : ", (";
         for (std::size_t value = 0; value < per_row; ++value) {
             if (value > 0) out += ", ";
-            const std::size_t column = with_op ? value - 1 : value;
             const bool super =
-                dialect == Dialect::redshift && !(with_op && value == 0) && columns[column].type.kind == SqlKind::json;
+                dialect == Dialect::redshift && value >= leading && columns[value - leading].type.kind == SqlKind::json;
             if (super) out += "JSON_PARSE(";
             out += '$';
             out += std::to_string(param++);
@@ -104,10 +107,13 @@ namespace detail {
     return out;
 }
 
-// The stage: the record's columns, all nullable (a delete carries only its key), and the op.
+// The stage: the op, the keep text (one character per record column), and the record's columns,
+// all nullable (a delete carries only its key).
 [[nodiscard]] inline std::string create_stage_sql(const TableSpec& spec, bool if_not_exists) {
-    std::string out = fmt::format("CREATE TEMP TABLE {}{} ({} CHAR(1) NOT NULL", if_not_exists ? "IF NOT EXISTS " : "",
-                                  quote_identifier(stage_table), quote_identifier(op_column));
+    std::string out =
+        fmt::format("CREATE TEMP TABLE {}{} ({} CHAR(1) NOT NULL, {} VARCHAR({})",
+                    if_not_exists ? "IF NOT EXISTS " : "", quote_identifier(stage_table), quote_identifier(op_column),
+                    quote_identifier(keep_column), std::max<std::size_t>(spec.columns.size(), 1));
     for (const auto& column : spec.columns)
         out += fmt::format(", {} {}", quote_identifier(column.name), sql_type_name(column.type, spec.dialect));
     return out + ")";
@@ -183,6 +189,26 @@ namespace detail {
     return out;
 }
 
+// Sets the values that staged rows keep (the keep column) to the target's, for keys the target
+// holds: one UPDATE of the stage, before the plan's statements. A kept value of a key the target
+// does not hold stays NULL. Nothing when no column can be kept (every column in the key).
+[[nodiscard]] inline std::string keep_stored_sql(const TableSpec& spec) {
+    const auto target = spec.name.quoted();
+    const auto stage = quote_identifier(stage_table);
+    const auto keep = stage + "." + quote_identifier(keep_column);
+    std::string sets;
+    for (std::size_t i = 0; i < spec.columns.size(); ++i) {
+        if (spec.columns[i].key) continue;
+        const auto column = quote_identifier(spec.columns[i].name);
+        if (!sets.empty()) sets += ", ";
+        sets += fmt::format("{} = CASE WHEN SUBSTRING({}, {}, 1) = '1' THEN {}.{} ELSE {}.{} END", column, keep, i + 1,
+                            target, column, stage, column);
+    }
+    if (sets.empty()) return {};
+    return fmt::format("UPDATE {} SET {} FROM {} WHERE {} AND {} IS NOT NULL", stage, sets, target,
+                       detail::key_match(spec, target, stage), keep);
+}
+
 // Serializes writers of one table on Redshift, which otherwise fails one of them with 1023: the
 // first statement of every transaction that writes the target (docs/tasks.md).
 [[nodiscard]] inline std::string lock_table_sql(const TableRef& table) {
@@ -216,10 +242,11 @@ namespace detail {
 
 // ---- PostgreSQL's faster forms ------------------------------------------------------------
 
+// COPY ... FROM STDIN, with the stage's op and keep columns first when `staged`.
 [[nodiscard]] inline std::string copy_sql(const std::string& table_quoted, std::span<const ColumnSpec> columns,
-                                          bool with_op) {
-    std::string list = with_op ? quote_identifier(op_column) : std::string();
-    if (with_op && !columns.empty()) list += ", ";
+                                          bool staged) {
+    std::string list = staged ? quote_identifier(op_column) + ", " + quote_identifier(keep_column) : std::string();
+    if (staged && !columns.empty()) list += ", ";
     list += detail::column_list(columns);
     return fmt::format("COPY {} ({}) FROM STDIN", table_quoted, list);
 }

@@ -14,6 +14,9 @@ namespace redsink::sql {
 
 // The column the sink reserves in its stage table for each event's operation.
 inline constexpr std::string_view op_column = "redsink_op";
+// And for which of its columns the row keeps the table's value (Change::keep): one character per
+// record column, '1' kept, '0' not; NULL when none is kept.
+inline constexpr std::string_view keep_column = "redsink_keep";
 
 struct ColumnSpec {
     std::string name;  // lowercased, unquoted
