@@ -69,26 +69,8 @@ public:
           batcher_(options_.tasks, {options_.batch_rows, options_.batch_bytes, options_.flush_interval}, dialect,
                    delivery_policy::writes_positions, order::index, one_row_per_key) {
         sql::check_target_name(target_);
-        std::mt19937_64 random(std::random_device{}());
-        const auto first = std::chrono::steady_clock::now();
-        for (int attempt = 1;; ++attempt) {
-            try {
-                start(config);
-                return;
-            } catch (const Error& error) {
-                tasks_.clear();
-                const auto elapsed =
-                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - first);
-                const auto delay = detail::retry_delay(error, attempt, elapsed, retry_policy(), random);
-                if (!delay) {
-                    if (!error.retryable()) throw;
-                    throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
-                                "starting the sink for " + target_.display() + ", after " +
-                                    detail::describe_attempts(attempt, elapsed) + "; " + error.context());
-                }
-                (void)detail::wait_for_retry(*delay, {});
-            }
-        }
+        retrying(
+            "starting the sink for " + target_.display(), [&] { start(config); }, [&] { tasks_.clear(); });
     }
 
     Sink(const Sink&) = delete;
@@ -206,30 +188,14 @@ public:
                             "claim_partitions on the sink for " + target_.display() + ": partition " +
                                 std::to_string(partition) + " is below 0");
         flush();
-        std::mt19937_64 random(std::random_device{}());
-        const auto first = std::chrono::steady_clock::now();
         detail::PartitionClaim claim;
-        for (int attempt = 1;; ++attempt) {
-            try {
-                if (!claim_conn_->is_open()) {
-                    claim_conn_->reconnect();
-                    for (const auto& setting : settings_) claim_conn_->exec(setting);
-                }
-                claim = detail::claim_partitions(*claim_conn_, *positions_, dialect, lock_sql_, partitions);
-                break;
-            } catch (const Error& error) {
-                const auto elapsed =
-                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - first);
-                const auto delay = detail::retry_delay(error, attempt, elapsed, retry_policy(), random);
-                if (!delay) {
-                    if (!error.retryable()) throw;
-                    throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
-                                "claiming partitions of " + target_.display() + ", after " +
-                                    detail::describe_attempts(attempt, elapsed) + "; " + error.context());
-                }
-                (void)detail::wait_for_retry(*delay, {});
+        retrying("claiming partitions of " + target_.display(), [&] {
+            if (!claim_conn_->is_open()) {
+                claim_conn_->reconnect();
+                for (const auto& setting : settings_) claim_conn_->exec(setting);
             }
-        }
+            claim = detail::claim_partitions(*claim_conn_, *positions_, dialect, lock_sql_, partitions);
+        });
         // Nothing is in flight (flushed): the tasks see the new epochs from their next batch.
         for (const auto& [partition, epoch] : claim.epochs) {
             positions_->partitions->set(partition, epoch);
@@ -393,6 +359,32 @@ private:
         if (delivery_policy::writes_positions) needs.positions_table = detail::positions_table(target_);
         for (const auto& [own, role] : plan_->own_tables()) needs.own_tables.push_back(own.name);
         return needs;
+    }
+
+    // Runs `attempt` until it succeeds, retrying transient failures within retry_budget
+    // (detail::retry_delay), calling `after_failure` after each failed attempt. The last error is
+    // thrown, a retryable one with `what` and the attempts made added to its context.
+    void retrying(const std::string& what, const std::function<void()>& attempt,
+                  const std::function<void()>& after_failure = {}) {
+        std::mt19937_64 random(std::random_device{}());
+        const auto first = std::chrono::steady_clock::now();
+        for (int tries = 1;; ++tries) {
+            try {
+                attempt();
+                return;
+            } catch (const Error& error) {
+                if (after_failure) after_failure();
+                const auto elapsed =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - first);
+                const auto delay = detail::retry_delay(error, tries, elapsed, retry_policy(), random);
+                if (!delay) {
+                    if (!error.retryable()) throw;
+                    throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
+                                what + ", after " + detail::describe_attempts(tries, elapsed) + "; " + error.context());
+                }
+                (void)detail::wait_for_retry(*delay, {});
+            }
+        }
     }
 
     [[nodiscard]] detail::RetryPolicy retry_policy() const {
