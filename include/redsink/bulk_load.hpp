@@ -2,6 +2,7 @@
 
 #include <redsink/encode.hpp>
 #include <redsink/pq/connection.hpp>
+#include <redsink/row_values.hpp>
 #include <redsink/sql/table.hpp>
 
 #include <cstddef>
@@ -22,43 +23,44 @@ namespace redsink {
 // or nullptr for NULL. A view of the batch: valid during the call it is given to.
 class BulkRows {
 public:
+    // `rows`: the rows of `values` to send, in order, each with its op.
+    BulkRows(RowValues values, std::span<const std::uint32_t> rows, std::span<const char> ops, bool with_op) noexcept
+        : values_(values), rows_(rows), ops_(ops), with_op_(with_op) {}
     // `rows`: the rows of `params` (and of `keeps`, one keep text per row) to send, in order.
     BulkRows(const ParamBuffer& params, std::size_t record_columns, std::span<const std::uint32_t> rows,
              std::span<const char> ops, bool with_op, const ParamBuffer* keeps = nullptr) noexcept
-        : params_(&params), keeps_(keeps), record_columns_(record_columns), rows_(rows), ops_(ops), with_op_(with_op) {}
+        : BulkRows(RowValues(params, record_columns, keeps), rows, ops, with_op) {}
 
     [[nodiscard]] std::size_t rows() const noexcept { return rows_.size(); }
-    [[nodiscard]] std::size_t columns() const noexcept { return record_columns_ + (with_op_ ? leading : 0); }
+    [[nodiscard]] std::size_t columns() const noexcept { return values_.columns() + (with_op_ ? leading : 0); }
     [[nodiscard]] bool with_op() const noexcept { return with_op_; }
     // Value `column` of row `row`: with_op(), the op ("i", "d" or "x") and the keep text (NULL
     // unless the row keeps stored values) first, then the record's.
     [[nodiscard]] const char* value(std::size_t row, std::size_t column) const noexcept {
         if (with_op_) {
             if (column == 0) return op_text(ops_[row]);
-            if (column == 1) return kept(row) ? keeps_->data(rows_[row]) : nullptr;
+            if (column == 1) return values_.keep(rows_[row]);
             column -= leading;
         }
-        return params_->data(rows_[row] * record_columns_ + column);
+        return values_.value(rows_[row], column);
     }
     [[nodiscard]] std::string_view view(std::size_t row, std::size_t column) const noexcept {
         if (with_op_) {
             if (column == 0) return op_text(ops_[row]);
-            if (column == 1) return kept(row) ? keeps_->view(rows_[row]) : std::string_view();
+            if (column == 1) {
+                const char* keep = values_.keep(rows_[row]);
+                return keep != nullptr ? std::string_view(keep) : std::string_view();
+            }
             column -= leading;
         }
-        return params_->view(rows_[row] * record_columns_ + column);
+        return values_.view(rows_[row], column);
     }
 
 private:
     static constexpr std::size_t leading = 2;  // op, keep
-    [[nodiscard]] bool kept(std::size_t row) const noexcept {
-        return keeps_ != nullptr && rows_[row] < keeps_->size() && !keeps_->is_null(rows_[row]);
-    }
     [[nodiscard]] static const char* op_text(char op) noexcept { return op == 'd' ? "d" : op == 'x' ? "x" : "i"; }
 
-    const ParamBuffer* params_;
-    const ParamBuffer* keeps_;
-    std::size_t record_columns_;
+    RowValues values_;
     std::span<const std::uint32_t> rows_;
     std::span<const char> ops_;
     bool with_op_;

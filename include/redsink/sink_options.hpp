@@ -1,7 +1,9 @@
 #pragma once
 
+#include <redsink/dialect.hpp>
 #include <redsink/position.hpp>
 #include <redsink/pq/connection.hpp>
+#include <redsink/pq/error.hpp>
 #include <redsink/sql/table.hpp>
 
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace redsink {
 
@@ -85,5 +88,39 @@ struct SinkOptions {
     pq::TraceHook trace{};       // sees every statement's SQL text (never values), from the first
     SessionHook session_hook{};  // for tests and diagnostics: runs on a task's session (SessionPoint)
 };
+
+// What a sink's policies make of its options, for check_options.
+struct SinkTraits {
+    Dialect dialect = Dialect::redshift;
+    bool writes_positions = false;         // exactly_once
+    std::string_view dead_letter_table{};  // with dead_letter: its table; empty without
+};
+
+// Refuses options that cannot work, or cannot work with the sink's policies, with an error that
+// names the option.
+inline void check_options(const SinkOptions& options, const SinkTraits& traits) {
+    const auto refuse = [](const std::string& why) { throw Error(ErrorKind::other, {}, why); };
+    if (options.table.empty()) refuse("SinkOptions::table is required");
+    if (options.batch_rows == 0) refuse("SinkOptions::batch_rows must be at least 1");
+    if (options.max_attempts < 0) refuse("SinkOptions::max_attempts must be 0 (no limit) or more");
+    if (options.retry_budget.count() < 0 || options.statement_timeout.count() < 0 || options.lock_timeout.count() < 0)
+        refuse("SinkOptions::retry_budget, statement_timeout and lock_timeout cannot be negative");
+    if (options.tasks < 1 || options.tasks > 64) refuse("SinkOptions::tasks must be between 1 and 64");
+    if (options.source_name.size() > 255) refuse("SinkOptions::source_name is longer than 255 bytes");
+    if (options.fencing == Fencing::partition && !traits.writes_positions)
+        refuse("SinkOptions::fencing (Fencing::partition) is for the exactly_once delivery policy");
+    // Each sink sweeps its identity's prefix at start: it would delete what another sink of the
+    // identity is loading.
+    if (options.fencing == Fencing::partition && options.bulk_load)
+        refuse("SinkOptions::bulk_load cannot be combined with Fencing::partition yet");
+    if (!traits.dead_letter_table.empty() && options.table == traits.dead_letter_table)
+        refuse("table " + options.table + " is the dead_letter policy's table; it cannot be the target too");
+    if (traits.dialect != Dialect::redshift && options.bulk_load)
+        refuse("SinkOptions::bulk_load (COPY from S3) is for the redshift dialect");
+    const auto& layout = options.layout;
+    if (traits.dialect != Dialect::redshift &&
+        (!layout.diststyle.empty() || !layout.distkey.empty() || !layout.sortkey.empty()))
+        refuse("SinkOptions::layout (DISTSTYLE, DISTKEY, SORTKEY) is for the redshift dialect");
+}
 
 }  // namespace redsink

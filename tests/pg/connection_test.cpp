@@ -5,10 +5,12 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using redsink::ErrorKind;
@@ -298,6 +300,32 @@ TEST_CASE("open failures name host, port, database and user, never the password"
     CHECK(log.find(password) == std::string::npos);
     CHECK(log.find(wrong) == std::string::npos);
     admin.exec("DROP ROLE redsink_pw_test");
+}
+
+TEST_CASE("a pipeline keeps at most its depth in flight and hands each answer over with its tag", "[pg][pipeline]") {
+    Connection conn(test_config());
+    conn.exec("CREATE TEMP TABLE pipeline_window (id int)");
+    std::vector<std::pair<std::uint32_t, std::size_t>> answers;
+    {
+        redsink::pq::Pipeline pipeline(
+            conn, 2, [&](const redsink::pq::Completion& done) { answers.emplace_back(done.tag, done.rows); });
+        std::vector<std::string> statements;
+        for (int i = 1; i <= 6; ++i)
+            statements.push_back("INSERT INTO pipeline_window SELECT generate_series(1, " + std::to_string(i) + ")");
+        for (std::uint32_t i = 0; i < statements.size(); ++i) {
+            pipeline.send(statements[i], i + 1);
+            CHECK(pipeline.in_flight() <= 2);
+        }
+        CHECK(answers.size() == 4);  // the first four were waited for to keep two in flight
+        CHECK(pipeline.drain() == 11);
+        CHECK(pipeline.in_flight() == 0);
+    }
+    REQUIRE(answers.size() == 6);
+    for (std::uint32_t i = 0; i < 6; ++i) {
+        CHECK(answers[i].first == i + 1);
+        CHECK(answers[i].second == i + 1);
+    }
+    CHECK(conn.exec("SELECT count(*) FROM pipeline_window").get(0, 0) == "21");
 }
 
 TEST_CASE("a pipeline runs prepared statements in flight and surfaces the first error", "[pg][pipeline]") {

@@ -16,6 +16,8 @@
 using redsink::Reduction;
 using redsink::detail::EncodedBatch;
 using redsink::detail::reduce;
+using redsink::detail::Refusals;
+using redsink::detail::StagedRows;
 
 namespace {
 
@@ -42,9 +44,9 @@ EncodedBatch batch_of(const std::vector<std::pair<std::string, char>>& events) {
 }
 
 // The staged rows as "event:op".
-std::vector<std::string> staged(const EncodedBatch& batch) {
+std::vector<std::string> staged(const StagedRows& staged) {
     std::vector<std::string> out;
-    for (const auto& row : batch.staged) out.push_back(std::to_string(row.event) + ":" + row.op);
+    for (const auto& row : staged.rows) out.push_back(std::to_string(row.event) + ":" + row.op);
     return out;
 }
 
@@ -54,37 +56,42 @@ using list = std::vector<std::string>;
 }  // namespace
 
 TEST_CASE("upsert keeps each key's last event, in event order", "[unit][reduce]") {
+    StagedRows out;
     auto batch = batch_of({{"a", 'i'}, {"b", 'i'}, {"a", 'i'}, {"c", 'i'}, {"b", 'd'}, {"c", 'd'}, {"c", 'i'}});
-    reduce(batch, Reduction::last_per_key, false, key);
-    CHECK(staged(batch) == list{"2:i", "4:d", "6:i"});
-    CHECK(batch.staged_inserts == 2);
-    CHECK(batch.staged_deletes == 1);
+    out = reduce(batch, Reduction::last_per_key, false, key);
+    CHECK(staged(out) == list{"2:i", "4:d", "6:i"});
+    CHECK(out.inserts == 2);
+    CHECK(out.deletes == 1);
 }
 
 TEST_CASE("upsert with a delete mode that keeps rows stages a deleted key's last insert as deleted", "[unit][reduce]") {
+    StagedRows out;
     auto batch = batch_of({{"a", 'i'}, {"a", 'i'}, {"a", 'd'}, {"b", 'd'}, {"c", 'd'}, {"c", 'i'}});
-    reduce(batch, Reduction::last_per_key, true, key);
-    CHECK(staged(batch) == list{"1:x", "3:d", "5:i"});
-    CHECK(batch.staged_inserts == 2);
-    CHECK(batch.staged_deletes == 1);
+    out = reduce(batch, Reduction::last_per_key, true, key);
+    CHECK(staged(out) == list{"1:x", "3:d", "5:i"});
+    CHECK(out.inserts == 2);
+    CHECK(out.deletes == 1);
 }
 
 TEST_CASE("append keeps every insert after the key's last delete, and one delete per key", "[unit][reduce]") {
+    StagedRows out;
     auto batch = batch_of(
         {{"a", 'i'}, {"a", 'i'}, {"b", 'i'}, {"a", 'd'}, {"a", 'i'}, {"a", 'd'}, {"a", 'i'}, {"a", 'i'}, {"b", 'i'}});
-    reduce(batch, Reduction::inserts_after_last_delete, false, key);
-    CHECK(staged(batch) == list{"2:i", "5:d", "6:i", "7:i", "8:i"});
-    reduce(batch, Reduction::inserts_after_last_delete, true, key);
-    CHECK(staged(batch) == list{"0:x", "1:x", "2:i", "4:x", "5:d", "6:i", "7:i", "8:i"});
+    out = reduce(batch, Reduction::inserts_after_last_delete, false, key);
+    CHECK(staged(out) == list{"2:i", "5:d", "6:i", "7:i", "8:i"});
+    out = reduce(batch, Reduction::inserts_after_last_delete, true, key);
+    CHECK(staged(out) == list{"0:x", "1:x", "2:i", "4:x", "5:d", "6:i", "7:i", "8:i"});
 }
 
 TEST_CASE("without key columns every event is staged", "[unit][reduce]") {
+    StagedRows out;
     auto batch = batch_of({{"a", 'i'}, {"a", 'i'}, {"b", 'i'}});
-    reduce(batch, Reduction::inserts_after_last_delete, false, {});
-    CHECK(staged(batch) == list{"0:i", "1:i", "2:i"});
+    out = reduce(batch, Reduction::inserts_after_last_delete, false, {});
+    CHECK(staged(out) == list{"0:i", "1:i", "2:i"});
 }
 
 TEST_CASE("composite keys compare every key column; many keys stay distinct", "[unit][reduce]") {
+    StagedRows out;
     EncodedBatch batch;
     batch.columns = 2;
     // (tenant, id): ("1","12") and ("11","2") must not collide.
@@ -98,14 +105,14 @@ TEST_CASE("composite keys compare every key column; many keys stay distinct", "[
     }
     const std::vector<std::size_t> both{0, 1};
     hash_keys(batch, both);
-    reduce(batch, Reduction::last_per_key, false, both);
-    CHECK(staged(batch) == list{"1:i", "2:i", "3:i"});
+    out = reduce(batch, Reduction::last_per_key, false, both);
+    CHECK(staged(out) == list{"1:i", "2:i", "3:i"});
 
     std::vector<std::pair<std::string, char>> many;
     for (int i = 0; i < 5000; ++i) many.emplace_back(std::to_string(i % 1234), i % 7 == 0 ? 'd' : 'i');
     auto large = batch_of(many);
-    reduce(large, Reduction::last_per_key, false, key);
-    CHECK(large.staged.size() == 1234);
+    out = reduce(large, Reduction::last_per_key, false, key);
+    CHECK(out.rows.size() == 1234);
 }
 
 TEST_CASE("equal keys hash alike, and the hash reads every key column", "[unit][reduce]") {
@@ -118,16 +125,19 @@ TEST_CASE("equal keys hash alike, and the hash reads every key column", "[unit][
 }
 
 TEST_CASE("events the server refused are left out of the reduction: a key's last good event wins", "[unit][reduce]") {
+    StagedRows out;
     auto batch = batch_of({{"a", 'i'}, {"a", 'i'}, {"b", 'i'}, {"b", 'd'}, {"c", 'i'}});
-    batch.refused.assign(batch.events(), 0);
-    batch.refused[1] = 1;  // a's later insert
-    batch.refused[3] = 1;  // b's delete
-    reduce(batch, Reduction::last_per_key, false, key);
-    CHECK(staged(batch) == list{"0:i", "2:i", "4:i"});
-    reduce(batch, Reduction::inserts_after_last_delete, false, key);
-    CHECK(staged(batch) == list{"0:i", "2:i", "4:i"});
-    reduce(batch, Reduction::inserts_after_last_delete, false, {});
-    CHECK(staged(batch) == list{"0:i", "2:i", "4:i"});
+    Refusals refused;
+    refused.refuse(1, batch.events(), {});  // a's later insert
+    refused.refuse(3, batch.events(), {});  // b's delete
+    CHECK(refused.size() == 2);
+    CHECK_FALSE(refused.is_refused(0));
+    out = reduce(batch, Reduction::last_per_key, false, key, {}, refused);
+    CHECK(staged(out) == list{"0:i", "2:i", "4:i"});
+    out = reduce(batch, Reduction::inserts_after_last_delete, false, key, {}, refused);
+    CHECK(staged(out) == list{"0:i", "2:i", "4:i"});
+    out = reduce(batch, Reduction::inserts_after_last_delete, false, {}, {}, refused);
+    CHECK(staged(out) == list{"0:i", "2:i", "4:i"});
 }
 
 TEST_CASE("a dead letter's values: JSON text, bytes that are not UTF-8 as \\xNN, refused values as close as text shows",
@@ -207,14 +217,15 @@ EncodedBatch batch_keeping(const std::vector<KeepEvent>& events) {
 }
 
 // The staged rows as "event:op:a,b|keep", from the values each sends (NULL as "-").
-std::vector<std::string> staged_values(const EncodedBatch& batch) {
+std::vector<std::string> staged_values(const EncodedBatch& batch, const StagedRows& staged) {
     std::vector<std::string> out;
-    for (const auto& row : batch.staged) {
+    const auto values = staged.values(batch);
+    for (const auto& row : staged.rows) {
         const auto text = [&](std::size_t column) {
-            const char* value = batch.value(row.row(), column);
+            const char* value = values.value(row.row(), column);
             return value == nullptr ? std::string("-") : std::string(value);
         };
-        const char* keep = batch.keep(row.row());
+        const char* keep = values.keep(row.row());
         out.push_back(std::to_string(row.event) + ":" + row.op + ":" + text(1) + "," + text(2) + "|" +
                       (keep == nullptr ? "" : keep));
     }
@@ -224,6 +235,7 @@ std::vector<std::string> staged_values(const EncodedBatch& batch) {
 }  // namespace
 
 TEST_CASE("a kept value comes from the key's nearest earlier insert in the batch that carries it", "[unit][reduce]") {
+    StagedRows out;
     auto batch = batch_keeping({
         {"a", 'i', "a1", "b1", ""},
         {"a", 'i', "", "b2", "010"},  // a kept: a1
@@ -236,36 +248,38 @@ TEST_CASE("a kept value comes from the key's nearest earlier insert in the batch
         {"d", 'i', "d2", "", "001"},
         {"d", 'i', "", "", "011"},  // a from event 8; b from none: still kept
     });
-    reduce(batch, Reduction::last_per_key, false, key);
-    CHECK(staged_values(batch) == list{"2:i:-,-|011", "3:i:a3,b2|", "6:i:-,x|", "9:i:d2,-|001"});
-    CHECK(batch.staged_keeping == 2);
-    CHECK(batch.merged_rows == 3);
+    out = reduce(batch, Reduction::last_per_key, false, key);
+    CHECK(staged_values(batch, out) == list{"2:i:-,-|011", "3:i:a3,b2|", "6:i:-,x|", "9:i:d2,-|001"});
+    CHECK(out.keeping == 2);
+    CHECK(out.merged_bytes.size() == 3);
     // Reducing again starts from the events' own rows.
     const auto params = batch.params.size();
-    reduce(batch, Reduction::last_per_key, false, key);
+    out = reduce(batch, Reduction::last_per_key, false, key);
     CHECK(batch.params.size() == params);
-    CHECK(staged_values(batch) == list{"2:i:-,-|011", "3:i:a3,b2|", "6:i:-,x|", "9:i:d2,-|001"});
+    CHECK(staged_values(batch, out) == list{"2:i:-,-|011", "3:i:a3,b2|", "6:i:-,x|", "9:i:d2,-|001"});
     // A refused event is as if never written: its values are not taken.
-    batch.refused.assign(batch.events(), 0);
-    batch.refused[1] = 1;
-    reduce(batch, Reduction::last_per_key, false, key);
-    CHECK(staged_values(batch) == list{"2:i:-,-|011", "3:i:a3,b1|", "6:i:-,x|", "9:i:d2,-|001"});
+    Refusals refused;
+    refused.refuse(1, batch.events(), {});
+    out = reduce(batch, Reduction::last_per_key, false, key, {}, refused);
+    CHECK(staged_values(batch, out) == list{"2:i:-,-|011", "3:i:a3,b1|", "6:i:-,x|", "9:i:d2,-|001"});
 }
 
 TEST_CASE("with a delete mode that keeps rows, kept values are merged across deletes too", "[unit][reduce]") {
+    StagedRows out;
     auto batch = batch_keeping({{"a", 'i', "a1", "b1", ""}, {"a", 'i', "a2", "", "001"}, {"a", 'd', "", "", ""}});
-    reduce(batch, Reduction::last_per_key, true, key);
-    CHECK(staged_values(batch) == list{"1:x:a2,b1|"});
-    CHECK(batch.staged_keeping == 0);
+    out = reduce(batch, Reduction::last_per_key, true, key);
+    CHECK(staged_values(batch, out) == list{"1:x:a2,b1|"});
+    CHECK(out.keeping == 0);
     // A soft-deleted row keeps its values: an insert after the delete keeps them.
     batch = batch_keeping({{"a", 'i', "a1", "b1", ""}, {"a", 'd', "", "", ""}, {"a", 'i', "", "b3", "010"}});
-    reduce(batch, Reduction::last_per_key, true, key);
-    CHECK(staged_values(batch) == list{"2:i:a1,b3|"});
-    reduce(batch, Reduction::last_per_key, false, key);
-    CHECK(staged_values(batch) == list{"2:i:-,b3|"});
+    out = reduce(batch, Reduction::last_per_key, true, key);
+    CHECK(staged_values(batch, out) == list{"2:i:a1,b3|"});
+    out = reduce(batch, Reduction::last_per_key, false, key);
+    CHECK(staged_values(batch, out) == list{"2:i:-,b3|"});
 }
 
 TEST_CASE("newest_per_key merges kept values by the order column, not by arrival", "[unit][reduce]") {
+    StagedRows out;
     // The order column is a (an integer): b is kept.
     auto batch = batch_keeping({
         {"a", 'i', "3", "", "001"},  // newest: b from the next older by order, event 2
@@ -293,7 +307,7 @@ TEST_CASE("newest_per_key merges kept values by the order column, not by arrival
     }
     hash_keys(batch, {0});
     redsink::detail::OrderColumn order{1, true};
-    reduce(batch, Reduction::newest_per_key, false, key, order);
-    CHECK(staged_values(batch) == list{"0:i:3,b2|", "3:i:5,-|"});
-    CHECK(batch.staged_keeping == 0);
+    out = reduce(batch, Reduction::newest_per_key, false, key, order);
+    CHECK(staged_values(batch, out) == list{"0:i:3,b2|", "3:i:5,-|"});
+    CHECK(out.keeping == 0);
 }

@@ -22,6 +22,8 @@ using redsink::Reduction;
 using redsink::detail::EncodedBatch;
 using redsink::detail::OrderColumn;
 using redsink::detail::reduce;
+using redsink::detail::Refusals;
+using redsink::detail::StagedRows;
 
 namespace {
 
@@ -50,9 +52,9 @@ EncodedBatch batch_of(const std::vector<std::tuple<std::string, std::string, cha
     return batch;
 }
 
-std::vector<std::string> staged(const EncodedBatch& batch) {
+std::vector<std::string> staged(const StagedRows& staged) {
     std::vector<std::string> out;
-    for (const auto& row : batch.staged) out.push_back(std::to_string(row.event) + ":" + row.op);
+    for (const auto& row : staged.rows) out.push_back(std::to_string(row.event) + ":" + row.op);
     return out;
 }
 
@@ -98,43 +100,45 @@ const std::string not_d = R"("redsink_stage"."redsink_op" <> 'd')";
 
 TEST_CASE("newest_wins reduction: per key the newest event by its order value, not the last written",
           "[unit][reduce][newest_wins]") {
+    StagedRows out;
     SECTION("integers compare as numbers: 10 is newer than 9") {
         auto batch = batch_of({{"a", "10", 'i'}, {"a", "9", 'i'}, {"b", "3", 'i'}, {"b", "-4", 'i'}});
-        reduce(batch, Reduction::newest_per_key, false, key, numeric);
-        CHECK(staged(batch) == list{"0:i", "2:i"});
+        out = reduce(batch, Reduction::newest_per_key, false, key, numeric);
+        CHECK(staged(out) == list{"0:i", "2:i"});
     }
     SECTION("an older delete loses to a newer insert written before it") {
         auto batch = batch_of({{"a", "7", 'i'}, {"a", "5", 'd'}, {"b", "2", 'd'}, {"b", "1", 'i'}});
-        reduce(batch, Reduction::newest_per_key, false, key, numeric);
-        CHECK(staged(batch) == list{"0:i", "2:d"});
-        CHECK(batch.staged_inserts == 1);
-        CHECK(batch.staged_deletes == 1);
+        out = reduce(batch, Reduction::newest_per_key, false, key, numeric);
+        CHECK(staged(out) == list{"0:i", "2:d"});
+        CHECK(out.inserts == 1);
+        CHECK(out.deletes == 1);
     }
     SECTION("a newer delete with a delete mode that keeps rows: the delete, and the newest insert as deleted") {
         auto batch = batch_of({{"a", "4", 'i'}, {"a", "9", 'd'}, {"a", "6", 'i'}, {"a", "2", 'i'}, {"b", "1", 'd'}});
-        reduce(batch, Reduction::newest_per_key, true, key, numeric);
-        CHECK(staged(batch) == list{"1:d", "2:x", "4:d"});
+        out = reduce(batch, Reduction::newest_per_key, true, key, numeric);
+        CHECK(staged(out) == list{"1:d", "2:x", "4:d"});
     }
     SECTION("ties go to the later write, between inserts and between an insert and a delete") {
         auto batch = batch_of(
             {{"a", "5", 'i'}, {"a", "5", 'i'}, {"b", "5", 'd'}, {"b", "5", 'i'}, {"c", "5", 'i'}, {"c", "5", 'd'}});
-        reduce(batch, Reduction::newest_per_key, false, key, numeric);
-        CHECK(staged(batch) == list{"1:i", "3:i", "5:d"});
-        reduce(batch, Reduction::newest_per_key, true, key, numeric);
-        CHECK(staged(batch) == list{"1:i", "3:i", "4:x", "5:d"});
+        out = reduce(batch, Reduction::newest_per_key, false, key, numeric);
+        CHECK(staged(out) == list{"1:i", "3:i", "5:d"});
+        out = reduce(batch, Reduction::newest_per_key, true, key, numeric);
+        CHECK(staged(out) == list{"1:i", "3:i", "4:x", "5:d"});
     }
     SECTION("timestamps compare as their fixed-width text") {
         auto batch = batch_of({{"a", "2026-11-26 00:00:00.000010", 'i'},
                                {"a", "2026-11-26 00:00:00.000002", 'i'},
                                {"a", "0999-01-01 00:00:00.000000", 'd'}});
-        reduce(batch, Reduction::newest_per_key, false, key, textual);
-        CHECK(staged(batch) == list{"0:i"});
+        out = reduce(batch, Reduction::newest_per_key, false, key, textual);
+        CHECK(staged(out) == list{"0:i"});
     }
     SECTION("refused events are left out") {
         auto batch = batch_of({{"a", "1", 'i'}, {"a", "2", 'i'}});
-        batch.refused = {0, 1};
-        reduce(batch, Reduction::newest_per_key, false, key, numeric);
-        CHECK(staged(batch) == list{"0:i"});
+        Refusals refused;
+        refused.refuse(1, batch.events(), {});
+        out = reduce(batch, Reduction::newest_per_key, false, key, numeric, refused);
+        CHECK(staged(out) == list{"0:i"});
     }
 }
 

@@ -2,8 +2,10 @@
 // mode and stage state, without a database. The Redshift dialect's statements also go to the
 // offline grammar check.
 #include <redsink/detail/applier.hpp>
+#include <redsink/detail/dead_letter_writes.hpp>
 #include <redsink/detail/executor.hpp>
 #include <redsink/detail/positions.hpp>
+#include <redsink/detail/positions_writer.hpp>
 #include <redsink/detail/transaction_plan.hpp>
 #include <redsink/policies.hpp>
 #include <redsink/record.hpp>
@@ -12,6 +14,7 @@
 #include <catch2/catch.hpp>
 #include <support/statement_log.hpp>
 
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -56,9 +59,9 @@ std::string steps_of(const ApplyPlan& plan, BatchShape shape, StageState stage =
     return describe(steps);
 }
 
-constexpr BatchShape inserts{true, false};
-constexpr BatchShape deletes{false, true};
-constexpr BatchShape both{true, true};
+constexpr BatchShape inserts{.inserts = true, .rows = 1};
+constexpr BatchShape deletes{.deletes = true, .rows = 1};
+constexpr BatchShape both{.inserts = true, .deletes = true, .rows = 2};
 
 const std::string insert_items =
     R"(INSERT INTO "shop"."items" ("id", "name") SELECT "id", "name" FROM "redsink_stage" WHERE "redsink_stage"."redsink_op" <> 'd')";
@@ -223,37 +226,141 @@ TEST_CASE("every mode, both dialects: one BEGIN and one COMMIT at most, LOCK fir
                 }
             }
         }
-        CHECK(plan_transaction(plan, {false, false}, {}, {}).empty());
+        CHECK(plan_transaction(plan, {}, {}, {}).empty());
     }
 }
+
+namespace {
+
+using redsink::detail::Closing;
+
+std::vector<redsink::detail::DeadLetter> letters(std::size_t count) {
+    std::vector<redsink::detail::DeadLetter> out;
+    for (std::size_t i = 0; i < count; ++i)
+        out.push_back({{0, static_cast<std::int64_t>(i)}, redsink::Op::create, "name", "", "refused", "{}", "now"});
+    return out;
+}
+
+// A batch's dead-letter statements, into shop.redsink_dead_letters.
+std::vector<Step> letter_steps(Dialect dialect, std::size_t count, std::size_t max_rows = 1000) {
+    const auto spec =
+        redsink::detail::dead_letter_table_spec(redsink::sql::TableRef::make("shop", "redsink_dead_letters"), dialect);
+    return redsink::detail::dead_letter_steps(spec, letters(count), "shop.items", max_rows);
+}
+
+redsink::detail::PositionsTarget positions_target(Dialect dialect) {
+    const auto spec = redsink::detail::positions_table_spec(redsink::sql::TableRef::make("shop", "items"), dialect);
+    return {spec.name, "shop.items", "", 3, "host pid 1"};
+}
+
+const std::string letter_insert =
+    R"(INSERT INTO "shop"."redsink_dead_letters" ("target_table", "source_partition", "source_offset", "op", "column_name", "sqlstate", "reason", "row_values", "recorded_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)  ? 1 rows)";
+const std::string update_position =
+    R"(UPDATE "shop"."redsink_positions_items" SET "committed_offset" = $3, "epoch" = $4, "writer" = $5, "written_at" = $6 WHERE "source_name" = $1 AND "source_partition" = $2)";
+const std::string insert_position =
+    R"(INSERT INTO "shop"."redsink_positions_items" ("source_name", "source_partition", "committed_offset", "epoch", "writer", "written_at") VALUES ($1, $2, $3, $4, $5, $6))";
+const std::string check_fence =
+    R"(SELECT 1 FROM "shop"."redsink_positions_items" WHERE "source_name" = $1 AND "source_partition" = -1 AND "epoch" = $2  [partition -1]  ? one row, else fenced)";
+
+}  // namespace
 
 TEST_CASE("dead letters go into their table just before COMMIT, never in a trial", "[unit][plan]") {
     using redsink::append;
     using redsink::ignore_deletes;
     using redsink::upsert;
-    const BatchShape inserts_and_letters{true, false, true};
-    const BatchShape letters_only{false, false, true};
     const auto redshift_append = plan_for<append, ignore_deletes>(Dialect::redshift);
     const auto lock = std::string(R"(LOCK TABLE "shop"."redsink_lock_items")") + "\n";
-    CHECK(steps_of(redshift_append, inserts_and_letters) ==
-          "BEGIN\n" + lock +
-              "fill target by prepared multi-row INSERTs  -> inserted\ndead letters into their table by "
-              "INSERT\nCOMMIT\n");
-    CHECK(steps_of(redshift_append, letters_only) ==
-          "BEGIN\n" + lock + "dead letters into their table by INSERT\nCOMMIT\n");
+    const auto with_letters = [](const ApplyPlan& plan, BatchShape shape, std::size_t count) {
+        const auto steps = plan_transaction(plan, shape, {true, true, false}, {},
+                                            Closing{.dead_letters = letter_steps(plan.dialect(), count)});
+        if (plan.dialect() == Dialect::redshift)
+            for (const auto& step : steps)
+                if (!step.sql.empty()) redsink_test::log_redshift_statement(step.sql);
+        return describe(steps);
+    };
+    CHECK(with_letters(redshift_append, inserts, 1) ==
+          "BEGIN\n" + lock + "fill target by prepared multi-row INSERTs  -> inserted\n" + letter_insert + "\nCOMMIT\n");
+    CHECK(with_letters(redshift_append, {}, 1) == "BEGIN\n" + lock + letter_insert + "\nCOMMIT\n");
     // PostgreSQL's plain COPY is wrapped in a transaction with its dead letters.
     const auto postgres_append = plan_for<append, ignore_deletes>(Dialect::postgres);
-    CHECK(steps_of(postgres_append, inserts_and_letters) ==
-          "BEGIN\nfill target by COPY FROM STDIN  -> inserted\ndead letters into their table by INSERT\nCOMMIT\n");
-    CHECK(steps_of(postgres_append, letters_only) == "BEGIN\ndead letters into their table by INSERT\nCOMMIT\n");
+    CHECK(with_letters(postgres_append, inserts, 1) ==
+          "BEGIN\nfill target by COPY FROM STDIN  -> inserted\n" + letter_insert + "\nCOMMIT\n");
+    CHECK(with_letters(postgres_append, {}, 1) == "BEGIN\n" + letter_insert + "\nCOMMIT\n");
     const auto postgres_upsert = plan_for<upsert, ignore_deletes>(Dialect::postgres);
-    CHECK_THAT(steps_of(postgres_upsert, inserts_and_letters),
-               Catch::EndsWith("  -> inserted\ndead letters into their table by INSERT\nCOMMIT\n"));
-    CHECK(steps_of(postgres_upsert, letters_only) == "BEGIN\ndead letters into their table by INSERT\nCOMMIT\n");
+    CHECK_THAT(with_letters(postgres_upsert, inserts, 1),
+               Catch::EndsWith("  -> inserted\n" + letter_insert + "\nCOMMIT\n"));
+    CHECK(with_letters(postgres_upsert, {}, 1) == "BEGIN\n" + letter_insert + "\nCOMMIT\n");
+    // Several letters share a statement, each checked to insert every row it carries.
+    const auto three = with_letters(postgres_upsert, {}, 3);
+    CHECK_THAT(three, Catch::Contains("($1, $2, $3, $4, $5, $6, $7, $8, $9), ($10, ") &&
+                          Catch::Contains("$27)  ? 3 rows\nCOMMIT\n"));
     // A trial tells whether the server takes rows: it writes no dead letters.
-    const auto trial = describe(plan_transaction(postgres_upsert, inserts_and_letters, {true, true, false},
-                                                 {.lock = redsink::ApplyLock::sink_table, .trial = true}));
-    CHECK_THAT(trial, !Catch::Contains("dead letters") && Catch::EndsWith("ROLLBACK\n"));
+    const auto trial = describe(plan_transaction(postgres_upsert, inserts, {true, true, false},
+                                                 {.lock = redsink::ApplyLock::sink_table, .trial = true},
+                                                 Closing{.dead_letters = letter_steps(Dialect::postgres, 1)}));
+    CHECK_THAT(trial, !Catch::Contains("redsink_dead_letters") && Catch::EndsWith("ROLLBACK\n"));
+}
+
+TEST_CASE("dead letters: statements within the rows a statement may carry", "[unit][plan]") {
+    const auto steps = letter_steps(Dialect::redshift, 2500, 1000);
+    REQUIRE(steps.size() == 3);
+    CHECK(steps[0].first == 0);
+    CHECK(steps[0].count == 1000);
+    CHECK(steps[1].first == 1000);
+    CHECK(steps[2].count == 500);
+    for (const auto& step : steps) {
+        CHECK(step.kind == Step::Kind::dead_letters);
+        CHECK(step.check == redsink::detail::Check::all_rows);
+    }
+    CHECK(letter_steps(Dialect::redshift, 0).empty());
+}
+
+TEST_CASE("the load path: stage or target, INSERT, COPY or the bulk loader's COPY, chosen in one place",
+          "[unit][plan]") {
+    using redsink::append;
+    using redsink::hard_delete;
+    using redsink::ignore_deletes;
+    using redsink::upsert;
+    using redsink::detail::BulkOffer;
+    using redsink::detail::choose_load_path;
+    using Into = Step::Into;
+    using Method = Step::Method;
+    const auto appends = plan_for<append, ignore_deletes>(Dialect::redshift);
+    const auto upserts = plan_for<upsert, hard_delete>(Dialect::redshift);
+    const BatchShape rows{.inserts = true, .rows = 100};
+    const BulkOffer offer{true, 50};
+    const auto path = [](const ApplyPlan& plan, BatchShape shape, redsink::detail::TransactionOptions options,
+                         bool closing = false) {
+        const auto chosen = choose_load_path(plan, shape, options, closing);
+        return std::to_string(static_cast<int>(chosen.into)) + std::to_string(static_cast<int>(chosen.method)) +
+               (chosen.transaction ? "t" : "-");
+    };
+    const auto expect = [](Into into, Method method, bool transaction) {
+        return std::to_string(static_cast<int>(into)) + std::to_string(static_cast<int>(method)) +
+               (transaction ? "t" : "-");
+    };
+    CHECK(path(appends, rows, {}) == expect(Into::target, Method::insert_chunks, true));
+    CHECK(path(appends, rows, {.bulk = offer}) == expect(Into::target, Method::bulk_copy, true));
+    CHECK(path(upserts, rows, {.bulk = offer}) == expect(Into::stage, Method::bulk_copy, true));
+    // Below the loader's threshold, in a trial, or after the server refused the batch's COPY: INSERTs.
+    CHECK(path(appends, {.inserts = true, .rows = 49}, {.bulk = offer}) ==
+          expect(Into::target, Method::insert_chunks, true));
+    CHECK(path(appends, rows, {.trial = true, .bulk = offer}) == expect(Into::target, Method::insert_chunks, true));
+    CHECK(path(appends, rows, {.bulk = offer, .copy_refused = true}) ==
+          expect(Into::target, Method::insert_chunks, true));
+    // Deletes and kept values need the stage.
+    CHECK(path(appends, {.inserts = true, .keeps = true, .rows = 3}, {}) ==
+          expect(Into::stage, Method::insert_chunks, true));
+    CHECK(path(plan_for<append, hard_delete>(Dialect::redshift), {.inserts = true, .deletes = true, .rows = 3}, {}) ==
+          expect(Into::stage, Method::insert_chunks, true));
+    // PostgreSQL: COPY FROM STDIN, never the bulk loader; alone into the target without a transaction
+    // unless something commits with it.
+    const auto postgres = plan_for<append, ignore_deletes>(Dialect::postgres);
+    CHECK(path(postgres, rows, {.bulk = offer}) == expect(Into::target, Method::copy, false));
+    CHECK(path(postgres, rows, {}, true) == expect(Into::target, Method::copy, true));
+    CHECK(path(postgres, rows, {.trial = true}) == expect(Into::target, Method::copy, true));
+    CHECK(path(plan_for<upsert, ignore_deletes>(Dialect::postgres), rows, {}) ==
+          expect(Into::stage, Method::copy, true));
 }
 
 TEST_CASE("redshift's bulk path: COPY from S3 in the fill's place, after LOCK and the stage's DDL", "[unit][plan]") {
@@ -263,9 +370,10 @@ TEST_CASE("redshift's bulk path: COPY from S3 in the fill's place, after LOCK an
     using redsink::upsert;
     const auto lock = std::string(R"(LOCK TABLE "shop"."redsink_lock_items")") + "\n";
     const auto bulk = [](const ApplyPlan& plan, BatchShape shape, StageState stage,
-                         redsink::detail::TransactionOptions options) {
-        options.bulk = true;
-        const auto steps = plan_transaction(plan, shape, stage, options);
+                         redsink::detail::TransactionOptions options, Closing closing = {}) {
+        options.bulk = {true, 1};
+        shape.rows = 10;
+        const auto steps = plan_transaction(plan, shape, stage, options, std::move(closing));
         for (const auto& step : steps)
             if (!step.sql.empty() && plan.dialect() == Dialect::redshift)
                 redsink_test::log_redshift_statement(step.sql);
@@ -293,10 +401,12 @@ TEST_CASE("redshift's bulk path: COPY from S3 in the fill's place, after LOCK an
     CHECK_THAT(bulk(plan_for<upsert, hard_delete>(Dialect::postgres), both, {true, true, false}, {}),
                Catch::Contains("fill stage by COPY FROM STDIN") && !Catch::Contains("S3"));
     // exactly_once and dead letters still go last before COMMIT.
-    CHECK_THAT(bulk(upserts, {true, false, true, true}, {true, true, false}, {}),
-               Catch::Contains("(S3)") && Catch::EndsWith("dead letters into their table by INSERT\npositions (UPDATE "
-                                                          "or INSERT per partition), fence check; wait for every "
-                                                          "answer\nCOMMIT\n"));
+    redsink::detail::PositionsWriter writer(positions_target(Dialect::redshift));
+    const std::vector<redsink::Position> reached{{0, 7}};
+    CHECK_THAT(bulk(upserts, inserts, {true, true, false}, {},
+                    Closing{letter_steps(Dialect::redshift, 1), writer.steps(reached, {}, "now")}),
+               Catch::Contains("(S3)") && Catch::EndsWith(letter_insert + "\n" + insert_position + "  [partition 0]\n" +
+                                                          check_fence + "\nCOMMIT\n"));
 }
 
 TEST_CASE("exactly_once: positions last before COMMIT, in every mode; a trial writes none", "[unit][plan]") {
@@ -304,29 +414,72 @@ TEST_CASE("exactly_once: positions last before COMMIT, in every mode; a trial wr
     using redsink::hard_delete;
     using redsink::ignore_deletes;
     using redsink::upsert;
-    const auto positions_step =
-        std::string("positions (UPDATE or INSERT per partition), fence check; wait for every answer\n");
-    const auto redshift_append = plan_for<append, ignore_deletes>(Dialect::redshift);
+    redsink::detail::PositionsWriter writer(positions_target(Dialect::redshift));
+    // Two partitions: the first time, each row is inserted; the highest offset of each.
+    const std::vector<redsink::Position> events{{0, 5}, {1, 9}, {0, 7}};
+    const auto first = writer.steps(events, {}, "now");
+    CHECK(describe(first) ==
+          insert_position + "  [partition 0]\n" + insert_position + "  [partition 1]\n" + check_fence + "\n");
+    CHECK(first[0].params == std::vector<std::string>{"", "0", "7", "3", "host pid 1", "now"});
+    CHECK(first[1].params == std::vector<std::string>{"", "1", "9", "3", "host pid 1", "now"});
+    CHECK(first[2].params == std::vector<std::string>{"", "3"});
+    // Not committed: still inserts. Committed: the rows exist, and each update must change one.
+    CHECK(writer.steps(events, {}, "now")[0].sql.starts_with("INSERT"));
+    writer.committed();
+    // A dead letter's position counts too: partition 2 reached by its letter alone.
+    auto dead = letters(1);
+    dead[0].position = {2, 40};
+    const auto second = writer.steps(events, dead, "now");
+    CHECK(describe(second) == update_position + "  [partition 0]  ? one row\n" + update_position +
+                                  "  [partition 1]  ? one row\n" + insert_position + "  [partition 2]\n" + check_fence +
+                                  "\n");
+    for (const auto& step : second) redsink_test::log_redshift_statement(step.sql);
+
     const auto lock = std::string(R"(LOCK TABLE "shop"."redsink_lock_items")") + "\n";
-    CHECK(steps_of(redshift_append, {true, false, false, true}) ==
-          "BEGIN\n" + lock + "fill target by prepared multi-row INSERTs  -> inserted\n" + positions_step + "COMMIT\n");
+    const auto redshift_append = plan_for<append, ignore_deletes>(Dialect::redshift);
+    CHECK(describe(plan_transaction(redshift_append, inserts, {true, true, false}, {}, Closing{{}, first})) ==
+          "BEGIN\n" + lock + "fill target by prepared multi-row INSERTs  -> inserted\n" + describe(first) + "COMMIT\n");
     // PostgreSQL's plain COPY, atomic alone, is wrapped in a transaction with its positions.
     const auto postgres_append = plan_for<append, ignore_deletes>(Dialect::postgres);
-    CHECK(steps_of(postgres_append, {true, false, false, true}) ==
-          "BEGIN\nfill target by COPY FROM STDIN  -> inserted\n" + positions_step + "COMMIT\n");
+    CHECK(describe(plan_transaction(postgres_append, inserts, {true, true, false}, {}, Closing{{}, first})) ==
+          "BEGIN\nfill target by COPY FROM STDIN  -> inserted\n" + describe(first) + "COMMIT\n");
     // A batch whose every event was dead-lettered still moves its positions.
-    CHECK(steps_of(postgres_append, {false, false, true, true}) ==
-          "BEGIN\ndead letters into their table by INSERT\n" + positions_step + "COMMIT\n");
+    CHECK(describe(plan_transaction(postgres_append, {}, {true, true, false}, {},
+                                    Closing{letter_steps(Dialect::postgres, 1), first})) ==
+          "BEGIN\n" + letter_insert + "\n" + describe(first) + "COMMIT\n");
     for (const auto& plan :
          {plan_for<upsert, hard_delete>(Dialect::redshift), plan_for<upsert, hard_delete>(Dialect::postgres)}) {
-        const auto steps = plan_transaction(plan, {true, true, false, true}, {true, true, false}, {});
-        REQUIRE(steps.size() >= 3);
-        CHECK(steps[steps.size() - 2].kind == Step::Kind::positions);
+        const auto steps = plan_transaction(plan, both, {true, true, false}, {}, Closing{{}, second});
+        REQUIRE(steps.size() >= 5);
+        CHECK(steps[steps.size() - 2].check == redsink::detail::Check::identity_held);
+        for (std::size_t i = steps.size() - 5; i < steps.size() - 1; ++i) CHECK(steps[i].kind == Step::Kind::position);
         CHECK(steps.back().kind == Step::Kind::commit);
-        const auto trial = plan_transaction(plan, {true, true, false, true}, {true, true, false},
-                                            {.lock = redsink::ApplyLock::sink_table, .trial = true});
-        for (const auto& step : trial) CHECK(step.kind != Step::Kind::positions);
+        const auto trial =
+            plan_transaction(plan, both, {true, true, false}, {.lock = redsink::ApplyLock::sink_table, .trial = true},
+                             Closing{{}, second});
+        for (const auto& step : trial) CHECK(step.kind != Step::Kind::position);
     }
+}
+
+TEST_CASE("exactly_once with Fencing::partition: each partition's update holds the epoch it was claimed with",
+          "[unit][plan]") {
+    auto target = positions_target(Dialect::redshift);
+    target.partitions = std::make_shared<redsink::detail::PartitionEpochs>();
+    target.partitions->set(0, 4);
+    target.partitions->set(1, 2);
+    redsink::detail::PositionsWriter writer(target);
+    const std::vector<redsink::Position> events{{1, 3}, {0, 8}};
+    const auto steps = writer.steps(events, {}, "now");
+    const auto update = std::string(
+        R"(UPDATE "shop"."redsink_positions_items" SET "committed_offset" = $3, "writer" = $5, "written_at" = $6 WHERE "source_name" = $1 AND "source_partition" = $2 AND "epoch" = $4)");
+    CHECK(describe(steps) == update + "  [partition 1]  ? one row, else fenced (partition)\n" + update +
+                                 "  [partition 0]  ? one row, else fenced (partition)\n");
+    CHECK(steps[0].params == std::vector<std::string>{"", "1", "3", "2", "host pid 1", "now"});
+    CHECK(steps[1].params == std::vector<std::string>{"", "0", "8", "4", "host pid 1", "now"});
+    for (const auto& step : steps) redsink_test::log_redshift_statement(step.sql);
+    // A partition the sink holds no claim on is refused before anything is sent.
+    const std::vector<redsink::Position> unclaimed{{5, 1}};
+    CHECK_THROWS_WITH(writer.steps(unclaimed, {}, "now"), Catch::Contains("holds no claim on partition 5"));
 }
 
 TEST_CASE("exactly_once: the positions table and its statements", "[unit][plan]") {

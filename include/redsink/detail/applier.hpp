@@ -4,6 +4,8 @@
 #include <redsink/detail/encoded_batch.hpp>
 #include <redsink/detail/executor.hpp>
 #include <redsink/detail/reduce.hpp>
+#include <redsink/detail/refusals.hpp>
+#include <redsink/detail/staged_rows.hpp>
 #include <redsink/detail/transaction_plan.hpp>
 #include <redsink/policies/plan.hpp>
 #include <redsink/position.hpp>
@@ -120,13 +122,13 @@ struct RefusalRules {
 class Applier {
 public:
     Applier(Executor executor, const ApplyPlan& plan, TransactionOptions transaction, RetryPolicy retry,
-            Reducer reducer, RefusalRules refusals, SessionHook hook)
+            Reducer reducer, RefusalRules rules, SessionHook hook)
         : executor_(std::move(executor)),
           plan_(&plan),
           transaction_(transaction),
           retry_(retry),
           reducer_(reducer),
-          refusals_(refusals),
+          rules_(rules),
           hook_(std::move(hook)),
           random_(std::random_device{}()) {}
 
@@ -134,8 +136,9 @@ public:
 
     // Reduces and writes the batch; `result` counts what happened, also when it throws the error
     // (with the table, the batch's events and the attempts) or Abandoned.
-    void apply(EncodedBatch& batch, ApplyResult& result, std::stop_token stop) {
-        reducer_(batch);
+    void apply(const EncodedBatch& batch, ApplyResult& result, std::stop_token stop) {
+        refusals_.clear();
+        reducer_(batch, refusals_, staged_);
         std::size_t refused = 0;
         bool by_insert = false;  // the server refused this batch's bulk COPY: INSERT it, which names a refused row
         auto first = std::chrono::steady_clock::now();
@@ -150,20 +153,21 @@ public:
                     if (committed) {
                         result.inserted = committed->inserted;
                         result.deleted = committed->deleted;
-                        result.dead_letters = batch.dead_letters.size();
+                        result.dead_letters = batch.client_refused.size() + refusals_.size();
                         result.db_time += std::chrono::steady_clock::now() - start;
                         return;
                     }
                 }
                 if (attempt == 1 && refused == 0 && hook_) hook_(executor_.connection(), SessionPoint::before_batch);
-                const BatchShape shape{batch.staged_inserts > 0, batch.staged_deletes > 0, !batch.dead_letters.empty(),
-                                       executor_.writes_positions(), batch.staged_keeping > 0};
                 auto options = transaction_;
-                options.bulk = !by_insert && executor_.takes_bulk(batch.staged.size());
-                const auto counts = executor_.run(plan_transaction(*plan_, shape, executor_.stage(), options), batch);
+                options.bulk = executor_.bulk_offer();
+                options.copy_refused = by_insert;
+                const auto steps = plan_transaction(*plan_, shape_of(batch, staged_.rows), executor_.stage(), options,
+                                                    executor_.closing(batch, refusals_));
+                const auto counts = executor_.run(steps, batch, staged_);
                 result.inserted = counts.inserted;
                 result.deleted = counts.deleted;
-                result.dead_letters = batch.dead_letters.size();
+                result.dead_letters = batch.client_refused.size() + refusals_.size();
                 result.db_time += std::chrono::steady_clock::now() - start;
                 return;
             } catch (const Error& error) {
@@ -184,11 +188,11 @@ public:
                     std::optional<Error> cause;
                     if (!event && refuses_rows(error)) event = find_refused(batch, trials, cause);
                     const Error& refusal = cause ? *cause : error;
-                    const bool located_row = event && refuses_rows(error) && !batch.is_refused(*event);
-                    if (located_row && refused < refusals_.dead_letters) {
+                    const bool located_row = event && refuses_rows(error) && !refusals_.is_refused(*event);
+                    if (located_row && refused < rules_.dead_letters) {
                         dead_letter(batch, *event, refusal);
                         ++refused;
-                        reducer_(batch);
+                        reducer_(batch, refusals_, staged_);
                         attempt = 0;  // a new batch: its own attempts and budget
                         first = std::chrono::steady_clock::now();
                         continue;
@@ -199,7 +203,7 @@ public:
                                     located_error.detail(),
                                     located_error.context() + "; the server refused " + std::to_string(refused + 1) +
                                         " rows of this batch, more than SinkOptions::max_refused_rows (" +
-                                        std::to_string(refusals_.dead_letters) + ")");
+                                        std::to_string(rules_.dead_letters) + ")");
                     throw located_error;
                 }
                 ++result.retries;
@@ -211,9 +215,7 @@ public:
 private:
     // Moves `event` from the batch's rows to its dead letters, with the server's reason and the
     // values it was sent with.
-    void dead_letter(EncodedBatch& batch, std::uint32_t event, const Error& error) {
-        if (batch.refused.empty()) batch.refused.assign(batch.events(), 0);
-        batch.refused[event] = 1;
+    void dead_letter(const EncodedBatch& batch, std::uint32_t event, const Error& error) {
         const auto& columns = plan_->record_columns();
         std::vector<std::string_view> names;
         std::vector<std::optional<std::string>> texts;
@@ -223,13 +225,14 @@ private:
             texts.push_back(batch.params.is_null(index) ? std::nullopt
                                                         : std::optional<std::string>(batch.params.view(index)));
         }
-        batch.dead_letters.push_back({batch.positions[event],
-                                      batch.changes[event],
-                                      {},
-                                      error.sqlstate(),
-                                      server_reason(error),
-                                      values_json(names, texts),
-                                      utc_timestamp_text()});
+        refusals_.refuse(event, batch.events(),
+                         {batch.positions[event],
+                          batch.changes[event],
+                          {},
+                          error.sqlstate(),
+                          server_reason(error),
+                          values_json(names, texts),
+                          utc_timestamp_text()});
     }
 
     void after_failure() noexcept {
@@ -248,15 +251,23 @@ private:
     // Whether the server takes `rows` of the batch: a trial transaction that ends in ROLLBACK
     // (Redshift has no savepoints). Throws the trial's error when it refuses them.
     void trial(const EncodedBatch& batch, std::span<const StagedRow> rows) {
-        BatchShape shape;
-        for (const auto& row : rows) {
-            (row.op == sql::op_delete ? shape.deletes : shape.inserts) = true;
-            if (row.op != sql::op_delete && batch.keep(row.row()) != nullptr) shape.keeps = true;
-        }
         TransactionOptions options = transaction_;
         options.trial = true;
         executor_.ensure_session();
-        executor_.run(plan_transaction(*plan_, shape, executor_.stage(), options), batch, rows);
+        executor_.run(plan_transaction(*plan_, shape_of(batch, rows), executor_.stage(), options), batch, staged_,
+                      rows);
+    }
+
+    // What `rows` of the batch hold, for the transaction that writes them.
+    [[nodiscard]] BatchShape shape_of(const EncodedBatch& batch, std::span<const StagedRow> rows) const {
+        BatchShape shape;
+        shape.rows = rows.size();
+        const auto values = staged_.values(batch);
+        for (const auto& row : rows) {
+            (row.op == sql::op_delete ? shape.deletes : shape.inserts) = true;
+            if (row.op != sql::op_delete && values.keep(row.row()) != nullptr) shape.keeps = true;
+        }
+        return shape;
     }
 
     // The event whose row the server refuses, found in trials, each of fewer rows. Halving: the
@@ -272,7 +283,7 @@ private:
     std::optional<std::uint32_t> find_refused(const EncodedBatch& batch, int& trials, std::optional<Error>& cause) {
         std::vector<StagedRow> deletes;
         std::vector<StagedRow> inserts;
-        for (const auto& row : batch.staged) (row.op == sql::op_delete ? deletes : inserts).push_back(row);
+        for (const auto& row : staged_.rows) (row.op == sql::op_delete ? deletes : inserts).push_back(row);
         std::vector<StagedRow> rows;
         std::optional<Error> refusal;  // the last trial's
         // True when the server takes `always` and `some` together; false when it refuses a row.
@@ -363,7 +374,9 @@ private:
     TransactionOptions transaction_;
     RetryPolicy retry_;
     Reducer reducer_;
-    RefusalRules refusals_;
+    RefusalRules rules_;
+    Refusals refusals_;  // what the server refused of the batch being written
+    StagedRows staged_;  // the batch being written, reduced
     SessionHook hook_;
     std::mt19937_64 random_;
 };

@@ -71,12 +71,13 @@ public:
             task = route(change, hash);
         } catch (const BadValue&) {
         }
-        auto& batch = batches_[task];
-        batch.dead_letters.push_back(refused_event<R, Key>(change, bad, columns_));
-        ++batch.refused_unencoded;
+        batches_[task].client_refused.push_back(refused_event<R, Key>(change, bad, columns_));
         took(task);
         return task;
     }
+
+    // The acknowledgement ticket of the event add() or add_refused() just took into the task's batch.
+    void ticket(std::size_t task, AckTracker::Ticket issued) { batches_[task].tickets.push_back(issued); }
 
     // Some batch is full (also one a task did not take).
     [[nodiscard]] bool any_full() const noexcept { return full_; }

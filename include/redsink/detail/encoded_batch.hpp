@@ -3,6 +3,7 @@
 #include <redsink/change.hpp>
 #include <redsink/detail/acks.hpp>
 #include <redsink/detail/dead_letters.hpp>
+#include <redsink/detail/step.hpp>
 #include <redsink/encode.hpp>
 #include <redsink/position.hpp>
 #include <redsink/record.hpp>
@@ -20,79 +21,41 @@
 
 namespace redsink::detail {
 
-// A row to stage: which encoded event, and whether it inserts or deletes (sql::op_*). Its values
-// are the event's own, or, when reduce() merged kept values into it from earlier events of its
-// key, the row `values` of the batch's params (after the events' rows).
-struct StagedRow {
-    static constexpr std::uint32_t own = 0xFFFFFFFF;
-    std::uint32_t event;
-    char op;
-    std::uint32_t values = own;
-
-    // The row of the batch's params (and keeps) that holds its values.
-    [[nodiscard]] std::uint32_t row() const noexcept { return values == own ? event : values; }
-};
-
-// One task's batch: its events encoded as they were written, one row of `columns` values per
-// event (a delete carries its key columns and NULL elsewhere), with each event's position, op
-// and key hash; after reduce(), the rows to stage. With a dead-letter policy, also the events
-// that cannot be written: refused by the client (taken, never encoded) or by the server (encoded,
-// then flagged `refused` and left out of the reduction). `tickets` holds the acknowledgement
-// ticket of every event taken. Reused between batches: clear() keeps the memory.
+// One task's batch as the Batcher filled it, frozen once handed over: its events encoded as they
+// were written, one row of `columns` values per event (a delete carries its key columns and NULL
+// elsewhere), with each event's position, op, key hash and acknowledgement ticket. With a
+// dead-letter policy, also the events the client refused (taken as dead letters, never encoded).
+// What the reduction stages is StagedRows (reduce.hpp), what the server refuses Refusals
+// (refusals.hpp): neither writes here. Reused between batches: clear() keeps the memory.
 struct EncodedBatch {
     ParamBuffer params;
     std::size_t columns = 0;
     std::vector<char> ops;    // per event: sql::op_insert or sql::op_delete
     std::vector<Op> changes;  // per event: its op at the source
     std::vector<Position> positions;
-    std::vector<AckTracker::Ticket> tickets;
+    std::vector<AckTracker::Ticket> tickets;  // every event taken, refused ones included
     std::vector<std::size_t> key_hashes;
     std::vector<std::uint32_t> row_bytes;  // per event: its encoded values' bytes
     // Per event, the stage's keep column (sql::keep_column): '0' or '1' per column, or NULL when
-    // the event keeps no stored value (Change::keep). After the events' rows, params, keeps and
-    // row_bytes hold the rows reduce() merged (StagedRow::values), until the next reduce().
+    // the event keeps no stored value (Change::keep).
     ParamBuffer keeps;
-    std::size_t events_keeping = 0;  // events with a keep text
-
-    std::vector<DeadLetter> dead_letters;
-    std::vector<char> refused;          // per event once the server refused one: 1 if dead-lettered
-    std::size_t refused_unencoded = 0;  // events the client refused: in dead_letters, not encoded
-
-    std::vector<StagedRow> staged;
-    std::size_t staged_inserts = 0;  // op 'i' and 'x'
-    std::size_t staged_deletes = 0;  // op 'd'
-    std::size_t staged_keeping = 0;  // staged rows that keep some stored value
-
-    // reduce()'s working memory, kept between batches.
-    std::vector<std::uint32_t> owner, last_event, last_delete, last_insert, previous;
+    std::size_t events_keeping = 0;          // events with a keep text
+    std::vector<DeadLetter> client_refused;  // events the client refused: dead letters, not encoded
 
     // Encoded events.
     [[nodiscard]] std::size_t events() const noexcept { return ops.size(); }
     // Events taken: encoded, and refused by the client.
-    [[nodiscard]] std::size_t taken() const noexcept { return ops.size() + refused_unencoded; }
+    [[nodiscard]] std::size_t taken() const noexcept { return ops.size() + client_refused.size(); }
     [[nodiscard]] bool empty() const noexcept { return taken() == 0; }
-    [[nodiscard]] bool is_refused(std::size_t event) const noexcept { return !refused.empty() && refused[event] != 0; }
     // The memory its values take: what batch_bytes bounds.
     [[nodiscard]] std::size_t bytes() const noexcept { return params.bytes() + params.size() * sizeof(std::uint32_t); }
     [[nodiscard]] const char* value(std::size_t event, std::size_t column) const noexcept {
         return params.data(event * columns + column);
     }
-    // The keep text of a params row (an event's, or a merged row's): nullptr when it keeps nothing.
-    [[nodiscard]] const char* keep(std::size_t row) const noexcept {
-        return row < keeps.size() ? keeps.data(row) : nullptr;
+    // The event's keep text: nullptr when it keeps nothing.
+    [[nodiscard]] const char* keep(std::size_t event) const noexcept {
+        return event < keeps.size() ? keeps.data(event) : nullptr;
     }
-
-    // Removes the rows an earlier reduce() merged, leaving the events' own.
-    void drop_merged_rows() noexcept {
-        if (merged_rows == 0) return;
-        params.rollback(events_mark);
-        keeps.rollback(keeps_mark);
-        row_bytes.resize(events());
-        merged_rows = 0;
-    }
-    // The rows reduce() merged, and where the events' rows end in params and keeps before them.
-    std::size_t merged_rows = 0;
-    ParamBuffer::Mark events_mark{}, keeps_mark{};
 
     void clear() noexcept {
         params.clear();
@@ -102,16 +65,9 @@ struct EncodedBatch {
         tickets.clear();
         key_hashes.clear();
         row_bytes.clear();
-        staged.clear();
-        staged_inserts = 0;
-        staged_deletes = 0;
-        staged_keeping = 0;
         keeps.clear();
         events_keeping = 0;
-        merged_rows = 0;
-        dead_letters.clear();
-        refused.clear();
-        refused_unencoded = 0;
+        client_refused.clear();
     }
 };
 
@@ -128,9 +84,6 @@ struct EncodedBatch {
 
 template <class R>
 using ColumnContexts = std::array<ColumnContext, record_info<R>::size>;
-
-// A statement carries at most this many bytes of values (Redshift's 16 MB, less room for the SQL).
-inline constexpr std::size_t max_statement_value_bytes = sql::max_statement_bytes - (std::size_t{1} << 20);
 
 // No order column: a delete carries its key alone.
 inline constexpr std::size_t no_order_column = static_cast<std::size_t>(-1);

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <redsink/detail/encoded_batch.hpp>
+#include <redsink/detail/refusals.hpp>
+#include <redsink/detail/staged_rows.hpp>
 #include <redsink/policies/plan.hpp>
 #include <redsink/sql/dml.hpp>
 
@@ -82,27 +84,35 @@ struct OrderColumn {
     }
 };
 
+// reduce()'s working memory, kept between batches: per key (indexed by its first event) its
+// last event, last delete and last insert; per event its key and the key's event before it.
+struct ReduceScratch {
+    std::vector<std::uint32_t> owner, last_event, last_delete, last_insert, previous;
+};
+
 // reduce()'s merging of kept values (see reduce), for the staged rows whose event keeps some.
 // `order`: newest_per_key's order column (earlier means older by it, ties by event order).
 // `keep_rows`: a delete keeps the row (soft_delete), values included, so the search goes on.
-inline void merge_kept_values(EncodedBatch& batch, const OrderColumn* order, bool keep_rows) {
+inline void merge_kept_values(const EncodedBatch& batch, const Refusals& refusals, const ReduceScratch& scratch,
+                              const OrderColumn* order, bool keep_rows, StagedRows& out) {
     constexpr auto none = KeyIndex::empty;
     const auto columns = batch.columns;
+    out.first_merged = static_cast<std::uint32_t>(batch.events());
     std::vector<std::uint32_t> earlier;
     std::vector<std::uint32_t> source;  // per column: the event its value comes from
     std::vector<char> kept;             // per column: still kept after the merge
-    for (auto& row : batch.staged) {
+    for (auto& row : out.rows) {
         if (row.op == sql::op_delete) continue;
         const char* keep = batch.keep(row.event);
         if (keep == nullptr) continue;
         // The key's earlier events, nearest first.
         earlier.clear();
         if (order == nullptr) {
-            for (auto e = batch.previous[row.event]; e != none; e = batch.previous[e])
-                if (!batch.is_refused(e)) earlier.push_back(e);
+            for (auto e = scratch.previous[row.event]; e != none; e = scratch.previous[e])
+                if (!refusals.is_refused(e)) earlier.push_back(e);
         } else {
-            for (auto e = batch.last_event[batch.owner[row.event]]; e != none; e = batch.previous[e]) {
-                if (e == row.event || batch.is_refused(e)) continue;
+            for (auto e = scratch.last_event[scratch.owner[row.event]]; e != none; e = scratch.previous[e]) {
+                if (e == row.event || refusals.is_refused(e)) continue;
                 const int by_order = order->compare(batch, e, row.event);
                 if (by_order < 0 || (by_order == 0 && e < row.event)) earlier.push_back(e);
             }
@@ -135,34 +145,28 @@ inline void merge_kept_values(EncodedBatch& batch, const OrderColumn* order, boo
             }
         }
         if (!merged) continue;
-        // The merged row, after the events' rows: values, keep text and bytes.
-        if (batch.merged_rows++ == 0) {
-            batch.events_mark = batch.params.mark();
-            batch.keeps_mark = batch.keeps.mark();
-        }
+        // The merged row, in the staged rows' own storage: values, keep text and bytes.
         std::size_t bytes = 0;
-        for (std::size_t column = 0; column < columns; ++column)
-            bytes += batch.params.view(source[column] * columns + column).size() + 1;
-        // Room first: the values are copied from the same buffer.
-        batch.params.reserve(batch.params.size() + columns, batch.params.bytes() + bytes + 1);
         for (std::size_t column = 0; column < columns; ++column) {
             const auto index = source[column] * columns + column;
+            bytes += batch.params.view(index).size() + 1;
             if (batch.params.is_null(index))
-                batch.params.push_null();
+                out.merged.push_null();
             else
-                batch.params.push(batch.params.view(index));
+                out.merged.push(batch.params.view(index));
         }
         if (pending > 0) {
-            batch.keeps.push(std::string_view(kept.data(), kept.size()));
+            out.merged_keeps.push(std::string_view(kept.data(), kept.size()));
             bytes += columns + 1;
         } else {
-            batch.keeps.push_null();
+            out.merged_keeps.push_null();
         }
-        row.values = static_cast<std::uint32_t>(batch.keeps.size() - 1);
-        batch.row_bytes.push_back(static_cast<std::uint32_t>(bytes));
+        row.values = out.first_merged + static_cast<std::uint32_t>(out.merged_bytes.size());
+        out.merged_bytes.push_back(static_cast<std::uint32_t>(bytes));
     }
-    for (const auto& row : batch.staged)
-        if (row.op != sql::op_delete && batch.keep(row.row()) != nullptr) ++batch.staged_keeping;
+    const auto values = out.values(batch);
+    for (const auto& row : out.rows)
+        if (row.op != sql::op_delete && values.keep(row.row()) != nullptr) ++out.keeping;
 }
 
 // Reduces a batch to its net effect per key, in event order:
@@ -183,34 +187,30 @@ inline void merge_kept_values(EncodedBatch& batch, const OrderColumn* order, boo
 // of the key ends the search (the values it removed are gone: NULL) unless the delete mode keeps
 // rows (soft_delete: the flagged row keeps its values). What no earlier event carries stays kept:
 // the plan's keep statement reads it from the table, flagged rows included.
-inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std::span<const std::size_t> key_columns,
-                   OrderColumn order = {}) {
-    batch.staged.clear();
-    batch.staged_inserts = 0;
-    batch.staged_deletes = 0;
-    batch.staged_keeping = 0;
-    batch.drop_merged_rows();
+inline void reduce(const EncodedBatch& batch, const Refusals& refusals, Reduction reduction, bool keep_rows,
+                   std::span<const std::size_t> key_columns, OrderColumn order, StagedRows& out,
+                   ReduceScratch& scratch) {
+    out.clear();
     const auto events = static_cast<std::uint32_t>(batch.events());
     const auto stage = [&](std::uint32_t event, char op) {
-        batch.staged.push_back({event, op});
-        (op == sql::op_delete ? batch.staged_deletes : batch.staged_inserts) += 1;
+        out.rows.push_back({event, op});
+        (op == sql::op_delete ? out.deletes : out.inserts) += 1;
     };
     const bool any_delete = std::find(batch.ops.begin(), batch.ops.end(), sql::op_delete) != batch.ops.end();
     // Without a key, or appending a batch without deletes, every event is staged as it is.
     if (key_columns.empty() || (reduction == Reduction::inserts_after_last_delete && !any_delete)) {
-        batch.staged.reserve(events);
+        out.rows.reserve(events);
         for (std::uint32_t event = 0; event < events; ++event)
-            if (!batch.is_refused(event)) stage(event, batch.ops[event]);
+            if (!refusals.is_refused(event)) stage(event, batch.ops[event]);
         return;
     }
     constexpr auto none = KeyIndex::empty;
     KeyIndex index(batch, key_columns);
-    // Per key (indexed by its first event): its last event, last delete and last insert.
-    auto& owner = batch.owner;
-    auto& last_event = batch.last_event;
-    auto& last_delete = batch.last_delete;
-    auto& last_insert = batch.last_insert;
-    auto& previous = batch.previous;
+    auto& owner = scratch.owner;
+    auto& last_event = scratch.last_event;
+    auto& last_delete = scratch.last_delete;
+    auto& last_insert = scratch.last_insert;
+    auto& previous = scratch.previous;
     const bool keeping = batch.events_keeping > 0;
     owner.resize(events);
     if (keeping) previous.assign(events, none);
@@ -218,7 +218,7 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
     last_delete.assign(events, none);
     last_insert.assign(events, none);
     for (std::uint32_t event = 0; event < events; ++event) {
-        if (batch.is_refused(event)) continue;
+        if (refusals.is_refused(event)) continue;
         auto& slot = index.slot(event);
         if (slot == none) slot = event;
         owner[event] = slot;
@@ -230,7 +230,7 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
             newest = event;
     }
     for (std::uint32_t event = 0; event < events; ++event) {
-        if (batch.is_refused(event)) continue;
+        if (refusals.is_refused(event)) continue;
         const auto key = owner[event];
         const bool deletes = batch.ops[event] == sql::op_delete;
         if (reduction == Reduction::newest_per_key) {
@@ -258,17 +258,32 @@ inline void reduce(EncodedBatch& batch, Reduction reduction, bool keep_rows, std
             stage(event, sql::op_deleted_insert);
         }
     }
-    if (keeping) merge_kept_values(batch, reduction == Reduction::newest_per_key ? &order : nullptr, keep_rows);
+    if (keeping)
+        merge_kept_values(batch, refusals, scratch, reduction == Reduction::newest_per_key ? &order : nullptr,
+                          keep_rows, out);
 }
 
-// How a task reduces its batches.
+// The staged rows of a batch, with working memory of its own: for tests and one-off use.
+[[nodiscard]] inline StagedRows reduce(const EncodedBatch& batch, Reduction reduction, bool keep_rows,
+                                       std::span<const std::size_t> key_columns, OrderColumn order = {},
+                                       const Refusals& refusals = {}) {
+    StagedRows out;
+    ReduceScratch scratch;
+    reduce(batch, refusals, reduction, keep_rows, key_columns, order, out, scratch);
+    return out;
+}
+
+// How a task reduces its batches, with its working memory.
 struct Reducer {
     Reduction reduction = Reduction::inserts_after_last_delete;
     bool keep_rows = false;
     std::span<const std::size_t> key_columns;
     OrderColumn order{};
+    ReduceScratch scratch{};
 
-    void operator()(EncodedBatch& batch) const { reduce(batch, reduction, keep_rows, key_columns, order); }
+    void operator()(const EncodedBatch& batch, const Refusals& refusals, StagedRows& out) {
+        reduce(batch, refusals, reduction, keep_rows, key_columns, order, out, scratch);
+    }
 };
 
 }  // namespace redsink::detail

@@ -1,57 +1,25 @@
 #pragma once
 
+#include <redsink/detail/step.hpp>
 #include <redsink/dialect.hpp>
 #include <redsink/policies/plan.hpp>
 #include <redsink/sink_options.hpp>
 #include <redsink/sql/dml.hpp>
 #include <redsink/sql/identifiers.hpp>
 
+#include <cstddef>
 #include <string>
-#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace redsink::detail {
-
-// One step of a batch's transaction.
-struct Step {
-    enum class Kind {
-        begin,      // BEGIN
-        lock,       // LOCK TABLE ...: the first statement after BEGIN, on Redshift
-        statement,  // a statement without parameters: stage DDL, emptying the stage, the plan's statements
-        fill,       // the batch's rows, into the stage or the target
-        bulk_copy,  // Redshift's bulk path: COPY the rows a bulk loader staged (S3) into the stage or the target, then
-                    // check pg_last_copy_count() against the rows sent
-        dead_letters,  // the batch's dead letters, into the dead-letter table
-        positions,  // exactly_once: the positions the batch reached, and the check that no newer sink fenced this one
-        commit,     // COMMIT
-        rollback,   // ROLLBACK: a trial, which finds out whether the server takes some rows
-    };
-    // Where a fill sends the rows: the stage (every staged row, with its op) or the target (inserts).
-    enum class Into { stage, target };
-    // How: multi-row INSERTs of a few prepared shapes, or COPY FROM STDIN (PostgreSQL).
-    enum class Method { insert_chunks, copy };
-
-    // What a statement does to the session's stage.
-    enum class Stage { untouched, creates, drops, empties };
-
-    Kind kind = Kind::statement;
-    std::string sql;  // begin, lock, statement, commit
-    RowCount counts = RowCount::none;
-    Stage stage = Stage::untouched;
-    Into into = Into::stage;
-    Method method = Method::copy;
-
-    // Changes the schema: Redshift forgets the session's prepared statements after it.
-    [[nodiscard]] bool ddl() const noexcept { return stage == Stage::creates || stage == Stage::drops; }
-};
 
 // What a batch holds after reduction.
 struct BatchShape {
     bool inserts = false;
     bool deletes = false;
-    bool dead_letters = false;  // events that cannot be written, for the dead-letter table
-    bool positions = false;     // exactly_once: the positions go in the same transaction
-    bool keeps = false;         // staged rows keep stored values (Change::keep)
+    bool keeps = false;    // staged rows keep stored values (Change::keep)
+    std::size_t rows = 0;  // staged rows: the bulk path's threshold
 };
 
 // The session's stage table before the transaction, as the last commit left it.
@@ -61,59 +29,100 @@ struct StageState {
     bool recreate = false;    // its deleted rows passed the bound: drop it and create it again
 };
 
+// What a bulk loader offers (SinkOptions::bulk_load, Redshift's COPY from S3): batches of at
+// least `min_rows` staged rows.
+struct BulkOffer {
+    bool available = false;
+    std::size_t min_rows = 0;
+};
+
 struct TransactionOptions {
     ApplyLock lock = ApplyLock::sink_table;
     bool trial = false;  // end in ROLLBACK: tells whether the server takes the rows, writes nothing
-    // Redshift: the rows go by a bulk loader's COPY (S3) instead of INSERTs. Never in a trial.
-    bool bulk = false;
+    BulkOffer bulk{};
+    // The server refused this batch's bulk COPY (not for a transient reason): INSERT it instead,
+    // which names the row it refuses.
+    bool copy_refused = false;
 };
 
-// The steps of one batch's transaction: the one place where the load path (stage or target,
-// INSERT or COPY) and the statement order are chosen. Pure: no I/O, golden-tested.
+// How a batch's rows reach the table.
+struct LoadPath {
+    Step::Into into = Step::Into::stage;
+    Step::Method method = Step::Method::copy;
+    bool transaction = true;  // false: PostgreSQL's lone COPY into the target, atomic alone
+};
+
+// The one place a batch's load path is chosen. Pure; golden-tested with plan_transaction.
+// - Into the target, unstaged, when the batch only inserts and the plan's inserts do nothing
+//   but copy the staged rows (ApplyPlan::plain_inserts); else into the stage.
+// - Redshift: prepared multi-row INSERTs, or the bulk loader's COPY for a batch of at least its
+//   min_rows (never in a trial, nor after the server refused the batch's COPY); PostgreSQL:
+//   COPY FROM STDIN.
+// - PostgreSQL's COPY into the target needs no transaction of its own unless something must
+//   commit with it (`closing`: dead letters, positions) or it is a trial.
+[[nodiscard]] inline LoadPath choose_load_path(const ApplyPlan& plan, BatchShape shape,
+                                               const TransactionOptions& options, bool closing) {
+    const bool redshift = plan.dialect() == Dialect::redshift;
+    const bool direct = !shape.deletes && !shape.keeps && plan.plain_inserts();
+    LoadPath path;
+    path.into = direct ? Step::Into::target : Step::Into::stage;
+    if (!redshift)
+        path.method = Step::Method::copy;
+    else if (options.bulk.available && !options.trial && !options.copy_refused && shape.rows > 0 &&
+             shape.rows >= options.bulk.min_rows)
+        path.method = Step::Method::bulk_copy;
+    else
+        path.method = Step::Method::insert_chunks;
+    path.transaction = !(direct && !redshift && !options.trial && !closing);
+    return path;
+}
+
+// What closes a batch's transaction before COMMIT, each list planned by its owner: the dead
+// letters (dead_letter_steps) and exactly_once's positions (PositionsWriter::steps).
+struct Closing {
+    std::vector<Step> dead_letters{};
+    std::vector<Step> positions{};
+
+    [[nodiscard]] bool empty() const noexcept { return dead_letters.empty() && positions.empty(); }
+};
+
+// The steps of one batch's transaction, every statement it sends: the one place where the
+// statement order is chosen. Pure: no I/O, golden-tested.
 //
 // - Redshift: LOCK is the first statement after BEGIN (the transaction's snapshot starts at its
 //   first statement, so a later LOCK comes too late under SERIALIZABLE); the stage is created,
 //   recreated or emptied inside the transaction (TRUNCATE would commit it): one COMMIT per batch.
-//   Inserts that need no stage go straight into the target.
-// - PostgreSQL: no lock (the tasks hold disjoint keys); COPY FROM STDIN; TRUNCATE empties the
-//   stage inside the transaction; a batch of plain inserts is one COPY into the target, which is
-//   atomic on its own.
-// - Redshift's bulk path (options.bulk): the fill is a bulk_copy step instead, at the same place
-//   (after LOCK and the stage's DDL); the objects it reads were uploaded before BEGIN.
+// - PostgreSQL: no lock (the tasks hold disjoint keys); TRUNCATE empties the stage inside the
+//   transaction.
+// - The fill goes where choose_load_path says, after LOCK and the stage's DDL (a bulk COPY reads
+//   objects uploaded before BEGIN).
 // - Rows that keep stored values (Change::keep): right after the stage's fill, one UPDATE of the
 //   stage copies those values from the target, before any statement of the plan changes it.
 // - Dead letters go into their table just before COMMIT, in the batch's transaction: the batch's
 //   good rows and its dead letters commit together. A trial writes none.
 // - exactly_once: the positions the batch reached go last before COMMIT, with the check that no
-//   newer sink fenced this one; the executor waits for every answer before it sends COMMIT.
+//   newer sink fenced this one; the executor checks every answer before it sends COMMIT.
 [[nodiscard]] inline std::vector<Step> plan_transaction(const ApplyPlan& plan, BatchShape shape, StageState stage,
-                                                        TransactionOptions options = {}) {
+                                                        TransactionOptions options = {}, Closing closing = {}) {
     std::vector<Step> steps;
-    if (options.trial) {
-        shape.dead_letters = false;
-        shape.positions = false;
-        options.bulk = false;
-    }
-    if (!shape.inserts && !shape.deletes && !shape.dead_letters && !shape.positions) return steps;
+    if (options.trial) closing = {};
+    const bool rows = shape.inserts || shape.deletes;
+    if (!rows && closing.empty()) return steps;
     const bool redshift = plan.dialect() == Dialect::redshift;
-    const bool bulk = redshift && options.bulk;
-    const auto method = redshift ? Step::Method::insert_chunks : Step::Method::copy;
+    const auto path = choose_load_path(plan, shape, options, !closing.empty());
     const auto statement = [&](std::string sql, RowCount counts = RowCount::none,
                                Step::Stage effect = Step::Stage::untouched) {
         steps.push_back({.kind = Step::Kind::statement, .sql = std::move(sql), .counts = counts, .stage = effect});
     };
-    const auto fill = [&](Step::Into into) {
-        Step step;
-        step.kind = bulk ? Step::Kind::bulk_copy : Step::Kind::fill;
-        step.counts = into == Step::Into::target ? RowCount::inserted : RowCount::none;
-        step.into = into;
-        step.method = method;
-        steps.push_back(std::move(step));
+    const auto fill = [&] {
+        steps.push_back({.kind = Step::Kind::fill,
+                         .sql = {},
+                         .counts = path.into == Step::Into::target ? RowCount::inserted : RowCount::none,
+                         .into = path.into,
+                         .method = path.method});
     };
-    const bool rows = shape.inserts || shape.deletes;
-    const bool direct = !shape.deletes && !shape.keeps && plan.plain_inserts();
-    if (direct && !redshift && !options.trial && !shape.dead_letters && !shape.positions) {
-        fill(Step::Into::target);
+    if (!path.transaction) {
+        fill();
         return steps;
     }
     steps.push_back({.kind = Step::Kind::begin, .sql = "BEGIN"});
@@ -123,8 +132,8 @@ struct TransactionOptions {
     }
     if (!rows) {
         // Only dead letters (and positions).
-    } else if (direct) {
-        fill(Step::Into::target);
+    } else if (path.into == Step::Into::target) {
+        fill();
     } else {
         if (stage.exists && redshift && stage.recreate) {
             statement(sql::drop_stage_sql(), RowCount::none, Step::Stage::drops);
@@ -135,7 +144,7 @@ struct TransactionOptions {
         else if (stage.holds_rows)
             statement(redshift ? sql::delete_stage_rows_sql() : sql::truncate_stage_sql(), RowCount::none,
                       Step::Stage::empties);
-        fill(Step::Into::stage);
+        fill();
         // Kept values are read from the table before any statement changes it.
         if (shape.keeps) {
             auto keep = sql::keep_stored_sql(plan.record_table());
@@ -146,39 +155,13 @@ struct TransactionOptions {
         if (shape.inserts)
             for (const auto& planned : plan.insert_statements()) statement(planned.sql, planned.counts);
     }
-    if (shape.dead_letters) steps.push_back({.kind = Step::Kind::dead_letters, .sql = {}});
-    if (shape.positions) steps.push_back({.kind = Step::Kind::positions, .sql = {}});
+    for (auto& step : closing.dead_letters) steps.push_back(std::move(step));
+    for (auto& step : closing.positions) steps.push_back(std::move(step));
     if (options.trial)
         steps.push_back({.kind = Step::Kind::rollback, .sql = "ROLLBACK"});
     else
         steps.push_back({.kind = Step::Kind::commit, .sql = "COMMIT"});
     return steps;
-}
-
-// The steps as text, one per line: the SQL, or what a fill sends; with what a row count means
-// and "(ddl)". For tests and docs.
-[[nodiscard]] inline std::string describe(const std::vector<Step>& steps) {
-    std::string out;
-    for (const auto& step : steps) {
-        if (step.kind == Step::Kind::dead_letters) {
-            out += "dead letters into their table by INSERT";
-        } else if (step.kind == Step::Kind::positions) {
-            out += "positions (UPDATE or INSERT per partition), fence check; wait for every answer";
-        } else if (step.kind == Step::Kind::bulk_copy) {
-            out += step.into == Step::Into::stage ? "COPY stage" : "COPY target";
-            out += " FROM the staged objects (S3), check pg_last_copy_count()";
-        } else if (step.kind == Step::Kind::fill) {
-            out += step.into == Step::Into::stage ? "fill stage" : "fill target";
-            out += step.method == Step::Method::copy ? " by COPY FROM STDIN" : " by prepared multi-row INSERTs";
-        } else {
-            out += step.sql;
-        }
-        if (step.counts == RowCount::inserted) out += "  -> inserted";
-        if (step.counts == RowCount::deleted) out += "  -> deleted";
-        if (step.ddl()) out += "  (ddl)";
-        out += '\n';
-    }
-    return out;
 }
 
 }  // namespace redsink::detail

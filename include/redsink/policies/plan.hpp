@@ -28,10 +28,17 @@ enum class RowCount {
     deleted,   // rows deleted from the target (or flagged, with soft_delete)
 };
 
+// Which statement a PlanStatement is, where the sink needs to know (never read from its text).
+enum class StatementKind {
+    custom,
+    insert_staged,  // ApplyPlan::insert_staged(): copies the staged inserts into the target, nothing more
+};
+
 // One statement of an ApplyPlan, with what its affected rows mean.
 struct PlanStatement {
     std::string sql;
     RowCount counts = RowCount::none;
+    StatementKind kind = StatementKind::custom;
 };
 
 // The statements that apply a staged batch to its target, built once per sink by the insert
@@ -80,7 +87,8 @@ public:
                 which == sql::Staged::deletes ? RowCount::deleted : RowCount::none};
     }
     [[nodiscard]] PlanStatement insert_staged() const {
-        return {sql::insert_from_stage_sql(record_table(), managed_), RowCount::inserted};
+        return {sql::insert_from_stage_sql(record_table(), managed_), RowCount::inserted,
+                managed_.empty() ? StatementKind::insert_staged : StatementKind::custom};
     }
     // PostgreSQL only, with key_enforced(): inserts the staged rows, replacing those with their key.
     [[nodiscard]] PlanStatement upsert_staged() const {
@@ -134,7 +142,7 @@ public:
     // statement), so a batch without deletes may go straight into the target, unstaged.
     [[nodiscard]] bool plain_inserts() const {
         return managed_.empty() && insert_statements_.size() == 1 &&
-               insert_statements_.front().sql == insert_staged().sql;
+               insert_statements_.front().kind == StatementKind::insert_staged;
     }
 
     // The table without the managed columns: what the stage holds.

@@ -1,0 +1,206 @@
+#pragma once
+
+#include <redsink/bulk_load.hpp>
+#include <redsink/detail/acknowledger.hpp>
+#include <redsink/detail/applier.hpp>
+#include <redsink/detail/claims.hpp>
+#include <redsink/detail/dead_letters.hpp>
+#include <redsink/detail/executor.hpp>
+#include <redsink/detail/failure_latch.hpp>
+#include <redsink/detail/positions.hpp>
+#include <redsink/detail/reduce.hpp>
+#include <redsink/detail/task.hpp>
+#include <redsink/policies/plan.hpp>
+#include <redsink/pq/config.hpp>
+#include <redsink/pq/connection.hpp>
+#include <redsink/record.hpp>
+#include <redsink/schema.hpp>
+#include <redsink/sink_options.hpp>
+#include <redsink/sql/session.hpp>
+#include <redsink/sql/table.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace redsink::detail {
+
+// What the tasks report to, owned by the Sink.
+struct TaskWiring {
+    Acknowledger& acks;
+    FailureLatch& latch;
+    std::atomic<std::size_t>& pending;
+};
+
+// What the policies planned for the table as it is: the plan, what preparing the table did, and
+// the dead-letter table. Everything a batch's statements depend on.
+struct TablePlan {
+    std::unique_ptr<const ApplyPlan> plan;
+    TableSetup setup;
+    std::optional<sql::TableSpec> dead_letters;
+};
+
+// What a started sink holds. Its tasks last: stopped before what they use goes.
+struct StartedSink {
+    TablePlan table;
+    std::optional<PositionsTarget> positions;  // exactly_once
+    Positions committed;                       // exactly_once, Fencing::identity: committed before the start
+    std::string lock_sql;                      // exactly_once: the lock a claim takes
+    std::vector<std::string> settings;         // every session's settings
+    std::optional<pq::Connection> claim_conn;  // Fencing::partition: the claims' own connection
+    std::vector<std::unique_ptr<Task>> tasks;
+};
+
+// A sink's start-up, one attempt: connects, plans for the table as it is (creating or evolving it
+// as the schema policy allows), checks privileges, makes its own tables ready, takes its identity
+// (exactly_once), has the bulk loader start, and starts the tasks. `Pack` is the Sink's policy
+// pack. plan_table is the part that runs again when the table must be planned anew.
+template <class R, class Pack>
+class SinkStart {
+    using key_policy = typename Pack::key;
+    using insert_mode = typename Pack::insert_mode;
+    using delete_mode = typename Pack::delete_mode;
+    using schema_policy = typename Pack::schema;
+    using error_policy = typename Pack::on_error;
+    using delivery_policy = typename Pack::delivery;
+    using order = typename Pack::order;
+    static constexpr Dialect dialect = Pack::dialect_value;
+
+public:
+    // One row per key (upsert, newest_wins).
+    static constexpr bool one_row_per_key = insert_mode::reduction != Reduction::inserts_after_last_delete;
+
+    SinkStart(const SinkOptions& options, const sql::TableRef& target) : options_(options), target_(target) {}
+
+    [[nodiscard]] StartedSink run(const ConnectionConfig& config, TaskWiring wiring) const {
+        StartedSink out;
+        out.settings = sql::session_settings_sql(dialect, options_.statement_timeout, options_.lock_timeout);
+        pq::Connection first = connect(config, out.settings);
+        out.table = plan_table(first);
+        if (dialect == Dialect::redshift && options_.lock == ApplyLock::sink_table) prepare_lock_table(first, target_);
+        const bool by_partition = options_.fencing == Fencing::partition;
+        if constexpr (delivery_policy::writes_positions) take_identity(first, config, out);
+        if (options_.bulk_load) {
+            auto identity = target_.display();
+            if (!options_.source_name.empty()) identity += "/" + options_.source_name;
+            options_.bulk_load->start(identity);
+        }
+        const std::size_t count = options_.tasks;
+        for (std::size_t i = 0; i < count; ++i) {
+            // One task keeps the connection that made the table ready; several are told apart by
+            // their application_name. Fencing::partition: the first connection stays the sink's.
+            auto task_config = config;
+            if (count > 1) task_config.application_name += "/" + std::to_string(i + 1);
+            pq::Connection conn =
+                count > 1 || by_partition ? connect(std::move(task_config), out.settings) : std::move(first);
+            out.tasks.push_back(std::make_unique<Task>(i, count, applier(std::move(conn), i, out), wiring.acks,
+                                                       wiring.latch, wiring.pending));
+        }
+        if (by_partition) out.claim_conn.emplace(std::move(first));
+        return out;
+    }
+
+    // Plans for the table as it is now, making it ready as the schema policy allows (errors name
+    // the table and column): the policies plan once, knowing what the table will be.
+    [[nodiscard]] TablePlan plan_table(pq::Connection& conn) const {
+        TablePlan out;
+        auto spec = table_spec<R, key_policy>(target_, dialect, options_.layout);
+        spec.unique_key = one_row_per_key;
+        const auto state = inspect_table(conn, target_);
+        const bool enforced = key_enforced(spec, state);
+        auto plan = std::make_unique<ApplyPlan>(std::move(spec), enforced);
+        plan->set_delete_mode(delete_mode::applies_deletes, delete_mode::keeps_rows);
+        delete_mode::plan(*plan);
+        insert_mode::plan(*plan);
+        if constexpr (error_policy::dead_letters)
+            out.dead_letters =
+                dead_letter_table_spec(sql::TableRef::make(options_.schema, std::string(error_policy::table)), dialect);
+        check_privileges(conn, target_, state, privilege_needs(*plan, state, enforced, out.dead_letters));
+        out.setup =
+            prepare_table(conn, plan->table(), {schema_policy::creates_table, schema_policy::adds_columns}, state);
+        if (out.dead_letters) prepare_dead_letter_table(conn, *out.dead_letters, target_);
+        for (const auto& [own, role] : plan->own_tables()) prepare_own_table(conn, own, role);
+        if (out.setup.key_enforced != enforced)
+            throw Error(ErrorKind::schema, {},
+                        "table " + target_.display() + " changed while the sink started; start it again");
+        out.plan = std::move(plan);
+        return out;
+    }
+
+private:
+    [[nodiscard]] pq::Connection connect(ConnectionConfig config, const std::vector<std::string>& settings) const {
+        pq::Connection conn(std::move(config));
+        conn.set_trace(options_.trace);
+        conn.set_error_values(options_.error_values);
+        for (const auto& setting : settings) conn.exec(setting);
+        return conn;
+    }
+
+    // exactly_once: the positions table ready, and the identity taken (the fence), or with
+    // Fencing::partition nothing held until claim_partitions.
+    void take_identity(pq::Connection& conn, const ConnectionConfig& config, StartedSink& out) const {
+        const auto spec = positions_table_spec(target_, dialect);
+        prepare_positions_table(conn, spec, target_);
+        PositionsTarget positions{spec.name, target_.display(), options_.source_name, 0,
+                                  writer_name(config.application_name)};
+        out.lock_sql = sql::lock_table_sql(options_.lock == ApplyLock::target ? target_ : sql::lock_table(target_));
+        if (options_.fencing == Fencing::partition) {
+            positions.partitions = std::make_shared<PartitionEpochs>();
+        } else {
+            auto claim = claim_identity(conn, positions, dialect, out.lock_sql);
+            positions.epoch = claim.epoch;
+            positions.known = std::move(claim.rows);
+            out.committed = std::move(claim.positions);
+        }
+        out.positions = std::move(positions);
+    }
+
+    [[nodiscard]] Applier applier(pq::Connection conn, std::size_t task, const StartedSink& out) const {
+        const auto& plan = *out.table.plan;
+        Executor executor(std::move(conn), plan,
+                          {.stage_recreate_batches = options_.stage_recreate_batches,
+                           .session_settings = out.settings,
+                           .dead_letter_table = out.table.dead_letters,
+                           .positions = out.positions,
+                           .session_hook = options_.session_hook,
+                           .bulk = options_.bulk_load ? options_.bulk_load->session(task) : nullptr,
+                           .bulk_min_rows = options_.bulk_load ? options_.bulk_load->min_rows() : 0});
+        return Applier(
+            std::move(executor), plan, {.lock = options_.lock},
+            {options_.max_attempts, options_.retry_budget, options_.retry_backoff, options_.retry_backoff_max},
+            Reducer{insert_mode::reduction,
+                    delete_mode::keeps_rows,
+                    key_info<R, key_policy>::indexes,
+                    {order::index, order::numeric}},
+            {.dead_letters = error_policy::dead_letters ? options_.max_refused_rows : 0}, options_.session_hook);
+    }
+
+    // What the policies' statements will ask of the server (the built-in ones; a custom policy's
+    // own statements are checked by the server when they run).
+    [[nodiscard]] PrivilegeNeeds privilege_needs(const ApplyPlan& plan, const TableState& state, bool enforced,
+                                                 const std::optional<sql::TableSpec>& dead_letters) const {
+        const bool on_conflict = one_row_per_key && dialect == Dialect::postgres && enforced;
+        PrivilegeNeeds needs;
+        needs.creates_table = state.columns.empty() && schema_policy::creates_table;
+        needs.stages = delete_mode::applies_deletes || !plan.plain_inserts();
+        needs.reads = needs.stages;
+        needs.deletes = (delete_mode::applies_deletes && !delete_mode::keeps_rows) ||
+                        (one_row_per_key && !on_conflict) ||
+                        (dialect == Dialect::redshift && options_.lock == ApplyLock::target);
+        needs.updates = delete_mode::keeps_rows || on_conflict;
+        needs.lock_table = dialect == Dialect::redshift && options_.lock == ApplyLock::sink_table;
+        if (dead_letters) needs.dead_letter_table = dead_letters->name;
+        if (delivery_policy::writes_positions) needs.positions_table = positions_table(target_);
+        for (const auto& [own, role] : plan.own_tables()) needs.own_tables.push_back(own.name);
+        return needs;
+    }
+
+    const SinkOptions& options_;
+    const sql::TableRef& target_;
+};
+
+}  // namespace redsink::detail
