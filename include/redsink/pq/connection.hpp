@@ -3,6 +3,7 @@
 #include <redsink/pq/config.hpp>
 #include <redsink/pq/connect.hpp>
 #include <redsink/pq/error.hpp>
+#include <redsink/pq/notices.hpp>
 #include <redsink/pq/params.hpp>
 #include <redsink/pq/prepared.hpp>
 #include <redsink/pq/request.hpp>
@@ -70,10 +71,7 @@ public:
     [[nodiscard]] const TraceHook& trace() const noexcept { return trace_; }
 
     // Server notices (NOTICE, WARNING) go here; without a hook they are dropped, not printed.
-    void set_notice_hook(std::function<void(std::string_view)> hook) {
-        notice_ = std::make_unique<std::function<void(std::string_view)>>(std::move(hook));
-        install_notice_processor();
-    }
+    void set_notice_hook(std::function<void(std::string_view)> hook) { notices_.set(std::move(hook), conn_.get()); }
 
     // ---- One statement, waiting for its result ----------------------------------------------
 
@@ -368,18 +366,7 @@ private:
         version_.reset();
         ++session_;
         conn_ = detail::connect(config_, scrubber());
-        install_notice_processor();
-    }
-
-    void install_notice_processor() noexcept {
-        if (!conn_) return;
-        PQsetNoticeProcessor(
-            conn_.get(),
-            [](void* hook, const char* message) {
-                auto* receiver = static_cast<std::function<void(std::string_view)>*>(hook);
-                if (receiver != nullptr && *receiver) (*receiver)(message);
-            },
-            notice_.get());
+        notices_.install(conn_.get());
     }
 
     static int param_count(std::size_t count) {
@@ -404,8 +391,7 @@ private:
     bool error_values_ = false;
     detail::Secrets secrets_;  // add_secret
     TraceHook trace_;
-    // Heap-allocated so that its address, handed to libpq, survives moves of the Connection.
-    std::unique_ptr<std::function<void(std::string_view)>> notice_;
+    detail::Notices notices_;
 };
 
 }  // namespace redsink::pq
