@@ -197,7 +197,7 @@ inline constexpr std::uint32_t redshift_max_varchar = 65535;
 //                                         // (sql_type_name) and the table columns that can take
 //                                         // it (sql::incompatibility) follow from it
 //     static void encode(const T&, ParamBuffer&, const ColumnContext&);  // the text parameter
-//   (the built-in specializations are in encode.hpp);
+//   (the built-in specializations are in builtin_columns.hpp);
 // - by another type:
 //     using stored_as = <a supported type>;
 //     static stored_as to_column(const T&);
@@ -205,5 +205,12 @@ inline constexpr std::uint32_t redshift_max_varchar = 65535;
 // The size a value takes in a batch is what it encodes to.
 template <class T>
 struct column_traits;
+
+// What an encoder needs to know about the column it writes.
+struct ColumnContext {
+    std::string_view name;
+    ColumnType type;
+    Dialect dialect = Dialect::redshift;
+};
 
 }  // namespace redsink

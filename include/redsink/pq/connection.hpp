@@ -1,14 +1,18 @@
 #pragma once
 
 #include <redsink/pq/config.hpp>
+#include <redsink/pq/connect.hpp>
 #include <redsink/pq/error.hpp>
+#include <redsink/pq/notices.hpp>
 #include <redsink/pq/params.hpp>
+#include <redsink/pq/prepared.hpp>
+#include <redsink/pq/request.hpp>
 #include <redsink/pq/result.hpp>
+#include <redsink/pq/secrets.hpp>
+#include <redsink/pq/server_error.hpp>
 
 #include <libpq-fe.h>
 
-#include <array>
-#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -18,61 +22,11 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
-#include <vector>
 
 namespace redsink::pq {
 
-// When the trace hook is called: before a statement is sent, and after it completed or failed.
-enum class TracePoint { sending, done, failed };
-
-// Receives the SQL text of every statement (never its bound values). Tests use it to check the
-// Redshift grammar, to count commits and to inject faults at a chosen statement.
-using TraceHook = std::function<void(TracePoint, std::string_view sql)>;
-
-// One statement, in one of the forms libpq sends. The strings must outlive the statement's
-// completion (in a pipeline, until it is received).
-struct Request {
-    enum class Form {
-        simple,    // no parameters; outside a pipeline it may hold several statements
-        params,    // text-format bind parameters
-        prepare,   // prepares `sql` as `name`
-        prepared,  // runs the prepared statement `name`
-    };
-    Form form = Form::simple;
-    const std::string* sql = nullptr;  // the text; for a prepared statement, the text it was prepared with
-    const std::string* name = nullptr;
-    std::span<const char* const> values{};  // NUL-terminated texts, nullptr for NULL
-    int param_count = 0;                    // prepare: how many parameters `sql` takes
-};
-
-// A statement of a pipeline that completed: the tag it was sent with and the rows it affected.
-struct Completion {
-    std::uint32_t tag = 0;
-    std::size_t rows = 0;
-};
-
 class CopyIn;
-
-namespace detail {
-// libpq's messages span lines ("...failed: ...\n\tIs the server running...?\n"): one line reads
-// better in logs.
-[[nodiscard]] inline std::string one_line(std::string text) {
-    std::string out;
-    bool space = false;
-    for (const char c : text) {
-        if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
-            space = !out.empty();
-            continue;
-        }
-        if (space) out.push_back(' ');
-        space = false;
-        out.push_back(c);
-    }
-    return out;
-}
-}  // namespace detail
 
 // One session with a PostgreSQL or Redshift server. Owns its PGconn. Every statement, in every
 // form (plain, with parameters, prepared, pipelined or not, COPY), enters the server through
@@ -117,10 +71,7 @@ public:
     [[nodiscard]] const TraceHook& trace() const noexcept { return trace_; }
 
     // Server notices (NOTICE, WARNING) go here; without a hook they are dropped, not printed.
-    void set_notice_hook(std::function<void(std::string_view)> hook) {
-        notice_ = std::make_unique<std::function<void(std::string_view)>>(std::move(hook));
-        install_notice_processor();
-    }
+    void set_notice_hook(std::function<void(std::string_view)> hook) { notices_.set(std::move(hook), conn_.get()); }
 
     // ---- One statement, waiting for its result ----------------------------------------------
 
@@ -130,7 +81,8 @@ public:
     // Extended protocol with text-format bind parameters; std::nullopt binds NULL.
     template <class First, class... Rest>
     Result exec(const std::string& sql, const First& first, const Rest&... rest) {
-        return with_params([&](std::span<const char* const> values) { return exec_raw(sql, values); }, first, rest...);
+        return detail::with_params([&](std::span<const char* const> values) { return exec_raw(sql, values); }, first,
+                                   rest...);
     }
 
     // Each value is a NUL-terminated text or nullptr for NULL.
@@ -141,25 +93,25 @@ public:
     // Prepares a named statement for this session. Prepared statements are forgotten on
     // reconnect; is_prepared tells whether it must be prepared again.
     void prepare(const std::string& name, const std::string& sql, int param_count = 0) {
-        const auto& stored = remember_prepared(name, sql);
+        const auto& stored = prepared_.remember(name, sql);
         run({.form = Request::Form::prepare, .sql = &stored, .name = &name, .param_count = param_count});
     }
 
     [[nodiscard]] bool is_prepared(const std::string& name) const { return prepared_.contains(name); }
     // The SQL text a prepared statement was prepared with.
-    [[nodiscard]] const std::string& prepared_text(const std::string& name) const { return prepared_sql(name); }
+    [[nodiscard]] const std::string& prepared_text(const std::string& name) const { return prepared_.text(name); }
     // Forgets statements prepared on this session (the server may still hold them: DEALLOCATE
     // them to free the server's memory).
-    void forget_prepared(const std::string& name) { prepared_.erase(name); }
+    void forget_prepared(const std::string& name) { prepared_.forget(name); }
 
     template <class... Params>
     Result exec_prepared(const std::string& name, const Params&... params) {
-        return with_params([&](std::span<const char* const> values) { return exec_prepared_raw(name, values); },
-                           params...);
+        return detail::with_params([&](std::span<const char* const> values) { return exec_prepared_raw(name, values); },
+                                   params...);
     }
 
     Result exec_prepared_raw(const std::string& name, std::span<const char* const> values) {
-        return run({.form = Request::Form::prepared, .sql = &prepared_sql(name), .name = &name, .values = values});
+        return run({.form = Request::Form::prepared, .sql = &prepared_.text(name), .name = &name, .values = values});
     }
 
     // The server's version() text, read once per session.
@@ -170,7 +122,7 @@ public:
     [[nodiscard]] bool is_redshift() { return version().find("Redshift") != std::string::npos; }
 
     // Starts COPY ... FROM STDIN (PostgreSQL only; Redshift has no COPY from the client).
-    [[nodiscard]] CopyIn copy_in(const std::string& sql);
+    [[nodiscard]] CopyIn copy_in(const std::string& sql);  // in copy_in.hpp
     // Runs a whole COPY ... FROM STDIN with the given data; returns the rows copied.
     std::size_t copy_from_stdin(const std::string& sql, std::string_view data);
 
@@ -197,8 +149,11 @@ public:
     // Prepares a named statement in the pipeline (after the statements sent before it, without
     // waiting); it is prepared once its completion is received.
     void send_prepare(const std::string& name, const std::string& sql, int param_count) {
-        const auto& stored = remember_prepared(name, sql);
-        send({.form = Request::Form::prepare, .sql = &stored, .name = &stored_name(name), .param_count = param_count});
+        const auto& stored = prepared_.remember(name, sql);
+        send({.form = Request::Form::prepare,
+              .sql = &stored,
+              .name = &prepared_.stored_name(name),
+              .param_count = param_count});
     }
 
     // Ends the pipeline's implicit transaction here: an error before it skips nothing after it.
@@ -285,26 +240,11 @@ public:
 
     // Removes the password, and the secrets added with add_secret, from a text that came from the
     // server or libpq, just in case, or from a statement that carries a secret.
-    [[nodiscard]] std::string scrub(std::string_view text) const {
-        std::string out(text);
-        const auto remove = [&](const std::string& secret) {
-            if (secret.size() < 3) return;
-            for (auto pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos))
-                out.replace(pos, secret.size(), "<redacted>");
-        };
-        remove(config_.password);
-        for (const auto& secret : secrets_) remove(secret);
-        return out;
-    }
+    [[nodiscard]] std::string scrub(std::string_view text) const { return secrets_.scrub(text, config_.password); }
 
     // A secret that statements of this session carry as a literal (Redshift's COPY takes S3
     // credentials so): from now on the trace sees <redacted> in its place, and so do errors.
-    void add_secret(std::string secret) {
-        if (secret.size() < 3) return;
-        for (const auto& known : secrets_)
-            if (known == secret) return;
-        secrets_.push_back(std::move(secret));
-    }
+    void add_secret(std::string secret) { secrets_.add(std::move(secret)); }
 
 private:
     friend class CopyIn;
@@ -403,44 +343,14 @@ private:
                      statement_context(sql));
     }
 
-    // Builds the Error for the last failure on this session (result may be null). Errors that may
-    // quote row values (quotes_values) keep, unless set_error_values(true), what is safe: the
-    // message without its values, the table, column, constraint and type the server named, and
-    // the context without values (a COPY's line and column).
+    // scrub() as a callable, for the helpers that build errors.
+    [[nodiscard]] auto scrubber() const {
+        return [this](std::string_view text) { return scrub(text); };
+    }
+
+    // The Error for the last failure on this session (result may be null).
     [[nodiscard]] Error error_from(const PGresult* result, std::string_view sql) const {
-        const auto field = [&](int code) -> std::string {
-            const char* value = result != nullptr ? PQresultErrorField(result, code) : nullptr;
-            return value != nullptr ? scrub(value) : std::string();
-        };
-        std::string sqlstate = field(PG_DIAG_SQLSTATE);
-        std::string message = field(PG_DIAG_MESSAGE_PRIMARY);
-        std::string detail = field(PG_DIAG_MESSAGE_DETAIL);
-        const std::string where = field(PG_DIAG_CONTEXT);
-        if (message.empty()) message = detail::one_line(scrub(conn_ ? PQerrorMessage(conn_.get()) : "no connection"));
-        const bool lost = !conn_ || PQstatus(conn_.get()) == CONNECTION_BAD;
-        const auto kind = lost ? ErrorKind::connection_lost : classify(sqlstate, message, detail);
-        if (!error_values_ && quotes_values(sqlstate)) {
-            const std::string schema = field(PG_DIAG_SCHEMA_NAME);
-            const std::string table = field(PG_DIAG_TABLE_NAME);
-            const std::string column = field(PG_DIAG_COLUMN_NAME);
-            const std::string constraint = field(PG_DIAG_CONSTRAINT_NAME);
-            const std::string type = field(PG_DIAG_DATATYPE_NAME);
-            message = without_values(message, {schema, table, column, constraint, type});
-            detail.clear();
-            const auto add = [&](std::string_view what, const std::string& name) {
-                if (!name.empty()) detail.append(detail.empty() ? "" : ", ").append(what).append(" ").append(name);
-            };
-            add("table", schema.empty() || table.empty() ? table : schema + "." + table);
-            add("column", column);
-            add("constraint", constraint);
-            add("type", type);
-            if (const auto context = context_without_values(where); !context.empty())
-                detail.append(detail.empty() ? "" : "; ").append("where: ").append(context);
-            if (!detail.empty()) detail.append(" (values not shown)");
-        } else if (!where.empty()) {
-            detail.append(detail.empty() ? "" : "; ").append("where: ").append(where);
-        }
-        return Error(kind, std::move(sqlstate), std::move(message), std::move(detail), statement_context(sql));
+        return detail::server_error(result, conn_.get(), error_values_, scrubber(), statement_context(sql));
     }
 
     void notify(TracePoint point, std::string_view sql) const {
@@ -452,82 +362,16 @@ private:
     }
 
     void open() {
-        auto keywords = config_.keywords();
-        const auto set_default = [&](const char* key, const char* value) {
-            for (const auto& option : keywords)
-                if (option.first == key) return;
-            keywords.emplace_back(key, value);
-        };
-        set_default("client_encoding", "UTF8");
-        // Nothing waits without limit by default: a connect to a host that does not answer, or a
-        // peer gone silent (the kernel's own keepalive starts after 2 hours).
-        set_default("connect_timeout", "30");
-        set_default("keepalives", "1");
-        set_default("keepalives_idle", "60");
-        set_default("keepalives_interval", "10");
-        set_default("keepalives_count", "6");
-        std::vector<const char*> keys;
-        std::vector<const char*> values;
-        for (const auto& [key, value] : keywords) {
-            keys.push_back(key.c_str());
-            values.push_back(value.c_str());
-        }
-        keys.push_back(nullptr);
-        values.push_back(nullptr);
-        conn_.reset(PQconnectdbParams(keys.data(), values.data(), 0));
         prepared_.clear();
         version_.reset();
         ++session_;
-        install_notice_processor();
-        if (!conn_) throw Error(ErrorKind::connection_lost, {}, "out of memory", {}, "could not connect");
-        if (PQstatus(conn_.get()) == CONNECTION_OK) return;
-        std::string message = detail::one_line(scrub(PQerrorMessage(conn_.get())));
-        const auto text = [](const char* value) { return std::string(value != nullptr ? value : ""); };
-        const std::string where = "could not connect to host=" + text(PQhost(conn_.get())) +
-                                  " port=" + text(PQport(conn_.get())) + " dbname=" + text(PQdb(conn_.get())) +
-                                  " user=" + text(PQuser(conn_.get()));
-        // Refused credentials, a missing database or a certificate that does not verify will not
-        // heal by retrying.
-        bool refused = false;
-        for (const std::string_view permanent :
-             {"authentication failed", "does not exist", "no password supplied", "no pg_hba.conf entry", "certificate",
-              "SSL error", "does not support SSL"})
-            refused = refused || message.find(permanent) != std::string::npos;
-        conn_.reset();
-        throw Error(refused ? ErrorKind::other : ErrorKind::connection_lost, {}, std::move(message), {}, scrub(where));
-    }
-
-    void install_notice_processor() noexcept {
-        if (!conn_) return;
-        PQsetNoticeProcessor(
-            conn_.get(),
-            [](void* hook, const char* message) {
-                auto* receiver = static_cast<std::function<void(std::string_view)>*>(hook);
-                if (receiver != nullptr && *receiver) (*receiver)(message);
-            },
-            notice_.get());
+        conn_ = detail::connect(config_, scrubber());
+        notices_.install(conn_.get());
     }
 
     static int param_count(std::size_t count) {
         if (count > 65535) throw Error(ErrorKind::other, {}, "a statement can bind at most 65535 parameters");
         return static_cast<int>(count);
-    }
-
-    const std::string& remember_prepared(const std::string& name, const std::string& sql) {
-        // Node-based: the stored text stays where it is while statements referring to it are in flight.
-        auto& stored = prepared_[name];
-        stored = std::make_unique<const std::string>(sql);
-        return *stored;
-    }
-
-    // The map's own copy of a prepared statement's name, which lives as long as the statement.
-    [[nodiscard]] const std::string& stored_name(const std::string& name) const { return prepared_.find(name)->first; }
-
-    [[nodiscard]] const std::string& prepared_sql(const std::string& name) const {
-        const auto found = prepared_.find(name);
-        if (found == prepared_.end())
-            throw Error(ErrorKind::other, {}, "statement '" + name + "' was not prepared in this session");
-        return *found->second;
     }
 
     [[nodiscard]] std::string statement_context(std::string_view sql) const {
@@ -538,93 +382,19 @@ private:
         return out.append("\" on ").append(config_.redacted());
     }
 
-    template <class Run, class... Params>
-    Result with_params(Run&& run, const Params&... params) {
-        std::string arena;
-        std::array<std::ptrdiff_t, sizeof...(Params)> offsets{};
-        std::size_t index = 0;
-        ((offsets[index] = detail::put_param(arena, index, params), ++index), ...);
-        std::array<const char*, sizeof...(Params)> values{};
-        for (std::size_t i = 0; i < offsets.size(); ++i)
-            values[i] = offsets[i] == detail::null_param ? nullptr : arena.data() + offsets[i];
-        return run(std::span<const char* const>(values));
-    }
-
     ConnectionConfig config_;
-    std::unique_ptr<PGconn, decltype(&PQfinish)> conn_{nullptr, &PQfinish};
-    std::unordered_map<std::string, std::unique_ptr<const std::string>> prepared_;
+    detail::ConnectionHandle conn_{nullptr, &PQfinish};
+    detail::PreparedStatements prepared_;
     std::optional<std::string> version_;
     std::uint64_t session_ = 0;
     std::deque<InFlight> pipeline_;
     bool error_values_ = false;
-    std::vector<std::string> secrets_;  // add_secret
+    detail::Secrets secrets_;  // add_secret
     TraceHook trace_;
-    // Heap-allocated so that its address, handed to libpq, survives moves of the Connection.
-    std::unique_ptr<std::function<void(std::string_view)>> notice_;
+    detail::Notices notices_;
 };
-
-// An open COPY ... FROM STDIN. write() sends data in COPY text format; finish() ends it and
-// surfaces the server's verdict. Destroyed unfinished, it aborts the COPY.
-class CopyIn final {
-public:
-    CopyIn(const CopyIn&) = delete;
-    CopyIn& operator=(const CopyIn&) = delete;
-    CopyIn(CopyIn&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)), sql_(std::move(other.sql_)) {}
-    CopyIn& operator=(CopyIn&&) = delete;
-    ~CopyIn() {
-        if (conn_ != nullptr) abort("COPY abandoned by the client");
-    }
-
-    void write(std::string_view data) {
-        PGconn* native = conn_->native_handle();
-        while (!data.empty()) {
-            const auto part = data.substr(0, static_cast<std::size_t>(INT_MAX / 2));
-            if (PQputCopyData(native, part.data(), static_cast<int>(part.size())) != 1) fail();
-            data.remove_prefix(part.size());
-        }
-    }
-
-    // Ends the COPY; returns the rows copied.
-    std::size_t finish() {
-        if (PQputCopyEnd(conn_->native_handle(), nullptr) != 1) fail();
-        Connection* conn = std::exchange(conn_, nullptr);
-        return conn->collect(sql_).affected_rows();
-    }
-
-private:
-    friend class Connection;
-    CopyIn(Connection& conn, std::string sql) : conn_(&conn), sql_(std::move(sql)) {}
-
-    [[noreturn]] void fail() {
-        auto error = conn_->error_from(nullptr, sql_);
-        conn_->notify(TracePoint::failed, sql_);
-        abort("COPY failed on the client");
-        throw error;
-    }
-
-    void abort(const char* reason) noexcept {
-        if (conn_ == nullptr) return;
-        Connection* conn = std::exchange(conn_, nullptr);
-        if (PQputCopyEnd(conn->native_handle(), reason) == 1) {
-            while (PGresult* raw = PQgetResult(conn->native_handle())) PQclear(raw);
-        }
-    }
-
-    Connection* conn_;
-    std::string sql_;
-};
-
-inline CopyIn Connection::copy_in(const std::string& sql) {
-    const auto started = run({.form = Request::Form::simple, .sql = &sql});
-    if (PQresultStatus(started.native_handle()) != PGRES_COPY_IN)
-        throw Error(ErrorKind::other, {}, "the statement did not start a COPY FROM STDIN", {}, statement_context(sql));
-    return CopyIn(*this, sql);
-}
-
-inline std::size_t Connection::copy_from_stdin(const std::string& sql, std::string_view data) {
-    auto copy = copy_in(sql);
-    copy.write(data);
-    return copy.finish();
-}
 
 }  // namespace redsink::pq
+
+// CopyIn needs Connection complete; this header's users get it too.
+#include <redsink/pq/copy_in.hpp>

@@ -6,9 +6,11 @@
 #include <charconv>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace redsink::pq {
 
@@ -67,6 +69,19 @@ std::ptrdiff_t put_param(std::string& arena, std::size_t index, const T& value) 
 template <class T>
 std::ptrdiff_t put_param(std::string& arena, std::size_t index, const std::optional<T>& value) {
     return value ? put_param(arena, index, *value) : null_param;
+}
+
+// Calls `run` with the parameters' texts (nullptr for NULL), flattened on the stack.
+template <class Run, class... Params>
+decltype(auto) with_params(Run&& run, const Params&... params) {
+    std::string arena;
+    std::array<std::ptrdiff_t, sizeof...(Params)> offsets{};
+    std::size_t index = 0;
+    ((offsets[index] = put_param(arena, index, params), ++index), ...);
+    std::array<const char*, sizeof...(Params)> values{};
+    for (std::size_t i = 0; i < offsets.size(); ++i)
+        values[i] = offsets[i] == null_param ? nullptr : arena.data() + offsets[i];
+    return std::forward<Run>(run)(std::span<const char* const>(values));
 }
 
 }  // namespace detail

@@ -1,0 +1,108 @@
+#pragma once
+
+// A Kafka message's key or value as a JSON document, and the JSON converter's envelope around
+// it (schema and payload).
+#include <redsink/debezium/schema.hpp>
+
+#include <simdjson.h>
+
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace redsink::debezium::detail {
+
+// A parser and the padded copy of the text it reads, kept between messages.
+class JsonDocument {
+public:
+    // The document of `text`; valid until the next call.
+    simdjson::ondemand::document& iterate(std::string_view text, const std::string& path) {
+        // simdjson reads a little past the end of its input: a padded copy.
+        const auto needed = text.size() + simdjson::SIMDJSON_PADDING;
+        if (needed > capacity_) {
+            buffer_ = std::make_unique<char[]>(needed);
+            capacity_ = needed;
+        }
+        if (!text.empty()) std::memcpy(buffer_.get(), text.data(), text.size());
+        std::memset(buffer_.get() + text.size(), 0, simdjson::SIMDJSON_PADDING);
+        document_ = checked(parser_.iterate(buffer_.get(), text.size(), capacity_), path, "is not valid JSON");
+        return document_;
+    }
+
+private:
+    simdjson::ondemand::parser parser_;
+    simdjson::ondemand::document document_;
+    std::unique_ptr<char[]> buffer_;
+    std::size_t capacity_ = 0;
+};
+
+// Whether the whole document is JSON null.
+inline bool is_null(simdjson::ondemand::document& document, const std::string& path) {
+    if (checked(document.type(), path, "is not valid JSON") != simdjson::ondemand::json_type::null) return false;
+    (void)checked(document.is_null(), path, "is not valid JSON");
+    return true;
+}
+
+// The converter's envelope: whether an object has exactly the keys "schema" and "payload", and
+// the schema's text when it is not null. Fields are read in order: simdjson 3.0's out-of-order
+// lookup assumes a well-formed object.
+struct Envelope {
+    bool is = false;
+    std::optional<std::string_view> schema;
+};
+template <class Object>
+Envelope envelope_of(Object& object, const std::string& path) {
+    int schema = 0, payload = 0, other = 0;
+    Envelope out;
+    for (auto entry : object) {
+        auto field = checked(std::move(entry), path, "is not valid JSON");
+        const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
+        if (key == "schema") {
+            ++schema;
+            auto value = field.value();
+            const auto where = path + ".schema";
+            if (checked(value.type(), where, "is not valid JSON") != simdjson::ondemand::json_type::null)
+                out.schema = checked(checked(value.get_object(), where, "is not an object").raw_json(), where,
+                                     "is not valid JSON");
+        } else {
+            (key == "payload" ? payload : other) += 1;
+        }
+    }
+    out.is = schema == 1 && payload == 1 && other == 0;
+    return out;
+}
+
+// The envelope's payload, by reading the fields in order; nullopt when it is null.
+template <class Object>
+std::optional<simdjson::ondemand::object> payload_of(Object& top, const std::string& path) {
+    const auto where = path + ".payload";
+    for (auto entry : top) {
+        auto field = checked(std::move(entry), path, "is not valid JSON");
+        const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
+        if (key != "payload") continue;
+        auto value = field.value();
+        if (checked(value.type(), where, "is not valid JSON") == simdjson::ondemand::json_type::null) {
+            (void)checked(value.is_null(), where, "is not valid JSON");
+            return std::nullopt;
+        }
+        return checked(value.get_object(), where, "is not a JSON object");
+    }
+    malformed(path, "has no payload");
+}
+
+// A simdjson error as the Malformed it means.
+inline void checked_code(simdjson::error_code code, const std::string& path) {
+    if (code != simdjson::SUCCESS) malformed(path, std::string("is not valid JSON: ") + simdjson::error_message(code));
+}
+
+// Walks an object to its end, so that what follows it can be checked.
+inline void read_to_end(simdjson::ondemand::object& object, const std::string& path) {
+    checked_code(object.reset().error(), path);
+    for (auto entry : object) (void)checked(std::move(entry), path, "is not valid JSON");
+}
+
+}  // namespace redsink::debezium::detail
