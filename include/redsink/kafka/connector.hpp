@@ -432,8 +432,9 @@ private:
 
     void consumer_error(const rd_kafka_message_t& message) {
         std::array<char, 512> reason{};
-        if (rd_kafka_fatal_error(handle_.get(), reason.data(), reason.size()) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            throw KafkaError(std::string("the consumer failed: ") + reason.data());
+        if (const auto fatal = rd_kafka_fatal_error(handle_.get(), reason.data(), reason.size());
+            fatal != RD_KAFKA_RESP_ERR_NO_ERROR)
+            throw KafkaError(std::string("the consumer failed: ") + reason.data(), fatal);
         ++consumer_errors_;
         last_consumer_error_ = rd_kafka_message_errstr(&message);
     }
