@@ -6,4 +6,6 @@
 #include <redsink/kafka/connector.hpp>
 #include <redsink/kafka/error.hpp>
 #include <redsink/kafka/handle.hpp>
+#include <redsink/kafka/offsets.hpp>
+#include <redsink/kafka/options.hpp>
 #include <redsink/kafka/route.hpp>

@@ -2,11 +2,13 @@
 // another try may succeed, other where it cannot. No broker needed.
 #include <redsink/kafka/error.hpp>
 #include <redsink/kafka/handle.hpp>
+#include <redsink/kafka/options.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -63,4 +65,16 @@ TEST_CASE("KafkaError from an rd_kafka_error_t takes its code and librdkafka's r
         CHECK_THAT(error.what(), Catch::StartsWith("kafka: committing offsets failed: "));
     }
     CHECK_NOTHROW(redsink::kafka::detail::check(RD_KAFKA_RESP_ERR_NO_ERROR, "nothing"));
+}
+
+TEST_CASE("the connector's commit retries: SinkOptions' names, about 5 s as before", "[kafka][error]") {
+    using namespace std::chrono_literals;
+    const redsink::kafka::ConnectorOptions options;
+    CHECK(options.max_attempts == 0);
+    CHECK(options.retry_budget == 5s);
+    CHECK(options.retry_backoff == 200ms);
+    CHECK(options.retry_backoff_max == 1s);
+    // A commit the coordinator refuses for a while is tried again by the engine; a fenced member's is not.
+    CHECK(redsink::kafka::retryable_code(RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS));
+    CHECK_FALSE(redsink::kafka::retryable_code(RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION));
 }
