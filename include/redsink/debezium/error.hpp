@@ -1,7 +1,7 @@
 #pragma once
 
-#include <redsink/position.hpp>
 #include <redsink/error.hpp>
+#include <redsink/position.hpp>
 
 #include <string>
 #include <string_view>
