@@ -1,5 +1,6 @@
 // KafkaError is a redsink::Error that keeps librdkafka's code: transient where librdkafka says
 // another try may succeed, other where it cannot. No broker needed.
+#include <redsink/kafka/connector.hpp>
 #include <redsink/kafka/error.hpp>
 #include <redsink/kafka/handle.hpp>
 #include <redsink/kafka/options.hpp>
@@ -74,6 +75,13 @@ TEST_CASE("the connector's commit retries: SinkOptions' names, about 5 s as befo
     CHECK(options.retry_budget == 5s);
     CHECK(options.retry_backoff == 200ms);
     CHECK(options.retry_backoff_max == 1s);
+    // Refused like SinkOptions' when they make no sense.
+    using redsink::kafka::Connector;
+    CHECK_THROWS_WITH(Connector({.properties = {{"group.id", "g"}}, .max_attempts = -1}),
+                      Catch::Contains("ConnectorOptions::max_attempts must be 0 (no limit) or more"));
+    CHECK_THROWS_WITH(Connector({.properties = {{"group.id", "g"}}, .retry_budget = -1ms}),
+                      Catch::Contains("cannot be negative"));
+    CHECK_NOTHROW(Connector({.properties = {{"group.id", "g"}}, .max_attempts = 3, .retry_budget = 0ms}));
     // A commit the coordinator refuses for a while is tried again by the engine; a fenced member's is not.
     CHECK(redsink::kafka::retryable_code(RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS));
     CHECK_FALSE(redsink::kafka::retryable_code(RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION));

@@ -53,6 +53,10 @@ public:
                                  "warehouse committed");
         if (!options_.properties.contains("group.id"))
             throw KafkaError("the property group.id is missing: offsets are committed to a consumer group");
+        if (options_.max_attempts < 0) throw KafkaError("ConnectorOptions::max_attempts must be 0 (no limit) or more");
+        if (options_.retry_budget.count() < 0 || options_.retry_backoff.count() < 0 ||
+            options_.retry_backoff_max.count() < 0)
+            throw KafkaError("ConnectorOptions::retry_budget, retry_backoff and retry_backoff_max cannot be negative");
     }
     Connector(const Connector&) = delete;
     Connector& operator=(const Connector&) = delete;
