@@ -4,10 +4,12 @@
 #include <redsink/change.hpp>
 #include <redsink/dialect.hpp>
 #include <redsink/encode.hpp>
+#include <redsink/error.hpp>
 #include <redsink/policies.hpp>
 #include <redsink/position.hpp>
 #include <redsink/pq.hpp>
 #include <redsink/record.hpp>
+#include <redsink/retry.hpp>
 #include <redsink/schema.hpp>
 #include <redsink/sink.hpp>
 #include <redsink/sink_options.hpp>

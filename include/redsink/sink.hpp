@@ -14,6 +14,7 @@
 #include <redsink/pq/config.hpp>
 #include <redsink/pq/connection.hpp>
 #include <redsink/record.hpp>
+#include <redsink/retry.hpp>
 #include <redsink/schema.hpp>
 #include <redsink/sink_options.hpp>
 #include <redsink/stats.hpp>
@@ -24,7 +25,6 @@
 #include <exception>
 #include <functional>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <string_view>
@@ -231,33 +231,30 @@ public:
     }
 
 private:
-    // Runs `attempt` until it succeeds, retrying transient failures within retry_budget
-    // (detail::retry_delay), calling `after_failure` after each failed attempt. The last error is
-    // thrown, a retryable one with `what` and the attempts made added to its context.
+    // Runs `attempt` until it succeeds, retrying transient failures within retry_budget (the
+    // retry engine, redsink/retry.hpp), calling `after_failure` after each failed attempt. The last
+    // error is thrown, a retryable one with `what` and the attempts made added to its context.
     void retrying(const std::string& what, const std::function<void()>& attempt,
                   const std::function<void()>& after_failure = {}) {
-        std::mt19937_64 random(std::random_device{}());
-        const auto first = std::chrono::steady_clock::now();
-        for (int tries = 1;; ++tries) {
-            try {
-                attempt();
-                return;
-            } catch (const Error& error) {
-                if (after_failure) after_failure();
-                const auto elapsed =
-                    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - first);
-                const auto delay = detail::retry_delay(error, tries, elapsed, retry_policy(), random);
-                if (!delay) {
-                    if (!error.retryable()) throw;
-                    throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
-                                what + ", after " + detail::describe_attempts(tries, elapsed) + "; " + error.context());
+        with_retries<Error>(
+            retry_policy(), {},
+            [&] {
+                try {
+                    attempt();
+                } catch (const Error&) {
+                    if (after_failure) after_failure();
+                    throw;
                 }
-                (void)detail::wait_for_retry(*delay, {});
-            }
-        }
+            },
+            [](const Error& error) { return error.retryable(); }, detail::NoRetryHook{},
+            [&](const Error& error, const RetryStep& step) {
+                if (!error.retryable()) return;
+                throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
+                            what + ", after " + step.describe() + "; " + error.context());
+            });
     }
 
-    [[nodiscard]] detail::RetryPolicy retry_policy() const {
+    [[nodiscard]] RetryPolicy retry_policy() const {
         return {options_.max_attempts, options_.retry_budget, options_.retry_backoff, options_.retry_backoff_max};
     }
 

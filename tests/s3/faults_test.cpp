@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,8 +102,8 @@ TEST_CASE("a missing bucket: 404 NoSuchBucket, naming the bucket", "[s3][faults]
 TEST_CASE("a stopped server: retried with growing delays, then a clear error", "[s3][faults]") {
     auto options = test_options();
     options.max_attempts = 4;
-    options.retry_base_delay = 40ms;
-    options.retry_max_delay = 1s;
+    options.retry_backoff = 40ms;
+    options.retry_backoff_max = 1s;
     options.credentials->session_token = "token-never-shown";
     std::vector<s3::RetryEvent> retries;
     std::vector<std::string> reasons;
@@ -149,11 +150,63 @@ TEST_CASE("a stopped server: retried with growing delays, then a clear error", "
     CHECK(retries.empty());
 }
 
+TEST_CASE("a stop cuts a retry's wait short: the request fails at once with its last error", "[s3][faults]") {
+    auto options = test_options();
+    options.max_attempts = 0;  // as many as the budget allows
+    options.retry_budget = 60s;
+    options.retry_backoff = 10s;
+    options.retry_backoff_max = 10s;
+    std::stop_source stop;
+    options.stop = stop.get_token();
+    int retries = 0;
+    options.on_retry = [&](const s3::RetryEvent& event) {
+        ++retries;
+        CHECK(event.delay >= 5s);
+        stop.request_stop();
+    };
+    s3::Client client(options);
+    const auto key = unique_prefix("stop") + "object";
+
+    const RestartServerAtEnd restart;
+    server_ctl("stop");
+    const auto started = std::chrono::steady_clock::now();
+    const auto e = error_of([&] { client.put_object(key, "during"); });
+    CHECK(std::chrono::steady_clock::now() - started < 5s);
+    CHECK(retries == 1);
+    CHECK(e.attempts() == 1);
+    CHECK(e.kind() == redsink::ErrorKind::transient);
+    CHECK_THAT(e.what(), Catch::Contains("COULDNT_CONNECT"));
+}
+
+TEST_CASE("retry_budget bounds a request's retries when max_attempts is 0", "[s3][faults]") {
+    auto options = test_options();
+    options.max_attempts = 0;
+    options.retry_budget = 300ms;
+    options.retry_backoff = 20ms;
+    options.retry_backoff_max = 40ms;
+    int retries = 0;
+    options.on_retry = [&](const s3::RetryEvent&) { ++retries; };
+    s3::Client client(options);
+    const auto key = unique_prefix("budget") + "object";
+
+    const RestartServerAtEnd restart;
+    server_ctl("stop");
+    const auto started = std::chrono::steady_clock::now();
+    const auto e = error_of([&] { (void)client.get_object(key); });
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    INFO(e.what());
+    CHECK(elapsed >= 300ms);
+    CHECK(elapsed < 5s);
+    CHECK(retries >= 3);
+    CHECK(e.attempts() == retries + 1);
+    CHECK_THAT(e.what(), Catch::Contains("(after " + std::to_string(e.attempts()) + " attempts)"));
+}
+
 TEST_CASE("a server back within the retry window: a streamed upload is sent again from its start", "[s3][faults]") {
     auto options = test_options();
     options.max_attempts = 12;
-    options.retry_base_delay = 100ms;
-    options.retry_max_delay = 1s;
+    options.retry_backoff = 100ms;
+    options.retry_backoff_max = 1s;
     int retries = 0;
     options.on_retry = [&](const s3::RetryEvent&) { ++retries; };
     s3::Client client(options);

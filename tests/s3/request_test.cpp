@@ -1,11 +1,11 @@
 // The S3 client's pure parts: addressing, digests, the XML reader, retry decisions, messages.
 #include <redsink/s3.hpp>
+#include <redsink/sink_options.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstdlib>
-#include <random>
 #include <string>
 
 namespace s3 = redsink::s3;
@@ -127,17 +127,16 @@ TEST_CASE("what is retried: 5xx, throttling, connection errors; never 403 or 404
     CHECK_FALSE(retryable_transport(CURLE_ABORTED_BY_CALLBACK));
 }
 
-TEST_CASE("the backoff doubles, with jitter, up to its cap", "[s3][retry]") {
-    std::minstd_rand random(7);
-    for (int trial = 0; trial < 200; ++trial) {
-        const auto first = s3::retry::backoff(1, 100ms, 5s, random);
-        CHECK((first >= 50ms && first <= 100ms));
-        const auto third = s3::retry::backoff(3, 100ms, 5s, random);
-        CHECK((third >= 200ms && third <= 400ms));
-        const auto late = s3::retry::backoff(40, 100ms, 5s, random);
-        CHECK((late >= 2500ms && late <= 5s));
-    }
-    CHECK(s3::retry::backoff(3, 0ms, 5s, random) == 0ms);
+TEST_CASE("the client's retry options: SinkOptions' names and meanings, S3's defaults", "[s3][retry]") {
+    // The delay's bounds (formerly s3::retry::backoff's) are the engine's: tests/unit/retry_test.cpp.
+    const s3::ClientOptions defaults;
+    CHECK(defaults.max_attempts == 6);
+    CHECK(defaults.retry_budget == 300s);
+    CHECK(defaults.retry_backoff == 200ms);
+    CHECK(defaults.retry_backoff_max == 10s);
+    CHECK_FALSE(defaults.stop.stop_possible());
+    const redsink::SinkOptions sink;
+    CHECK(sink.retry_budget == defaults.retry_budget);
 }
 
 TEST_CASE("an S3 error names the operation, bucket, key, status and S3's code", "[s3][error]") {
@@ -184,8 +183,17 @@ TEST_CASE("a client refuses incomplete options, without naming a secret", "[s3][
                    s3::Client({.bucket = "b", .region = "r", .endpoint = "localhost:1", .credentials = credentials});
                }),
                Catch::Contains("needs a scheme"));
-    CHECK_THAT(what([&] { s3::Client({.bucket = "b", .region = "r", .credentials = credentials, .max_attempts = 0}); }),
-               Catch::Contains("max_attempts"));
+    CHECK_THAT(
+        what([&] { s3::Client({.bucket = "b", .region = "r", .credentials = credentials, .max_attempts = -1}); }),
+        Catch::Contains("max_attempts must be 0 (no limit) or more"));
+    CHECK_NOTHROW(s3::Client({.bucket = "b", .region = "r", .credentials = credentials, .max_attempts = 0}));
+    CHECK_THAT(
+        what([&] { s3::Client({.bucket = "b", .region = "r", .credentials = credentials, .retry_budget = -1ms}); }),
+        Catch::Contains("retry_budget, retry_backoff and retry_backoff_max cannot be negative"));
+    CHECK_THAT(what([&] {
+                   s3::Client({.bucket = "b", .region = "r", .credentials = credentials, .retry_backoff_max = -1ms});
+               }),
+               Catch::Contains("cannot be negative"));
     CHECK_THAT(
         what([&] { s3::Client({.bucket = "b", .region = "r", .credentials = credentials, .list_page_size = 1001}); }),
         Catch::Contains("list_page_size"));

@@ -38,8 +38,8 @@ inline redsink::s3::ClientOptions test_options() {
             .credentials = test_credentials(),
             .connect_timeout = std::chrono::milliseconds(2000),
             .max_attempts = 3,
-            .retry_base_delay = std::chrono::milliseconds(20),
-            .retry_max_delay = std::chrono::milliseconds(200)};
+            .retry_backoff = std::chrono::milliseconds(20),
+            .retry_backoff_max = std::chrono::milliseconds(200)};
 }
 
 // A key prefix no other test case (or run) uses.

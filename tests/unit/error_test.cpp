@@ -1,6 +1,9 @@
+#include <redsink/error.hpp>
 #include <redsink/pq/error.hpp>
 
 #include <catch2/catch.hpp>
+
+#include <type_traits>
 
 using redsink::pq::classify;
 using redsink::pq::ErrorKind;
@@ -46,6 +49,18 @@ TEST_CASE("an Error describes itself", "[unit][error]") {
     CHECK(error.kind() == ErrorKind::constraint);
     CHECK_FALSE(error.retryable());
     CHECK(redsink::Error(ErrorKind::connection_lost, "", "gone").retryable());
+}
+
+TEST_CASE("the root error is redsink's; the libpq adapter's names are the same types", "[unit][error]") {
+    STATIC_REQUIRE(std::is_same_v<redsink::pq::Error, redsink::Error>);
+    STATIC_REQUIRE(std::is_same_v<redsink::pq::ErrorKind, redsink::ErrorKind>);
+    STATIC_REQUIRE(redsink::retryable(redsink::ErrorKind::connection_lost));
+    STATIC_REQUIRE(redsink::retryable(redsink::ErrorKind::transient));
+    STATIC_REQUIRE_FALSE(redsink::retryable(redsink::ErrorKind::fenced));
+    STATIC_REQUIRE(redsink::to_string(redsink::ErrorKind::fenced) == "fenced");
+    const redsink::Error error(redsink::ErrorKind::other, "", "", "", "doing it");
+    CHECK(std::string(error.what()) == "doing it: error");
+    CHECK_FALSE(error.retryable());
 }
 
 TEST_CASE("errors that may quote values lose them: message, detail and context", "[unit][error]") {

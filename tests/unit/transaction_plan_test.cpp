@@ -15,8 +15,6 @@
 #include <support/statement_log.hpp>
 
 #include <memory>
-#include <random>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -512,41 +510,9 @@ TEST_CASE("multi-row INSERT chunks: full ones, then powers of two, within the by
     CHECK(chunk_rows({}, 7).empty());
 }
 
-TEST_CASE("retries: only transient failures, within attempts and budget, doubling with jitter", "[unit][retry]") {
-    using redsink::detail::retry_delay;
-    using std::chrono::milliseconds;
-    const redsink::detail::RetryPolicy policy{5, milliseconds(60'000), milliseconds(100), milliseconds(1000)};
-    std::mt19937_64 random(7);
-    const redsink::Error lost(redsink::ErrorKind::connection_lost, "", "gone");
-    const redsink::Error serialization(redsink::ErrorKind::transient, "40001", "could not serialize access");
-    const redsink::Error refused(redsink::ErrorKind::constraint, "23514", "check");
-    CHECK_FALSE(retry_delay(refused, 1, milliseconds(0), policy, random));
-    CHECK_FALSE(retry_delay(lost, 5, milliseconds(0), policy, random));
-    for (int i = 0; i < 200; ++i) {
-        const auto first = retry_delay(serialization, 1, milliseconds(0), policy, random);
-        REQUIRE(first);
-        CHECK(first->count() >= 50);
-        CHECK(first->count() <= 100);
-        const auto fourth = retry_delay(lost, 4, milliseconds(0), policy, random);
-        REQUIRE(fourth);
-        CHECK(fourth->count() >= 400);
-        CHECK(fourth->count() <= 800);
-    }
-    // Jittered: not the same delay every time.
-    std::set<long> seen;
-    for (int i = 0; i < 50; ++i)
-        seen.insert(static_cast<long>(retry_delay(serialization, 2, milliseconds(0), policy, random)->count()));
-    CHECK(seen.size() > 10);
-
-    // No attempt limit: the budget decides, and no wait runs past it.
-    const redsink::detail::RetryPolicy budget{0, milliseconds(5'000), milliseconds(100), milliseconds(10'000)};
-    CHECK(retry_delay(lost, 1'000, milliseconds(1'000), budget, random));
-    CHECK(retry_delay(lost, 20, milliseconds(4'900), budget, random)->count() <= 100);
-    CHECK_FALSE(retry_delay(lost, 2, milliseconds(5'000), budget, random));
-    CHECK(redsink::detail::describe_attempts(3, milliseconds(2'449)) == "3 attempts in 2.4 s");
-    CHECK(redsink::detail::describe_attempts(1, milliseconds(30)) == "1 attempt in 0.0 s");
-    // Every new session gets its timeouts; Redshift has no lock_timeout.
+TEST_CASE("every new session gets its timeouts; Redshift has no lock_timeout", "[unit][plan]") {
     using redsink::sql::session_settings_sql;
+    using std::chrono::milliseconds;
     CHECK(session_settings_sql(redsink::Dialect::postgres, milliseconds(900'000), milliseconds(60'000)) ==
           std::vector<std::string>{"SET statement_timeout = 900000", "SET lock_timeout = 60000"});
     CHECK(session_settings_sql(redsink::Dialect::redshift, milliseconds(900'000), milliseconds(60'000)) ==

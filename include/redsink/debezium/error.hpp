@@ -1,7 +1,7 @@
 #pragma once
 
+#include <redsink/error.hpp>
 #include <redsink/position.hpp>
-#include <redsink/pq/error.hpp>
 
 #include <string>
 #include <string_view>

@@ -11,15 +11,14 @@
 #include <redsink/position.hpp>
 #include <redsink/pq/connection.hpp>
 #include <redsink/pq/error.hpp>
+#include <redsink/retry.hpp>
 #include <redsink/sink_options.hpp>
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <span>
@@ -29,49 +28,6 @@
 #include <vector>
 
 namespace redsink::detail {
-
-// How long a batch (or the sink's start) keeps trying after transient failures.
-struct RetryPolicy {
-    int max_attempts = 0;  // 0: as many as the budget allows
-    std::chrono::milliseconds budget{300'000};
-    std::chrono::milliseconds backoff{100};
-    std::chrono::milliseconds backoff_max{10'000};
-};
-
-// How long to wait before attempt `attempt + 1` after `error`, `elapsed` after the first attempt
-// began, or nothing: give up. The one place where a retry is decided. Only transient failures
-// are retried, while attempts are left and the budget has time left; the delay doubles from
-// `backoff` up to `backoff_max`, half of it random, so that writers that failed together (a
-// serialization conflict) do not meet again, and never runs past the budget.
-[[nodiscard]] inline std::optional<std::chrono::milliseconds> retry_delay(const Error& error, int attempt,
-                                                                          std::chrono::milliseconds elapsed,
-                                                                          const RetryPolicy& policy,
-                                                                          std::mt19937_64& random) {
-    if (!error.retryable()) return std::nullopt;
-    if (policy.max_attempts > 0 && attempt >= policy.max_attempts) return std::nullopt;
-    if (elapsed >= policy.budget) return std::nullopt;
-    auto delay = policy.backoff;
-    for (int i = 1; i < attempt && delay < policy.backoff_max; ++i) delay *= 2;
-    delay = std::min(delay, policy.backoff_max);
-    const auto half = delay.count() / 2;
-    std::uniform_int_distribution<std::chrono::milliseconds::rep> jitter(0, half);
-    return std::min(std::chrono::milliseconds(delay.count() - half + jitter(random)), policy.budget - elapsed);
-}
-
-// "3 attempts in 2.4 s": how long a batch kept trying, for its error.
-[[nodiscard]] inline std::string describe_attempts(int attempts, std::chrono::milliseconds elapsed) {
-    const auto tenths = (elapsed.count() + 50) / 100;
-    return std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts") + " in " +
-           std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
-}
-
-// Waits `delay`, unless `stop` is set first; false when it is.
-inline bool wait_for_retry(std::chrono::milliseconds delay, std::stop_token stop) {
-    std::mutex mutex;
-    std::condition_variable_any woken;
-    std::unique_lock lock(mutex);
-    return !woken.wait_for(lock, stop, delay, [] { return false; }) && !stop.stop_requested();
-}
 
 // Describes the events of a batch for error messages: "12 events, partition 3 offsets 100-111".
 [[nodiscard]] inline std::string describe_events(const std::vector<Position>& positions) {
@@ -175,7 +131,7 @@ public:
                 result.db_time += now - start;
                 after_failure();
                 const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - first);
-                const auto delay = retry_delay(error, attempt, elapsed, retry_, random_);
+                const auto delay = error.retryable() ? retry_delay(attempt, elapsed, retry_, random_) : std::nullopt;
                 if (!delay && executor_.copy_refused() && !by_insert) {
                     by_insert = true;
                     continue;

@@ -4,8 +4,11 @@
 // commits a partition's offsets only once the warehouse committed what was read from it.
 // See docs/kafka.md.
 #include <redsink/kafka/handle.hpp>
+#include <redsink/kafka/offsets.hpp>
+#include <redsink/kafka/options.hpp>
 #include <redsink/kafka/route.hpp>
 #include <redsink/position.hpp>
+#include <redsink/retry.hpp>
 
 #include <librdkafka/rdkafka.h>
 
@@ -22,59 +25,10 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 namespace redsink::kafka {
-
-struct ConnectorOptions {
-    // librdkafka's consumer properties: bootstrap.servers and group.id at least. The connector's
-    // defaults, which these override: partition.assignment.strategy=cooperative-sticky (a
-    // rebalance moves only the partitions that must move), auto.offset.reset=earliest (a new group
-    // reads its topics from the start). enable.auto.commit and enable.auto.offset.store are the
-    // connector's own (false): it commits offsets itself.
-    Properties properties;
-    // How long one poll waits for a message.
-    std::chrono::milliseconds poll_timeout{100};
-    // How often the acknowledged offsets are committed to Kafka (and always when partitions are
-    // revoked, and at close()).
-    std::chrono::milliseconds commit_interval{1000};
-    // Backpressure: when a topic's sink holds more events not yet committed than this, its
-    // partitions are paused (the consumer keeps polling, so it stays in its group) until the
-    // sink is down to half.
-    std::size_t max_pending_events = 200'000;
-};
-
-// A topic and partition.
-struct TopicPartition {
-    std::string topic;
-    std::int32_t partition = 0;
-
-    friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
-};
-
-struct PartitionProgress {
-    std::int64_t next_offset = -1;     // the offset after the last message read (-1: none read)
-    std::int64_t acknowledged = -1;    // the last offset the warehouse committed
-    std::int64_t committed = -1;       // the offset committed to Kafka (the next one to read)
-    std::int64_t high_watermark = -1;  // the partition's end, as last fetched (-1: unknown)
-    std::int64_t lag = -1;             // messages after next_offset (or committed) to the end; -1: unknown
-    bool paused = false;
-};
-
-// What a connector reports: totals, per partition it holds, and its last offset commit.
-struct Progress {
-    std::uint64_t messages = 0;        // read and written to a sink
-    double messages_per_second = 0;    // since the previous progress() call (or the start)
-    std::uint64_t offset_commits = 0;  // commits of offsets to Kafka that succeeded
-    std::uint64_t commit_failures = 0;
-    std::uint64_t consumer_errors = 0;  // errors librdkafka reported and recovers from itself
-    std::string last_consumer_error;
-    std::uint64_t rebalances = 0;
-    std::optional<std::chrono::system_clock::time_point> last_commit;
-    std::map<TopicPartition, PartitionProgress> partitions;  // the partitions assigned now
-};
 
 // Consumes topics of Debezium change events into sinks, one sink per topic:
 //
@@ -99,6 +53,10 @@ public:
                                  "warehouse committed");
         if (!options_.properties.contains("group.id"))
             throw KafkaError("the property group.id is missing: offsets are committed to a consumer group");
+        if (options_.max_attempts < 0) throw KafkaError("ConnectorOptions::max_attempts must be 0 (no limit) or more");
+        if (options_.retry_budget.count() < 0 || options_.retry_backoff.count() < 0 ||
+            options_.retry_backoff_max.count() < 0)
+            throw KafkaError("ConnectorOptions::retry_budget, retry_backoff and retry_backoff_max cannot be negative");
     }
     Connector(const Connector&) = delete;
     Connector& operator=(const Connector&) = delete;
@@ -127,7 +85,7 @@ public:
         routes_.emplace(topic, std::make_unique<detail::SinkRoute<Record, SinkT>>(
                                    topic, sink, decode, [this](const std::string& name, const Positions& positions) {
                                        for (const auto& [partition, offset] : positions)
-                                           acknowledged_[{name, partition}] = offset;
+                                           offsets_.acknowledge({name, partition}, offset);
                                    }));
     }
 
@@ -176,9 +134,7 @@ public:
                 route.write(*message);
                 ++messages_;
                 read = true;
-                const TopicPartition where{topic, message->partition};
-                partitions_[where].next_offset = message->offset + 1;
-                first_read_.try_emplace(where, message->offset);
+                offsets_.read({topic, message->partition}, message->offset);
                 if (++since_pending_check_ >= pending_check_every) {
                     since_pending_check_ = 0;
                     apply_backpressure();
@@ -192,7 +148,7 @@ public:
         }
         if (const auto now = std::chrono::steady_clock::now(); now - last_commit_ >= options_.commit_interval) {
             last_commit_ = now;
-            commit_acknowledged({});
+            commit_acknowledged({}, once);
         }
         return read;
     }
@@ -211,14 +167,15 @@ public:
     void close() {
         if (!handle_) return;
         for (const auto& [name, route] : routes_) route->flush();
-        const bool committed = commit_acknowledged({}, final_commit_attempts, true);
+        const bool committed = commit_acknowledged({}, commit_retries(), true);
         closing_ = true;
         detail::check(rd_kafka_consumer_close(handle_.get()), "closing the consumer");
         handle_.reset();
         raise_failure();
         if (!committed)
             throw KafkaError("the last offsets could not be committed (" + last_consumer_error_ +
-                             "): what they cover is in the warehouse and will be read again");
+                                 "): what they cover is in the warehouse and will be read again",
+                             last_commit_error_);
     }
 
     [[nodiscard]] Progress progress() {
@@ -236,11 +193,8 @@ public:
         out.last_consumer_error = last_consumer_error_;
         out.rebalances = rebalances_;
         out.last_commit = last_commit_time_;
-        for (const auto& [where, state] : partitions_) {
-            PartitionProgress one = state;
-            if (const auto acked = acknowledged_.find(where); acked != acknowledged_.end())
-                one.acknowledged = acked->second;
-            if (const auto done = committed_.find(where); done != committed_.end()) one.committed = done->second;
+        for (const auto& [where, state] : offsets_.held()) {
+            PartitionProgress one = offsets_.progress(where, state);
             std::int64_t low = -1, high = -1;
             if (handle_ &&
                 rd_kafka_get_watermark_offsets(handle_.get(), where.topic.c_str(), where.partition, &low, &high) ==
@@ -258,13 +212,18 @@ public:
     // The partitions assigned now.
     [[nodiscard]] std::vector<TopicPartition> assignment() const {
         std::vector<TopicPartition> out;
-        for (const auto& [where, state] : partitions_) out.push_back(where);
+        for (const auto& [where, state] : offsets_.held()) out.push_back(where);
         return out;
     }
 
 private:
     static constexpr std::size_t pending_check_every = 1024;
-    static constexpr int final_commit_attempts = 25;  // at a revoke and at close: 5 s
+    static constexpr RetryPolicy once{.max_attempts = 1};  // the periodic commits: the next one carries their offsets
+
+    // How the commits at a revoke and at close() are retried.
+    [[nodiscard]] RetryPolicy commit_retries() const {
+        return {options_.max_attempts, options_.retry_budget, options_.retry_backoff, options_.retry_backoff_max};
+    }
 
     static void rebalance_callback(rd_kafka_t*, rd_kafka_resp_err_t error, rd_kafka_topic_partition_list_t* partitions,
                                    void* opaque) {
@@ -300,21 +259,14 @@ private:
             }
             for (int i = 0; i < partitions.cnt; ++i) {
                 auto& element = partitions.elems[i];
-                const TopicPartition where{element.topic, element.partition};
-                claimed_starts_.erase(where);
+                std::optional<std::int64_t> claimed_start;
                 if (const auto start = starts.find(element.topic); start != starts.end()) {
                     if (const auto at = start->second.find(element.partition); at != start->second.end()) {
                         element.offset = at->second + 1;
-                        if (claimed.contains(element.topic)) claimed_starts_[where] = element.offset;
+                        if (claimed.contains(element.topic)) claimed_start = element.offset;
                     }
                 }
-                partitions_[where];
-                // What the sink had acknowledged before: a partition read again (it was lost, or it
-                // went away and came back) may be replayed from below it.
-                if (const auto acked = acknowledged_.find(where); acked != acknowledged_.end())
-                    acknowledged_at_assignment_[where] = acked->second;
-                else
-                    acknowledged_at_assignment_.erase(where);
+                offsets_.assign({element.topic, element.partition}, claimed_start);
             }
             if (cooperative)
                 detail::check(rd_kafka_incremental_assign(handle_.get(), &partitions), "taking assigned partitions");
@@ -333,20 +285,12 @@ private:
                 std::set<std::string> topics;
                 for (const auto& where : revoked) topics.insert(where.topic);
                 for (const auto& topic : topics) routes_.at(topic)->flush();
-                commit_acknowledged(revoked, final_commit_attempts, true);
+                commit_acknowledged(revoked, commit_retries(), true);
             } catch (...) {
                 failure = std::current_exception();
             }
         }
-        // The acknowledged offsets stay: a sink reports a partition's only when it moves, and a
-        // partition that comes back is read again from the group's offset, below them.
-        for (const auto& where : revoked) {
-            partitions_.erase(where);
-            first_read_.erase(where);
-            acknowledged_at_assignment_.erase(where);
-            committed_.erase(where);
-            claimed_starts_.erase(where);
-        }
+        for (const auto& where : revoked) offsets_.revoke(where);
         if (closing_ || !cooperative)
             detail::check(rd_kafka_assign(handle_.get(), nullptr), "giving partitions up");
         else
@@ -355,57 +299,34 @@ private:
     }
 
     // Commits, for the partitions held (or only those of `only`), the next offset to read where it
-    // moved, trying `attempts` times 200 ms apart (a coordinator moving or coming back). After a
-    // flush (`flushed`), everything read was committed in the warehouse: the offset after the last
-    // message read. Otherwise the acknowledged offset + 1, once it passed what the sink had
-    // acknowledged when the partition was assigned: a partition read again from below that (after
-    // it was lost) replays older events over newer rows, and until the sink acknowledges past its
-    // old position it cannot say which of the replayed events are committed, so committing its old
-    // position would leave older rows in place for good.
-    // A failed commit is counted, not thrown: the warehouse holds the rows, and the offsets go
-    // with the next commit (or the messages are read again, which at-least-once allows). False
-    // when it failed.
-    bool commit_acknowledged(const std::set<TopicPartition>& only, int attempts = 1, bool flushed = false) {
-        auto list = detail::make_list();
-        std::vector<std::pair<TopicPartition, std::int64_t>> moved;
-        for (const auto& [where, state] : partitions_) {
-            if (!only.empty() && !only.contains(where)) continue;
-            // Nothing read since the partition was assigned: nothing of this assignment to commit.
-            // (A sink reports every partition it ever wrote; an offset from an earlier assignment
-            // may be behind what another member committed since, and would move the group back.)
-            // But a partition claimed by a Fencing::partition sink starts where the claim read the
-            // table: everything before is committed there, whatever the group's offset says.
-            const auto first = first_read_.find(where);
-            const auto claimed = claimed_starts_.find(where);
-            if ((first == first_read_.end() || state.next_offset < 0) && claimed == claimed_starts_.end()) continue;
-            std::int64_t next = -1;
-            if (first == first_read_.end() || state.next_offset < 0) {
-                next = claimed->second;
-            } else if (flushed) {
-                next = state.next_offset;
-            } else if (const auto acked = acknowledged_.find(where); acked != acknowledged_.end()) {
-                const auto before = acknowledged_at_assignment_.find(where);
-                if (acked->second >= first->second &&
-                    (before == acknowledged_at_assignment_.end() || acked->second > before->second))
-                    next = std::min(acked->second + 1, state.next_offset);
-            }
-            if (next < 0) continue;
-            if (const auto done = committed_.find(where); done != committed_.end() && done->second >= next) continue;
-            rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition)->offset = next;
-            moved.emplace_back(where, next);
-        }
+    // moved (OffsetBook::to_commit), tried as `retries` allows while librdkafka's code is transient
+    // (a coordinator moving or coming back). A failed commit is counted, not thrown: the warehouse
+    // holds the rows, and the offsets go with the next commit (or the messages are read again,
+    // which at-least-once allows). False when it failed.
+    bool commit_acknowledged(const std::set<TopicPartition>& only, const RetryPolicy& retries, bool flushed = false) {
+        const auto moved = offsets_.to_commit(only, flushed);
         if (moved.empty()) return true;
-        for (int attempt = 1;; ++attempt) {
-            const auto error = rd_kafka_commit(handle_.get(), list.get(), 0);
-            if (error == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-            ++commit_failures_;
-            last_consumer_error_ = std::string("committing offsets: ") + rd_kafka_err2str(error);
-            if (attempt >= attempts) return false;
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        auto list = detail::make_list();
+        for (const auto& [where, next] : moved)
+            rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition)->offset = next;
+        try {
+            with_retries<KafkaError>(
+                retries, {},
+                [&] {
+                    const auto error = rd_kafka_commit(handle_.get(), list.get(), 0);
+                    if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+                    ++commit_failures_;
+                    last_commit_error_ = error;
+                    last_consumer_error_ = std::string("committing offsets: ") + rd_kafka_err2str(error);
+                    throw KafkaError(last_consumer_error_, error);
+                },
+                [](const KafkaError& error) { return error.retryable(); });
+        } catch (const KafkaError&) {
+            return false;
         }
         ++offset_commits_;
         last_commit_time_ = std::chrono::system_clock::now();
-        for (const auto& [where, next] : moved) committed_[where] = next;
+        offsets_.committed(moved);
         return true;
     }
 
@@ -413,27 +334,19 @@ private:
     // topic's sink and commit what was read (the sink's acknowledgements cannot say it until they
     // pass the old position, which may be the partition's end).
     void settle_replays() {
-        std::set<TopicPartition> replayed;
-        for (const auto& [where, before] : acknowledged_at_assignment_) {
-            const auto state = partitions_.find(where);
-            if (state == partitions_.end() || state->second.next_offset < 0) continue;
-            const auto acked = acknowledged_.find(where);
-            if (acked != acknowledged_.end() && acked->second > before) continue;  // past it: acknowledged as usual
-            const auto done = committed_.find(where);
-            if (done != committed_.end() && done->second >= state->second.next_offset) continue;  // settled
-            replayed.insert(where);
-        }
+        const auto replayed = offsets_.replaying();
         if (replayed.empty()) return;
         std::set<std::string> topics;
         for (const auto& where : replayed) topics.insert(where.topic);
         for (const auto& topic : topics) routes_.at(topic)->flush();
-        (void)commit_acknowledged(replayed, 1, true);
+        (void)commit_acknowledged(replayed, once, true);
     }
 
     void consumer_error(const rd_kafka_message_t& message) {
         std::array<char, 512> reason{};
-        if (rd_kafka_fatal_error(handle_.get(), reason.data(), reason.size()) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            throw KafkaError(std::string("the consumer failed: ") + reason.data());
+        if (const auto fatal = rd_kafka_fatal_error(handle_.get(), reason.data(), reason.size());
+            fatal != RD_KAFKA_RESP_ERR_NO_ERROR)
+            throw KafkaError(std::string("the consumer failed: ") + reason.data(), fatal);
         ++consumer_errors_;
         last_consumer_error_ = rd_kafka_message_errstr(&message);
     }
@@ -445,7 +358,7 @@ private:
             const bool pause = pending > options_.max_pending_events;
             const bool resume = pending <= options_.max_pending_events / 2;
             auto list = detail::make_list();
-            for (auto& [where, state] : partitions_) {
+            for (auto& [where, state] : offsets_.held()) {
                 if (where.topic != topic) continue;
                 if ((pause && !state.paused) || (resume && state.paused)) {
                     rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition);
@@ -469,16 +382,11 @@ private:
     detail::Handle handle_;
     bool closing_ = false;
     std::exception_ptr failure_;
-    std::map<TopicPartition, PartitionProgress> partitions_;  // assigned now
-    std::map<TopicPartition, std::int64_t> first_read_;       // the first offset read since assigned
-    std::map<TopicPartition, std::int64_t> acknowledged_;     // from the sinks' on_commit
-    std::map<TopicPartition, std::int64_t> acknowledged_at_assignment_;
-    std::map<TopicPartition, std::int64_t> committed_;  // to Kafka: the next offset to read
-    // Fencing::partition: where a claimed partition started (after what the table held)
-    std::map<TopicPartition, std::int64_t> claimed_starts_;
+    detail::OffsetBook offsets_;
     std::uint64_t messages_ = 0, messages_at_rate_ = 0, offset_commits_ = 0, commit_failures_ = 0, consumer_errors_ = 0,
                   rebalances_ = 0;
     std::string last_consumer_error_;
+    rd_kafka_resp_err_t last_commit_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
     std::size_t since_pending_check_ = 0;
     std::optional<std::chrono::system_clock::time_point> last_commit_time_;
     std::chrono::steady_clock::time_point started_{}, last_commit_{}, last_rate_{};

@@ -1,23 +1,17 @@
 #pragma once
 
 // Owning handles over librdkafka's C API, and the properties a consumer is configured with.
+#include <redsink/kafka/error.hpp>
+
 #include <librdkafka/rdkafka.h>
 
 #include <array>
 #include <map>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace redsink::kafka {
-
-// A failure on the Kafka side: the consumer's configuration, the cluster, committing offsets,
-// or a message the connector cannot write. It never quotes a secret property's value.
-class KafkaError : public std::runtime_error {
-public:
-    explicit KafkaError(const std::string& message) : std::runtime_error("kafka: " + message) {}
-};
 
 // librdkafka's properties by their names (bootstrap.servers, group.id, security.protocol, ...).
 using Properties = std::map<std::string, std::string, std::less<>>;
@@ -80,11 +74,11 @@ using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDelete>;
 // Throws when `error` is set, naming what was being done.
 inline void check(rd_kafka_resp_err_t error, std::string_view doing) {
     if (error != RD_KAFKA_RESP_ERR_NO_ERROR)
-        throw KafkaError(std::string(doing) + " failed: " + rd_kafka_err2str(error));
+        throw KafkaError(std::string(doing) + " failed: " + rd_kafka_err2str(error), error);
 }
 inline void check(rd_kafka_error_t* raw, std::string_view doing) {
     const ErrorPtr error(raw);
-    if (error) throw KafkaError(std::string(doing) + " failed: " + rd_kafka_error_string(error.get()));
+    if (error) throw KafkaError(std::string(doing) + " failed: " + rd_kafka_error_string(error.get()), *error);
 }
 
 }  // namespace detail

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <redsink/retry.hpp>
 #include <redsink/s3/body.hpp>
 #include <redsink/s3/error.hpp>
 #include <redsink/s3/options.hpp>
 #include <redsink/s3/request.hpp>
 #include <redsink/s3/retry.hpp>
+#include <redsink/s3/transfer.hpp>
 #include <redsink/s3/xml.hpp>
 
 #include <curl/curl.h>
@@ -12,15 +14,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <exception>
 #include <iterator>
-#include <memory>
-#include <random>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -39,54 +37,6 @@ struct ListPage {
     std::vector<ObjectInfo> objects{};
     std::string next_continuation_token{};  // empty on the last page
 };
-
-namespace detail {
-
-// libcurl's global setup, once per process, before the first handle.
-inline void init_curl_once() {
-    static const CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (code != CURLE_OK)
-        throw std::runtime_error(std::string("libcurl failed to initialize: ") + curl_easy_strerror(code));
-}
-
-[[nodiscard]] inline std::string curl_code_name(CURLcode code) {
-    switch (code) {
-        case CURLE_COULDNT_RESOLVE_HOST: return "COULDNT_RESOLVE_HOST";
-        case CURLE_COULDNT_CONNECT: return "COULDNT_CONNECT";
-        case CURLE_OPERATION_TIMEDOUT: return "OPERATION_TIMEDOUT";
-        case CURLE_SEND_ERROR: return "SEND_ERROR";
-        case CURLE_RECV_ERROR: return "RECV_ERROR";
-        case CURLE_GOT_NOTHING: return "GOT_NOTHING";
-        case CURLE_PARTIAL_FILE: return "PARTIAL_FILE";
-        case CURLE_SSL_CONNECT_ERROR: return "SSL_CONNECT_ERROR";
-        case CURLE_PEER_FAILED_VERIFICATION: return "PEER_FAILED_VERIFICATION";
-        default: return "CURLE " + std::to_string(static_cast<int>(code));
-    }
-}
-
-[[nodiscard]] inline bool iequals_prefix(std::string_view line, std::string_view name) noexcept {
-    if (line.size() < name.size()) return false;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        const char a = line[i] >= 'A' && line[i] <= 'Z' ? static_cast<char>(line[i] - 'A' + 'a') : line[i];
-        if (a != name[i]) return false;
-    }
-    return true;
-}
-
-[[nodiscard]] inline std::string trimmed(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == '\r' || text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-    return std::string(text);
-}
-
-// A body that is not S3's XML (a proxy's page): a short, printable excerpt.
-[[nodiscard]] inline std::string excerpt(std::string_view body) {
-    std::string out;
-    for (const char c : body.substr(0, 200)) out.push_back(c >= ' ' && c != '\x7f' ? c : ' ');
-    return trimmed(out);
-}
-
-}  // namespace detail
 
 // An S3 client for the load path: PUT, GET, DELETE, ListObjectsV2 and multi-object delete on one
 // bucket, signed with SigV4 by libcurl, each request retried on 5xx, throttling and connection
@@ -124,29 +74,6 @@ public:
     std::size_t delete_prefix(std::string_view prefix);
 
 private:
-    struct Call {
-        std::string_view operation{};
-        std::string_view key{};  // for messages
-        const char* method = "GET";
-        std::string url{};
-        std::string payload_hash{};
-        BodySource* body = nullptr;    // PUT
-        std::string_view post_body{};  // POST
-        std::vector<std::string> headers{};
-    };
-    struct Response {
-        long status = 0;
-        std::string body{};
-        std::string request_id{};
-        std::string bucket_region{};
-    };
-    struct Upload {
-        BodySource* body = nullptr;
-        std::uint64_t remaining = 0;
-        std::exception_ptr error{};
-        bool ended_early = false;
-    };
-
     [[nodiscard]] std::string object_url(std::string_view key, const request::Query& query = {}) const {
         return request::url(endpoint_, options_.path_style, options_.bucket, key, query);
     }
@@ -157,26 +84,16 @@ private:
                                 .code = "InvalidArgument",
                                 .message = "an object key cannot be empty"});
     }
-    // Removes the credentials from text that came from elsewhere (a server, libcurl).
-    [[nodiscard]] std::string redacted(std::string text) const {
-        for (const std::string* secret : {&credentials_.secret_access_key, &credentials_.session_token}) {
-            if (secret->empty()) continue;
-            for (auto at = text.find(*secret); at != std::string::npos; at = text.find(*secret, at))
-                text.replace(at, secret->size(), "<redacted>");
-        }
-        return text;
-    }
-
-    Response execute(const Call& call);
-    // One attempt. Returns libcurl's code; throws what the body source threw.
-    CURLcode send_once(const Call& call, Response& response, std::string& curl_message);
+    // Sends the request, tried again as options_ allow when S3's classifier (retry.hpp) says a
+    // failure may pass.
+    detail::Response execute(const detail::Call& call);
+    // The request's failure as an error names it, from libcurl's code or S3's answer.
+    [[nodiscard]] Failure failure_of(const detail::Call& call, CURLcode code, const detail::Response& response,
+                                     const std::string& curl_message) const;
 
     ClientOptions options_;
-    Credentials credentials_;
     request::Endpoint endpoint_{};
-    std::string sigv4_{};
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl_{nullptr, &curl_easy_cleanup};
-    std::minstd_rand random_{std::random_device{}()};
+    detail::Transfer transfer_{};
 };
 
 inline Client::Client(ClientOptions options) : options_(std::move(options)) {
@@ -191,247 +108,131 @@ inline Client::Client(ClientOptions options) : options_(std::move(options)) {
     } catch (const std::invalid_argument& e) {
         throw detail::configuration_error("ClientOptions::endpoint '" + options_.endpoint + "': " + e.what());
     }
-    if (options_.max_attempts < 1) throw detail::configuration_error("ClientOptions::max_attempts must be at least 1");
+    if (options_.max_attempts < 0)
+        throw detail::configuration_error("ClientOptions::max_attempts must be 0 (no limit) or more");
+    if (options_.retry_budget.count() < 0 || options_.retry_backoff.count() < 0 ||
+        options_.retry_backoff_max.count() < 0)
+        throw detail::configuration_error(
+            "ClientOptions::retry_budget, retry_backoff and retry_backoff_max cannot be negative");
     if (options_.list_page_size < 1 || options_.list_page_size > 1000)
         throw detail::configuration_error("ClientOptions::list_page_size must be between 1 and 1000");
-    credentials_ = options_.credentials ? *options_.credentials : Credentials::from_env();
-    if (credentials_.access_key_id.empty() || credentials_.secret_access_key.empty())
+    auto credentials = options_.credentials ? *options_.credentials : Credentials::from_env();
+    if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
         throw detail::configuration_error("ClientOptions::credentials has an empty access key id or secret");
-    options_.credentials.reset();  // kept once, in credentials_
-    sigv4_ = "aws:amz:" + options_.region + ":s3";
-    detail::init_curl_once();
-    curl_.reset(curl_easy_init());
-    if (!curl_) throw std::runtime_error("libcurl could not create a handle");
+    options_.credentials.reset();  // kept once, in the transfer
+    transfer_ = detail::Transfer(options_, std::move(credentials));
 }
 
-inline CURLcode Client::send_once(const Call& call, Response& response, std::string& curl_message) {
-    CURL* h = curl_.get();
-    curl_easy_reset(h);  // keeps the connection
-    response = Response{};
-    char error_buffer[CURL_ERROR_SIZE] = {};
-
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers{nullptr, &curl_slist_free_all};
-    const auto add_header = [&](const std::string& line) {
-        curl_slist* next = curl_slist_append(headers.get(), line.c_str());
-        if (next == nullptr) throw std::bad_alloc();
-        (void)headers.release();
-        headers.reset(next);
-    };
-    // libcurl signs with the value of this header as the payload's hash (and S3 requires it).
-    add_header("x-amz-content-sha256: " + call.payload_hash);
-    if (!credentials_.session_token.empty()) add_header("x-amz-security-token: " + credentials_.session_token);
-    for (const auto& line : call.headers) add_header(line);
-
-    const auto write = +[](char* data, std::size_t size, std::size_t count, void* user) -> std::size_t {
-        static_cast<std::string*>(user)->append(data, size * count);
-        return size * count;
-    };
-    const auto header = +[](char* data, std::size_t size, std::size_t count, void* user) -> std::size_t {
-        auto& r = *static_cast<Response*>(user);
-        const std::string_view line(data, size * count);
-        if (line.substr(0, 5) == "HTTP/") {  // a new response (after 100 Continue): forget the last
-            r.request_id.clear();
-            r.bucket_region.clear();
-        } else if (detail::iequals_prefix(line, "x-amz-request-id:")) {
-            r.request_id = detail::trimmed(line.substr(17));
-        } else if (detail::iequals_prefix(line, "x-amz-bucket-region:")) {
-            r.bucket_region = detail::trimmed(line.substr(20));
+inline Failure Client::failure_of(const detail::Call& call, CURLcode code, const detail::Response& response,
+                                  const std::string& curl_message) const {
+    Failure failure{.operation = std::string(call.operation), .bucket = options_.bucket, .key = std::string(call.key)};
+    if (code != CURLE_OK) {
+        failure.code = detail::curl_code_name(code);
+        failure.message = transfer_.redacted(curl_message);
+        failure.retryable = retry::retryable_transport(code);
+        return failure;
+    }
+    failure.http_status = response.status;
+    failure.request_id = transfer_.redacted(response.request_id);
+    failure.region_hint = transfer_.redacted(response.bucket_region);
+    try {
+        const auto document = xml::parse(response.body);
+        if (document.name == "Error") {
+            failure.code = transfer_.redacted(document.child_text("Code"));
+            failure.message = transfer_.redacted(document.child_text("Message"));
+            if (failure.request_id.empty()) failure.request_id = transfer_.redacted(document.child_text("RequestId"));
         }
-        return size * count;
-    };
-    const auto read = +[](char* buffer, std::size_t size, std::size_t count, void* user) -> std::size_t {
-        auto& u = *static_cast<Upload*>(user);
-        if (u.remaining == 0) return 0;
-        try {
-            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(size * count, u.remaining));
-            const auto got = u.body->read(buffer, want);
-            if (got == 0 || got > want) {
-                u.ended_early = true;
-                return CURL_READFUNC_ABORT;
-            }
-            u.remaining -= got;
-            return got;
-        } catch (...) {
-            u.error = std::current_exception();
-            return CURL_READFUNC_ABORT;
-        }
-    };
-    // libcurl rewinds the body itself when it must send it again within one attempt.
-    const auto seek = +[](void* user, curl_off_t offset, int origin) -> int {
-        auto& u = *static_cast<Upload*>(user);
-        if (offset != 0 || origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
-        try {
-            u.body->rewind();
-            u.remaining = u.body->size();
-            return CURL_SEEKFUNC_OK;
-        } catch (...) {
-            u.error = std::current_exception();
-            return CURL_SEEKFUNC_FAIL;
-        }
-    };
-
-    const auto ms = [](std::chrono::milliseconds d) { return static_cast<long>(d.count()); };
-    curl_easy_setopt(h, CURLOPT_URL, call.url.c_str());
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);  // a key's "./" and "../" are part of its name
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);  // a trace would show the session token
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4_.c_str());
-    curl_easy_setopt(h, CURLOPT_USERNAME, credentials_.access_key_id.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, credentials_.secret_access_key.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms(options_.connect_timeout));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms(options_.request_timeout));
-    if (options_.idle_timeout.count() > 0) {
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
-                         std::max(1L, static_cast<long>((options_.idle_timeout.count() + 999) / 1000)));
+    } catch (const xml::ParseError&) {
+        failure.message = transfer_.redacted(detail::excerpt(response.body));
     }
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &response);
-
-    Upload upload;
-    const std::string_view method = call.method;
-    if (method == "PUT") {
-        upload = Upload{.body = call.body, .remaining = call.body->size()};
-        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(call.body->size()));
-        curl_easy_setopt(h, CURLOPT_READFUNCTION, read);
-        curl_easy_setopt(h, CURLOPT_READDATA, &upload);
-        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek);
-        curl_easy_setopt(h, CURLOPT_SEEKDATA, &upload);
-    } else if (method == "POST") {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.post_body.size()));
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, call.post_body.data());
-    } else if (method == "DELETE") {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
-    } else {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    }
-
-    const CURLcode code = curl_easy_perform(h);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
-    if (upload.error) std::rethrow_exception(upload.error);
-    if (upload.ended_early) {
-        const auto sent = call.body->size() - upload.remaining;
-        throw Error(Failure{.operation = std::string(call.operation),
-                            .bucket = options_.bucket,
-                            .key = std::string(call.key),
-                            .code = "IncompleteBody",
-                            .message = "the body source ended after " + std::to_string(sent) + " of the " +
-                                       std::to_string(call.body->size()) + " bytes its size() announced"});
-    }
-    if (code == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
-    } else {
-        curl_message = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
-    }
-    return code;
+    failure.retryable = retry::retryable_status(response.status, failure.code);
+    return failure;
 }
 
-inline Client::Response Client::execute(const Call& call) {
-    for (int attempt = 1;; ++attempt) {
-        if (attempt > 1 && call.body != nullptr) call.body->rewind();
-        Response response;
-        std::string curl_message;
-        const CURLcode code = send_once(call, response, curl_message);
-        if (code == CURLE_OK && response.status >= 200 && response.status < 300) return response;
-
-        Failure failure{.operation = std::string(call.operation),
-                        .bucket = options_.bucket,
-                        .key = std::string(call.key),
-                        .attempts = attempt};
-        if (code != CURLE_OK) {
-            failure.code = detail::curl_code_name(code);
-            failure.message = redacted(curl_message);
-            failure.retryable = retry::retryable_transport(code);
-        } else {
-            failure.http_status = response.status;
-            failure.request_id = redacted(response.request_id);
-            failure.region_hint = redacted(response.bucket_region);
-            try {
-                const auto document = xml::parse(response.body);
-                if (document.name == "Error") {
-                    failure.code = redacted(document.child_text("Code"));
-                    failure.message = redacted(document.child_text("Message"));
-                    if (failure.request_id.empty()) failure.request_id = redacted(document.child_text("RequestId"));
-                }
-            } catch (const xml::ParseError&) {
-                failure.message = redacted(detail::excerpt(response.body));
-            }
-            failure.retryable = retry::retryable_status(response.status, failure.code);
-        }
-        if (!failure.retryable || attempt >= options_.max_attempts) throw Error(std::move(failure));
-
-        const auto delay = retry::backoff(attempt, options_.retry_base_delay, options_.retry_max_delay, random_);
-        if (options_.on_retry) {
+inline detail::Response Client::execute(const detail::Call& call) {
+    const RetryPolicy policy{options_.max_attempts, options_.retry_budget, options_.retry_backoff,
+                             options_.retry_backoff_max};
+    int attempts = 0;
+    return with_retries<Failure>(
+        policy, options_.stop,
+        [&] {
+            if (++attempts > 1 && call.body != nullptr) call.body->rewind();
+            detail::Response response;
+            std::string curl_message;
+            const CURLcode code = transfer_.send(call, response, curl_message);
+            if (code == CURLE_OK && response.status >= 200 && response.status < 300) return response;
+            throw failure_of(call, code, response, curl_message);
+        },
+        [](const Failure& failure) { return failure.retryable; },
+        [&](const Failure& failure, const RetryStep& step) {
+            if (!options_.on_retry) return;
             std::string reason = failure.http_status != 0 ? "HTTP " + std::to_string(failure.http_status) + " " : "";
             reason.append(failure.code).append(failure.message.empty() ? "" : ": ").append(failure.message);
             options_.on_retry(RetryEvent{.operation = call.operation,
                                          .bucket = options_.bucket,
                                          .key = call.key,
-                                         .failed_attempt = attempt,
+                                         .failed_attempt = step.attempt,
                                          .reason = reason,
-                                         .delay = delay});
-        }
-        std::this_thread::sleep_for(delay);
-    }
+                                         .delay = step.delay});
+        },
+        [](const Failure& failure, const RetryStep& step) {
+            auto last = failure;
+            last.attempts = step.attempt;
+            throw Error(std::move(last));
+        });
 }
 
 inline void Client::put_object(std::string_view key, std::string_view bytes) {
     check_key("PUT object", key);
     BytesBody body(bytes);
-    execute(Call{.operation = "PUT object",
-                 .key = key,
-                 .method = "PUT",
-                 .url = object_url(key),
-                 .payload_hash = request::sha256_hex(bytes),
-                 .body = &body});
+    execute(detail::Call{.operation = "PUT object",
+                         .key = key,
+                         .method = "PUT",
+                         .url = object_url(key),
+                         .payload_hash = request::sha256_hex(bytes),
+                         .body = &body});
 }
 
 inline void Client::put_object(std::string_view key, BodySource& body) {
     check_key("PUT object", key);
     body.rewind();
-    execute(Call{.operation = "PUT object",
-                 .key = key,
-                 .method = "PUT",
-                 .url = object_url(key),
-                 .payload_hash = "UNSIGNED-PAYLOAD",
-                 .body = &body});
+    execute(detail::Call{.operation = "PUT object",
+                         .key = key,
+                         .method = "PUT",
+                         .url = object_url(key),
+                         .payload_hash = "UNSIGNED-PAYLOAD",
+                         .body = &body});
 }
 
 inline std::string Client::get_object(std::string_view key) {
     check_key("GET object", key);
-    return execute(Call{.operation = "GET object",
-                        .key = key,
-                        .method = "GET",
-                        .url = object_url(key),
-                        .payload_hash = request::sha256_hex({})})
+    return execute(detail::Call{.operation = "GET object",
+                                .key = key,
+                                .method = "GET",
+                                .url = object_url(key),
+                                .payload_hash = request::sha256_hex({})})
         .body;
 }
 
 inline void Client::delete_object(std::string_view key) {
     check_key("DELETE object", key);
     if (options_.on_delete) options_.on_delete(key);
-    execute(Call{.operation = "DELETE object",
-                 .key = key,
-                 .method = "DELETE",
-                 .url = object_url(key),
-                 .payload_hash = request::sha256_hex({})});
+    execute(detail::Call{.operation = "DELETE object",
+                         .key = key,
+                         .method = "DELETE",
+                         .url = object_url(key),
+                         .payload_hash = request::sha256_hex({})});
 }
 
 inline ListPage Client::list_page(std::string_view prefix, std::string_view continuation_token) {
     request::Query query{
         {"list-type", "2"}, {"max-keys", std::to_string(options_.list_page_size)}, {"prefix", std::string(prefix)}};
     if (!continuation_token.empty()) query.emplace_back("continuation-token", std::string(continuation_token));
-    const auto response = execute(Call{.operation = "LIST objects",
-                                       .key = prefix,
-                                       .method = "GET",
-                                       .url = object_url({}, query),
-                                       .payload_hash = request::sha256_hex({})});
+    const auto response = execute(detail::Call{.operation = "LIST objects",
+                                               .key = prefix,
+                                               .method = "GET",
+                                               .url = object_url({}, query),
+                                               .payload_hash = request::sha256_hex({})});
     const auto malformed = [&](std::string what) {
         return Error(Failure{.operation = "LIST objects",
                              .bucket = options_.bucket,
@@ -492,8 +293,8 @@ inline void Client::delete_objects(std::span<const std::string> keys) {
             body.append("<Object><Key>").append(xml::escape(key)).append("</Key></Object>");
         }
         body.append("</Delete>");
-        const auto response =
-            execute(Call{.operation = "DELETE objects",
+        const auto response = execute(
+            detail::Call{.operation = "DELETE objects",
                          .key = chunk.front(),
                          .method = "POST",
                          .url = object_url({}, {{"delete", ""}}),
@@ -516,7 +317,7 @@ inline void Client::delete_objects(std::span<const std::string> keys) {
                                     .key = e.child_text("Key"),
                                     .http_status = response.status,
                                     .code = e.child_text("Code"),
-                                    .message = redacted(message),
+                                    .message = transfer_.redacted(message),
                                     .request_id = response.request_id});
             }
         } catch (const xml::ParseError& e) {

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <redsink/pq/error.hpp>
+#include <redsink/error.hpp>
 
 #include <string>
 #include <string_view>

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -52,11 +53,15 @@ struct ClientOptions {
     // A whole request, body included; zero: no limit (a large upload takes what it takes).
     std::chrono::milliseconds request_timeout{0};
 
-    // Tries per request: the first and max_attempts - 1 retries, after a doubling delay with
-    // jitter (between half and all of retry_base_delay * 2^(n-1), at most retry_max_delay).
+    // Retries per request, with SinkOptions' names and meanings (the retry engine, redsink/retry.hpp):
+    // tries counting the first (0: as many as retry_budget allows), within retry_budget from the
+    // first, after a delay doubling from retry_backoff up to retry_backoff_max, half of it random.
     int max_attempts = 6;
-    std::chrono::milliseconds retry_base_delay{200};
-    std::chrono::milliseconds retry_max_delay{10'000};
+    std::chrono::milliseconds retry_budget{300'000};
+    std::chrono::milliseconds retry_backoff{200};
+    std::chrono::milliseconds retry_backoff_max{10'000};
+    // When it is requested, a retry's wait ends at once and the request fails with its last error.
+    std::stop_token stop{};
 
     // Keys per ListObjectsV2 page, 1 to 1000.
     int list_page_size = 1000;

@@ -1,13 +1,11 @@
 #pragma once
 
-#include <algorithm>
-#include <chrono>
-#include <random>
 #include <string_view>
 
 #include <curl/curl.h>
 
-// Which failures the client tries again, and how long it waits: the one place both are decided.
+// S3's classifier for the retry engine (redsink/retry.hpp): which failures another try may fix.
+// How long the client waits is the engine's, with ClientOptions' policy.
 namespace redsink::s3::retry {
 
 // Connection trouble and timeouts: the server may answer the next time.
@@ -34,19 +32,6 @@ namespace redsink::s3::retry {
     if (status == 429) return true;
     return code == "SlowDown" || code == "RequestTimeout" || code == "Throttling" || code == "ThrottlingException" ||
            code == "RequestLimitExceeded" || code == "InternalError";
-}
-
-// The wait after failed attempt n (1 for the first): between half and all of base * 2^(n-1),
-// capped at max_delay. The jitter spreads out clients that failed together.
-template <class Random>
-[[nodiscard]] std::chrono::milliseconds backoff(int failed_attempt, std::chrono::milliseconds base,
-                                                std::chrono::milliseconds max_delay, Random& random) {
-    auto ceiling = std::max(base, std::chrono::milliseconds(0));
-    for (int i = 1; i < failed_attempt && ceiling < max_delay; ++i) ceiling *= 2;
-    ceiling = std::min(ceiling, max_delay);
-    if (ceiling.count() <= 1) return ceiling;
-    std::uniform_int_distribution<long long> pick(ceiling.count() / 2, ceiling.count());
-    return std::chrono::milliseconds(pick(random));
 }
 
 }  // namespace redsink::s3::retry
