@@ -3,7 +3,6 @@
 #include <redsink/change.hpp>
 #include <redsink/detail/acknowledger.hpp>
 #include <redsink/detail/batcher.hpp>
-#include <redsink/detail/claims.hpp>
 #include <redsink/detail/failure_latch.hpp>
 #include <redsink/detail/policy_pack.hpp>
 #include <redsink/detail/position_book.hpp>
@@ -14,13 +13,11 @@
 #include <redsink/pq/config.hpp>
 #include <redsink/pq/connection.hpp>
 #include <redsink/record.hpp>
-#include <redsink/retry.hpp>
 #include <redsink/schema.hpp>
 #include <redsink/sink_options.hpp>
 #include <redsink/stats.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -37,14 +34,15 @@ namespace redsink {
 // batch of the task (a background writer: one thread and connection) its key routes it to; a
 // task's batch is handed over when it reaches batch_rows or batch_bytes, when flush_interval has
 // passed since its first event (checked by write and poll), or on flush(), and the caller goes
-// on filling the next one while the task writes it. on_commit is called from write, poll and flush, on the caller's
-// thread. See docs/architecture.md, docs/policies.md, docs/delivery.md and docs/tasks.md.
+// on filling the next one while the task writes it. on_commit is called from write, poll and
+// flush, on the caller's thread. A facade: the start-up is detail::SinkStart, the tasks a
+// detail::TaskGroup, exactly_once's bookkeeping a detail::PositionBook. See
+// docs/architecture.md, docs/policies.md, docs/delivery.md and docs/tasks.md.
 template <Record R, class... Policies>
 class Sink {
     using pack = detail::policy_pack<R, Policies...>;
     using order = typename pack::order;
-    // One row per key (upsert, newest_wins).
-    static constexpr bool one_row_per_key = pack::insert_mode::reduction != Reduction::inserts_after_last_delete;
+    static constexpr bool one_row_per_key = detail::SinkStart<R, pack>::one_row_per_key;
 
 public:
     using record_type = R;
@@ -66,8 +64,8 @@ public:
           batcher_(options_.tasks, {options_.batch_rows, options_.batch_bytes, options_.flush_interval}, dialect,
                    delivery_policy::writes_positions, order::index, one_row_per_key) {
         sql::check_target_name(target_);
-        retrying(
-            "starting the sink for " + target_.display(),
+        detail::retrying(
+            options_, "starting the sink for " + target_.display(),
             [&] {
                 parts_ = detail::SinkStart<R, pack>(options_, target_).run(config, {acks_, latch_, pending_});
             },
@@ -77,12 +75,9 @@ public:
 
     Sink(const Sink&) = delete;
     Sink& operator=(const Sink&) = delete;
-
     // Stops the tasks: each finishes the batch it is writing; what was not committed is not
     // acknowledged (call flush() first to write it).
-    ~Sink() {
-        for (auto& task : parts_.tasks) task->stop();
-    }
+    ~Sink() { parts_.tasks.stop(); }
 
     // Takes one event: encodes it into its task's batch, and hands the batch over when it is
     // full. All or nothing: when it throws, the event was not taken, and calling it again with the
@@ -141,7 +136,7 @@ public:
     void flush() {
         enter();
         (void)hand_over(true);
-        for (auto& task : parts_.tasks) task->wait_idle();
+        parts_.tasks.wait_idle();
         acks_.deliver();
         if (latch_.pending()) raise();
     }
@@ -167,27 +162,10 @@ public:
     // already must not fence its own batches). Transient failures are retried within
     // retry_budget. On the caller's thread; the sink writes events only of partitions it claimed.
     Positions claim_partitions(const std::set<std::int32_t>& partitions) requires delivery_policy::writes_positions {
-        if (options_.fencing != Fencing::partition)
-            throw Error(ErrorKind::other, {},
-                        "claim_partitions on the sink for " + target_.display() +
-                            ": it holds its whole identity (SinkOptions::fencing is Fencing::identity)");
-        for (const auto partition : partitions)
-            if (partition < 0)
-                throw Error(ErrorKind::bad_data, {},
-                            "claim_partitions on the sink for " + target_.display() + ": partition " +
-                                std::to_string(partition) + " is below 0");
+        detail::check_claim(options_, partitions);
         flush();
-        detail::PartitionClaim claim;
-        auto& conn = *parts_.claim_conn;
-        retrying("claiming partitions of " + target_.display(), [&] {
-            if (!conn.is_open()) {
-                conn.reconnect();
-                for (const auto& setting : parts_.settings) conn.exec(setting);
-            }
-            claim = detail::claim_partitions(conn, *parts_.positions, dialect, parts_.lock_sql, partitions);
-        });
+        const auto claim = detail::claim_partitions(parts_, options_, dialect, partitions);
         // Nothing is in flight (flushed): the tasks see the new epochs from their next batch.
-        for (const auto& [partition, epoch] : claim.epochs) parts_.positions->partitions->set(partition, epoch);
         book_.claimed(claim);
         return claim.positions;
     }
@@ -201,11 +179,7 @@ public:
     // events_skipped + events_pending whenever no commit is under way (after flush(), for one).
     [[nodiscard]] SinkStats stats() const {
         SinkStats total;
-        for (const auto& task : parts_.tasks) {
-            const auto one = task->stats();
-            static_cast<TaskStats&>(total) += one;
-            total.tasks.push_back(one);
-        }
+        parts_.tasks.add_stats(total);
         total.events_in = events_in_.load();
         total.events_ignored = events_ignored_.load();
         total.events_skipped = events_skipped_.load();
@@ -227,37 +201,10 @@ public:
     // first write: the tasks' threads call it.
     void set_trace(pq::TraceHook hook) {
         if (parts_.claim_conn) parts_.claim_conn->set_trace(hook);
-        for (auto& task : parts_.tasks) task->connection().set_trace(hook);
+        parts_.tasks.set_trace(hook);
     }
 
 private:
-    // Runs `attempt` until it succeeds, retrying transient failures within retry_budget (the
-    // retry engine, redsink/retry.hpp), calling `after_failure` after each failed attempt. The last
-    // error is thrown, a retryable one with `what` and the attempts made added to its context.
-    void retrying(const std::string& what, const std::function<void()>& attempt,
-                  const std::function<void()>& after_failure = {}) {
-        with_retries<Error>(
-            retry_policy(), {},
-            [&] {
-                try {
-                    attempt();
-                } catch (const Error&) {
-                    if (after_failure) after_failure();
-                    throw;
-                }
-            },
-            [](const Error& error) { return error.retryable(); }, detail::NoRetryHook{},
-            [&](const Error& error, const RetryStep& step) {
-                if (!error.retryable()) return;
-                throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
-                            what + ", after " + step.describe() + "; " + error.context());
-            });
-    }
-
-    [[nodiscard]] RetryPolicy retry_policy() const {
-        return {options_.max_attempts, options_.retry_budget, options_.retry_backoff, options_.retry_backoff_max};
-    }
-
     static SinkOptions checked(SinkOptions options) {
         check_options(options,
                       {dialect, delivery_policy::writes_positions,
@@ -280,7 +227,7 @@ private:
         if (latch_.stopped()) {
             // The other tasks stop at their batch boundary: once the error surfaces, no
             // acknowledgement follows it.
-            for (auto& task : parts_.tasks) task->wait_idle();
+            parts_.tasks.wait_idle();
             acks_.deliver();
         }
         latch_.raise(target_.display());
@@ -288,28 +235,14 @@ private:
 
     // A value that cannot be written: what was handed over before it is written, then the sink stops.
     [[noreturn]] void refuse(const BadValue& bad) {
-        for (auto& task : parts_.tasks) task->wait_idle();
+        parts_.tasks.wait_idle();
         latch_.stop(std::make_exception_ptr(bad));
         acks_.deliver();
         raise_now();
     }
 
-    // Hands each task its batch when it is ready (or `all` of them), waiting while the task still
-    // has one queued, after having any task that holds a failed batch try it again. False when a
-    // task took none because it holds a batch that failed again: its batch stays with the Batcher,
-    // and the failure is in the latch.
-    [[nodiscard]] bool hand_over(bool all) {
-        for (auto& task : parts_.tasks)
-            if (task->holding()) task->resume();
-        bool taken = true;
-        for (std::size_t i = 0; i < parts_.tasks.size(); ++i) {
-            auto& batch = batcher_.batch(i);
-            if (batch.empty() || !(all || batcher_.ready(i))) continue;
-            if (!parts_.tasks[i]->submit(batch)) taken = false;
-        }
-        batcher_.recount();
-        return taken;
-    }
+    // Hands the tasks their ready batches (or all); false when a task holds a failed batch.
+    [[nodiscard]] bool hand_over(bool all) { return parts_.tasks.hand_over(batcher_, all); }
 
     SinkOptions options_;
     sql::TableRef target_;

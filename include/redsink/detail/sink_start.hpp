@@ -10,10 +10,12 @@
 #include <redsink/detail/positions.hpp>
 #include <redsink/detail/reduce.hpp>
 #include <redsink/detail/task.hpp>
+#include <redsink/detail/task_group.hpp>
 #include <redsink/policies/plan.hpp>
 #include <redsink/pq/config.hpp>
 #include <redsink/pq/connection.hpp>
 #include <redsink/record.hpp>
+#include <redsink/retry.hpp>
 #include <redsink/schema.hpp>
 #include <redsink/sink_options.hpp>
 #include <redsink/sql/session.hpp>
@@ -21,8 +23,10 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,8 +56,66 @@ struct StartedSink {
     std::string lock_sql;                      // exactly_once: the lock a claim takes
     std::vector<std::string> settings;         // every session's settings
     std::optional<pq::Connection> claim_conn;  // Fencing::partition: the claims' own connection
-    std::vector<std::unique_ptr<Task>> tasks;
+    TaskGroup tasks;
 };
+
+// The database's retries for what a sink does on the app's thread (its start, its claims): runs
+// `attempt` until it succeeds, retrying transient failures within the options' budget (the retry
+// engine, redsink/retry.hpp), calling `after_failure` after each failed attempt. The last error
+// is thrown, a retryable one with `what` and the attempts made added to its context.
+inline void retrying(const SinkOptions& options, const std::string& what, const std::function<void()>& attempt,
+                     const std::function<void()>& after_failure = {}) {
+    with_retries<Error>(
+        RetryPolicy{options.max_attempts, options.retry_budget, options.retry_backoff, options.retry_backoff_max}, {},
+        [&] {
+            try {
+                attempt();
+            } catch (const Error&) {
+                if (after_failure) after_failure();
+                throw;
+            }
+        },
+        [](const Error& error) { return error.retryable(); }, NoRetryHook{},
+        [&](const Error& error, const RetryStep& step) {
+            if (!error.retryable()) return;
+            throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
+                        what + ", after " + step.describe() + "; " + error.context());
+        });
+}
+
+// What claim_partitions refuses before the sink flushes: a sink that holds its whole identity, a
+// partition below 0.
+inline void check_claim(const SinkOptions& options, const std::set<std::int32_t>& partitions) {
+    const auto target = sql::TableRef::make(options.schema, options.table).display();
+    if (options.fencing != Fencing::partition)
+        throw Error(ErrorKind::other, {},
+                    "claim_partitions on the sink for " + target +
+                        ": it holds its whole identity (SinkOptions::fencing is Fencing::identity)");
+    for (const auto partition : partitions)
+        if (partition < 0)
+            throw Error(ErrorKind::bad_data, {},
+                        "claim_partitions on the sink for " + target + ": partition " + std::to_string(partition) +
+                            " is below 0");
+}
+
+// Fencing::partition: takes `partitions` on the sink's own connection (opened again when it was
+// lost), with retries, and hands the tasks their new epochs (nothing may be in flight: the sink
+// flushed). What was committed in them, as the claim read it.
+[[nodiscard]] inline PartitionClaim claim_partitions(StartedSink& sink, const SinkOptions& options, Dialect dialect,
+                                                     const std::set<std::int32_t>& partitions) {
+    const auto target = sql::TableRef::make(options.schema, options.table).display();
+    PartitionClaim claim;
+    auto& conn = *sink.claim_conn;
+    retrying(options, "claiming partitions of " + target, [&] {
+        if (!conn.is_open()) {
+            conn.reconnect();
+            for (const auto& setting : sink.settings) conn.exec(setting);
+        }
+        claim = claim_partitions(conn, *sink.positions, dialect, sink.lock_sql, partitions);
+    });
+    for (const auto& [partition, epoch] : claim.epochs) sink.positions->partitions->set(partition, epoch);
+    return claim;
+}
 
 // A sink's start-up, one attempt: connects, plans for the table as it is (creating or evolving it
 // as the schema policy allows), checks privileges, makes its own tables ready, takes its identity
@@ -97,8 +159,8 @@ public:
             if (count > 1) task_config.application_name += "/" + std::to_string(i + 1);
             pq::Connection conn =
                 count > 1 || by_partition ? connect(std::move(task_config), out.settings) : std::move(first);
-            out.tasks.push_back(std::make_unique<Task>(i, count, applier(std::move(conn), i, out), wiring.acks,
-                                                       wiring.latch, wiring.pending));
+            out.tasks.add(std::make_unique<Task>(i, count, applier(std::move(conn), i, out), wiring.acks, wiring.latch,
+                                                 wiring.pending));
         }
         if (by_partition) out.claim_conn.emplace(std::move(first));
         return out;

@@ -15,7 +15,7 @@ inline constexpr std::size_t max_statement_value_bytes = sql::max_statement_byte
 
 // What a statement's answer must say for the transaction to go on to COMMIT. Checked on the
 // statement's own completion; a failed check rolls the transaction back with the error its owner
-// gives (exactly_once's fence: detail/positions_writes.hpp).
+// gives (exactly_once's fence: detail/positions_writer.hpp).
 enum class Check {
     none,
     row_written,     // changes exactly one row: else the positions table changed under the sink
