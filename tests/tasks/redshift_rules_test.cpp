@@ -173,9 +173,10 @@ void check_serializable(const SerializableRun& run) {
     if (run.kills > 0)
         CHECK(stats.reconnects + stats.retries >= static_cast<std::size_t>(run.kills));
     else
-        // With LOCK first, serialization failures are rare: none in dozens of runs here, 2 in one
-        // run with 8 tasks. With the lock taken after the stage is filled, 85 to 240 of them.
-        CHECK(stats.retries <= 3);
+        // With LOCK first, serialization failures are rare: none in dozens of runs here, 2 to 4 in
+        // a few runs with 8 tasks on a loaded machine. With the lock taken after the stage is
+        // filled, 85 to 240 of them: the bound tells the two apart without depending on the load.
+        CHECK(stats.retries <= 20);
 }
 
 }  // namespace
