@@ -125,8 +125,12 @@ struct column_traits<json> {
         if (redshift && value.text.size() > detail::redshift_max_super)
             detail::refuse(column, "is a JSON document of " + std::to_string(value.text.size()) +
                                        " bytes, larger than Redshift's 16 MB SUPER limit");
-        if (auto problem = detail::JsonSyntax(value.text, redshift).check(); !problem.empty())
-            detail::refuse(column, "is not valid JSON: " + problem);
+        detail::JsonSyntax syntax(value.text, redshift);
+        if (auto problem = syntax.check(); !problem.empty()) detail::refuse(column, "is not valid JSON: " + problem);
+        if (redshift && column.super_string_limit != 0 && syntax.longest_string() > column.super_string_limit)
+            detail::refuse(column, "is a JSON document holding a string of " + std::to_string(syntax.longest_string()) +
+                                       " bytes, more than the " + std::to_string(column.super_string_limit) +
+                                       " Redshift's SUPER takes in one string (SinkOptions::super_string_limit)");
         out.push(value.text);
     }
 };

@@ -247,11 +247,12 @@ struct key_info<R, void> {
 
 // What each column's encoder needs, in member order.
 template <class R>
-[[nodiscard]] constexpr std::array<ColumnContext, record_info<R>::size> column_contexts(Dialect dialect) noexcept {
+[[nodiscard]] constexpr std::array<ColumnContext, record_info<R>::size> column_contexts(
+    Dialect dialect, std::size_t super_string_limit = 65535) noexcept {
     using info = record_info<R>;
     std::array<ColumnContext, info::size> columns{};
     for (std::size_t i = 0; i < info::size; ++i)
-        columns[i] = ColumnContext{info::column_names[i], info::column_types[i], dialect};
+        columns[i] = ColumnContext{info::column_names[i], info::column_types[i], dialect, super_string_limit};
     return columns;
 }
 

@@ -61,8 +61,9 @@ public:
         : options_(checked(std::move(options))),
           target_(sql::TableRef::make(options_.schema, options_.table)),
           book_(target_.display(), options_.fencing),
-          batcher_(options_.tasks, {options_.batch_rows, options_.batch_bytes, options_.flush_interval}, dialect,
-                   delivery_policy::writes_positions, order::index, one_row_per_key) {
+          batcher_(options_.tasks,
+                   {options_.batch_rows, options_.batch_bytes, options_.flush_interval, options_.super_string_limit},
+                   dialect, delivery_policy::writes_positions, order::index, one_row_per_key) {
         sql::check_target_name(target_);
         detail::retrying(
             options_, "starting the sink for " + target_.display(),

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <redsink/detail/utf8.hpp>
 #include <redsink/dialect.hpp>
 #include <redsink/position.hpp>
 #include <redsink/pq/connection.hpp>
@@ -75,6 +76,10 @@ struct SinkOptions {
     // exactly_once: names the source when several sources write into one table. The table and
     // this name are the sink's identity: its positions, and the sinks it fences.
     std::string source_name{};
+    // The Redshift dialect: the longest string (a value or a member's name, in bytes) a SUPER
+    // (redsink::json) document may hold. Redshift's JSON_PARSE refuses longer ones (docs/types.md);
+    // a cluster that accepts more can raise it; 0 turns the check off.
+    std::size_t super_string_limit = 65535;
     // exactly_once: Fencing::identity, or Fencing::partition for several sinks of one identity,
     // each writing the partitions it claimed (a Kafka consumer group's members: the connector
     // claims what the group assigns). With partition, the sink writes no partition before
@@ -107,6 +112,8 @@ inline void check_options(const SinkOptions& options, const SinkTraits& traits) 
         refuse("SinkOptions::retry_budget, statement_timeout and lock_timeout cannot be negative");
     if (options.tasks < 1 || options.tasks > 64) refuse("SinkOptions::tasks must be between 1 and 64");
     if (options.source_name.size() > 255) refuse("SinkOptions::source_name is longer than 255 bytes");
+    if (redsink::detail::check_utf8(options.source_name).fault != redsink::detail::Utf8Fault::none)
+        refuse("SinkOptions::source_name is not valid UTF-8, or holds a NUL byte");
     if (options.fencing == Fencing::partition && !traits.writes_positions)
         refuse("SinkOptions::fencing (Fencing::partition) is for the exactly_once delivery policy");
     // Each sink sweeps its identity's prefix at start: it would delete what another sink of the

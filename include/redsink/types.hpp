@@ -211,6 +211,8 @@ struct ColumnContext {
     std::string_view name;
     ColumnType type;
     Dialect dialect = Dialect::redshift;
+    // The longest string a SUPER document may hold on Redshift, in bytes (SinkOptions).
+    std::size_t super_string_limit = 65535;
 };
 
 }  // namespace redsink

@@ -1,4 +1,5 @@
 #include <redsink/pq/config.hpp>
+#include <redsink/sink_options.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -117,6 +118,35 @@ TEST_CASE("a malformed conninfo is refused without echoing its secrets", "[unit]
         }
     }
     CHECK_THROWS_WITH(ConnectionConfig::parse("host=h connect_timeout=soon"), Catch::Contains("connect_timeout"));
+}
+
+TEST_CASE("a URI whose password holds '@' is refused, and shows neither part", "[unit][config]") {
+    for (const auto* uri : {"postgresql://u:Secr3t@Leak@host/db", "postgres://u:Secr3t@Leak@host:5439"}) {
+        try {
+            (void)ConnectionConfig::parse(uri);
+            FAIL("parse accepted " << uri);
+        } catch (const redsink::Error& error) {
+            const std::string text = error.what();
+            CHECK_THAT(text, Catch::Contains("more than one '@'") && Catch::Contains("%40"));
+            CHECK(text.find("Leak") == std::string::npos);
+            CHECK(text.find("Secr3t") == std::string::npos);
+        }
+    }
+    const auto encoded = ConnectionConfig::parse("postgresql://u:Secr3t%40Leak@host/db");
+    CHECK(encoded.password == "Secr3t@Leak");
+    CHECK(encoded.host == "host");
+    CHECK(encoded.redacted().find("Leak") == std::string::npos);
+}
+
+TEST_CASE("source_name must be valid UTF-8", "[unit][config]") {
+    redsink::SinkOptions options;
+    options.table = "t";
+    options.source_name = "orders\xFF";
+    CHECK_THROWS_WITH(redsink::check_options(options, {}), Catch::Contains("source_name is not valid UTF-8"));
+    options.source_name = std::string("a\0b", 3);
+    CHECK_THROWS_WITH(redsink::check_options(options, {}), Catch::Contains("NUL"));
+    options.source_name = "commandes-\xC3\xA9t\xC3\xA9";
+    CHECK_NOTHROW(redsink::check_options(options, {}));
 }
 
 TEST_CASE("from_env prefers REDSINK_CONNINFO", "[unit][config]") {

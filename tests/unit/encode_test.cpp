@@ -183,6 +183,30 @@ TEST_CASE("JSON documents are checked for syntax", "[unit][encode]") {
     CHECK_THAT(refusal(redsink::json(R"("\u0000")"), Dialect::postgres), Catch::Contains("JSONB"));
 }
 
+TEST_CASE("a SUPER document's strings stop at 65,535 bytes on Redshift, or at the sink's limit", "[unit][encode]") {
+    const auto document = [](std::size_t bytes, const std::string& unit = "x") {
+        std::string text = R"({"note":")";
+        while (text.size() < bytes + 9) text += unit;
+        return redsink::json(text + "\"}");
+    };
+    const auto with_limit = [](const redsink::json& value, std::size_t limit) {
+        ParamBuffer out;
+        redsink::encode_value(value, out,
+                              ColumnContext{"doc", redsink::column_of<redsink::json>::type, Dialect::redshift, limit});
+        return std::string(out.view(0)).size();
+    };
+    CHECK(encoded(document(65535)).size() == 65535 + 11);
+    CHECK_THAT(refusal(document(70000)),
+               Catch::Contains("holding a string of 70000 bytes, more than the 65535 Redshift's SUPER takes"));
+    // Escapes count as the bytes they stand for: 21,846 "\u20ac" are 65,538 bytes of UTF-8.
+    CHECK_THAT(refusal(document(21846 * 6, "\\u20ac")), Catch::Contains("a string of 65538 bytes"));
+    // A member's name counts too; PostgreSQL's JSONB has no such limit.
+    CHECK_THAT(refusal(redsink::json("{\"" + std::string(70000, 'k') + "\":1}")), Catch::Contains("70000 bytes"));
+    CHECK(encoded(document(70000), Dialect::postgres).size() == 70000 + 11);
+    CHECK(with_limit(document(70000), 100000) == 70000 + 11);
+    CHECK(with_limit(document(70000), 0) == 70000 + 11);
+}
+
 TEST_CASE("a bad value's error names table, column and position, never the value", "[unit][encode]") {
     try {
         (void)encoded(std::string("secret-\xFF-value"));

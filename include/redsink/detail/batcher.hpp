@@ -38,6 +38,7 @@ public:
         std::size_t rows;
         std::size_t bytes;
         std::chrono::milliseconds interval;
+        std::size_t super_string_limit = 65535;
     };
 
     // `order_column`: the member a delete carries besides its key (newest_wins), or none.
@@ -47,7 +48,7 @@ public:
         : order_column_(order_column),
           keeps_(keeps),
           limits_(limits),
-          columns_(column_contexts<R>(dialect)),
+          columns_(column_contexts<R>(dialect, limits.super_string_limit)),
           batches_(tasks),
           started_(tasks),
           by_partition_(by_partition) {}

@@ -14,6 +14,10 @@ public:
     JsonSyntax(std::string_view text, bool allow_nul_escape) noexcept
         : text_(text), allow_nul_escape_(allow_nul_escape) {}
 
+    // The longest string (a value or a member's name) of the document checked, in bytes once
+    // its escapes are read: Redshift's SUPER takes strings up to a limit.
+    [[nodiscard]] std::size_t longest_string() const noexcept { return longest_; }
+
     // Empty when the document is valid, else why and where it is not.
     [[nodiscard]] std::string check() {
         skip_space();
@@ -122,12 +126,17 @@ private:
 
     bool string() {
         ++pos_;
+        std::size_t bytes = 0;  // the string's bytes once its escapes are read
         while (pos_ < text_.size()) {
             const auto c = static_cast<unsigned char>(text_[pos_]);
-            if (c == '"') return ++pos_, true;
+            if (c == '"') {
+                if (bytes > longest_) longest_ = bytes;
+                return ++pos_, true;
+            }
             if (c < 0x20) return fail_bool("control character in a string");
             if (c != '\\') {
                 ++pos_;
+                ++bytes;
                 continue;
             }
             if (++pos_ >= text_.size()) break;
@@ -137,14 +146,18 @@ private:
                 if (code < 0) return fail_bool("invalid \\u escape");
                 if (code == 0 && !allow_nul_escape_) return fail_bool("\\u0000 is not accepted by JSONB");
                 if (code >= 0xDC00 && code <= 0xDFFF) return fail_bool("unpaired low surrogate escape");
+                bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : 3;
                 if (code >= 0xD800 && code <= 0xDBFF) {
                     if (text_.substr(pos_, 2) != "\\u") return fail_bool("unpaired high surrogate escape");
                     pos_ += 2;
                     const int low = hex4();
                     if (low < 0xDC00 || low > 0xDFFF) return fail_bool("unpaired high surrogate escape");
+                    ++bytes;  // a pair is 4 bytes of UTF-8
                 }
             } else if (std::string_view("\"\\/bfnrt").find(escape) == std::string_view::npos) {
                 return fail_bool("invalid escape in a string");
+            } else {
+                ++bytes;
             }
         }
         return fail_bool("unterminated string");
@@ -178,6 +191,7 @@ private:
     std::string_view text_;
     bool allow_nul_escape_;
     std::size_t pos_ = 0;
+    std::size_t longest_ = 0;
     std::string error_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <memory>
@@ -97,6 +98,17 @@ namespace detail {
 }  // namespace detail
 
 inline ConnectionConfig ConnectionConfig::parse(std::string_view conninfo) {
+    // libpq ends a URI's user and password at the first '@': the rest of a password holding one
+    // would become the host, shown in redacted() and in connection errors.
+    for (const std::string_view scheme : {"postgresql://", "postgres://"}) {
+        if (!conninfo.starts_with(scheme)) continue;
+        const auto rest = conninfo.substr(scheme.size());
+        const auto authority = rest.substr(0, rest.find_first_of("/?"));
+        if (std::count(authority.begin(), authority.end(), '@') > 1)
+            throw Error(ErrorKind::other, {},
+                        "invalid connection URI: more than one '@' before the host (the URI is not shown); write a "
+                        "'@' in the user name or password as %40");
+    }
     char* raw_error = nullptr;
     const std::string text(conninfo);
     std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> parsed{PQconninfoParse(text.c_str(), &raw_error),
