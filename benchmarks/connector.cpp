@@ -9,7 +9,8 @@
 // Every case ends with all the events committed in the table (and for the connector, its offsets
 // committed to Kafka), and the table is checked. Against the database that
 // REDSINK_TEST_CONNINFO names (scripts/with-postgres).
-//   REDSINK_BENCH_CONNECTOR_EVENTS   messages in the stream (default 50,000)
+//   REDSINK_BENCH_CONNECTOR_EVENTS   messages in the stream (default 24,000: librdkafka's mock keeps
+//                                    5 MiB per partition, about 2,000 of these messages)
 #include "debezium_fixture.hpp"
 #include "pg.hpp"
 
@@ -43,7 +44,8 @@ using namespace std::chrono_literals;
 
 constexpr std::string_view schema = "redsink_bench";
 constexpr const char* topic = "dbserver1.inventory.customers";
-constexpr int partitions = 4;
+// The mock cluster keeps the last 5 MiB of each partition: 16 partitions hold 24,000 messages.
+constexpr int partitions = 16;
 
 // The connector program's sink for a table with the default properties (insert.mode=upsert,
 // delete.enabled=true, schema.evolution=basic, tasks.max=1, batch.rows=10000), on PostgreSQL.
@@ -54,7 +56,7 @@ std::atomic<int> failures{0};
 
 std::int64_t events() {
     const char* value = std::getenv("REDSINK_BENCH_CONNECTOR_EVENTS");
-    const std::int64_t n = value != nullptr && *value != '\0' ? std::atoll(value) : 50'000;
+    const std::int64_t n = value != nullptr && *value != '\0' ? std::atoll(value) : 24'000;
     if (n < 1) throw std::runtime_error("REDSINK_BENCH_CONNECTOR_EVENTS must be at least 1");
     return n;
 }
@@ -141,6 +143,18 @@ private:
         }
         if (rd_kafka_flush(producer.get(), 60'000) != RD_KAFKA_RESP_ERR_NO_ERROR)
             throw std::runtime_error("the stream was not produced in time");
+        // Every message still there: each partition's log starts at offset 0.
+        for (int partition = 0; partition < partitions; ++partition) {
+            std::int64_t low = -1, high = -1;
+            redsink::kafka::detail::check(
+                rd_kafka_query_watermark_offsets(producer.get(), topic, partition, &low, &high, 10'000),
+                "reading the topic's offsets");
+            if (low != 0)
+                throw std::runtime_error(fmt::format(
+                    "the mock cluster dropped the first {} messages of partition {} (it keeps 5 MiB of each): "
+                    "fewer REDSINK_BENCH_CONNECTOR_EVENTS",
+                    low, partition));
+        }
         size_ = messages.size();
     }
 
@@ -233,10 +247,9 @@ void kafka_case(benchmark::State& state) {
         [&](const std::vector<StreamMessage>& messages) { bootstraps = kafka_topic(messages).bootstraps(); },
         [&](benchmark::State& timer, Table& table, const std::vector<StreamMessage>& messages) {
             CustomerSink sink(redsink::ConnectionConfig::parse(pg::conninfo()), table.sink_options());
-            redsink::kafka::Connector connector(
-                {.properties = {{"bootstrap.servers", bootstraps},
-                                {"group.id", fmt::format("redsink-bench-{}", ++group)},
-                                {"log_level", "3"}}});
+            redsink::kafka::Connector connector({.properties = {{"bootstrap.servers", bootstraps},
+                                                                {"group.id", fmt::format("redsink-bench-{}", ++group)},
+                                                                {"log_level", "3"}}});
             connector.route<Customer>(topic, sink);
             connector.start();
             std::size_t read = 0;
@@ -246,7 +259,23 @@ void kafka_case(benchmark::State& state) {
                 read += connector.poll() ? 1 : 0;
             }
             timer.ResumeTiming();
-            while (read < messages.size()) read += connector.poll() ? 1 : 0;
+            auto idle_since = std::chrono::steady_clock::now();
+            std::size_t read_at_idle = read;
+            while (read < messages.size()) {
+                if (connector.poll()) {
+                    ++read;
+                    continue;
+                }
+                // Idle: a bound against a hang, not a timing expectation.
+                const auto now = std::chrono::steady_clock::now();
+                if (read != read_at_idle) {
+                    read_at_idle = read;
+                    idle_since = now;
+                } else if (now - idle_since > 60s) {
+                    throw std::runtime_error(
+                        fmt::format("read {} of {} messages, then nothing for 60 s", read, messages.size()));
+                }
+            }
             connector.close();
             timer.PauseTiming();
             const auto progress = connector.progress();
