@@ -5,6 +5,7 @@
 #include <redsink/change.hpp>
 #include <redsink/debezium/error.hpp>
 #include <redsink/debezium/json_document.hpp>
+#include <redsink/debezium/malformed.hpp>
 #include <redsink/debezium/members.hpp>
 #include <redsink/debezium/message.hpp>
 #include <redsink/debezium/placeholder.hpp>
@@ -66,11 +67,13 @@ private:
     void read_row(simdjson::ondemand::object& object, const std::string& path, const Plan* plan, Record& row,
                   RowState& state, detail::Metadata* metadata) {
         std::size_t next = 0;
+        detail::UniqueKeys others;  // the names that are no member; a member's repeat is in `state`
         for (auto entry : object) {
             auto field = checked(std::move(entry), path, "is not valid JSON");
             const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
             const auto member = fields::member_of(key, next);
             if (member == size) {
+                others.add(key, path);
                 if (metadata != nullptr && detail::is_metadata(key, options_)) {
                     detail::read_metadata(key.substr(options_.metadata_prefix.size()), field.value(),
                                           path + "." + std::string(key), *metadata, source_);
@@ -81,7 +84,8 @@ private:
                                   "matches no member of the record; Options::ignore_unknown_fields skips such fields");
             }
             next = member + 1;
-            if (state.seen.test(member)) detail::malformed(path + "." + std::string(key), "appears twice");
+            if (state.seen.test(member))
+                detail::malformed(path + "." + std::string(key), "appears twice in the same object");
             state.seen.set(member);
             detail::FieldRead in{field.value(), plan ? plan->members[member] : nullptr, &options_, path, key,
                                  &scratch_};
@@ -108,12 +112,20 @@ private:
         }
     }
 
-    // Overlays the message key's fields on `row` (deletes and tombstones).
-    void read_key(const Message& message, Record& row, RowState& state) {
-        if (!message.key) return;
+    // The message key's fields, into `row` and `state`; returns the path of the object read.
+    std::string read_key_row(std::string_view text, Record& row, RowState& state) {
+        if (auto known = key_schemas_.known(text))
+            if (auto payload = detail::payload_after_schema(text, known->schema_size)) {
+                const std::string where = "key.payload";
+                auto& document = key_document_.iterate(*payload, where);
+                auto object = checked(document.get_object(), where, "is not a JSON object");
+                read_row(object, where, known->plan, row, state, nullptr);
+                if (!detail::at_end(document)) detail::malformed("key", "has text after the payload");
+                return where;
+            }
         const std::string path = "key";
-        auto& document = key_document_.iterate(*message.key, path);
-        if (detail::is_null(document, path)) return;
+        auto& document = key_document_.iterate(text, path);
+        if (detail::is_null(document, path)) return path;
         auto root = checked(document.get_object(), path, "is not a JSON object");
         const auto envelope = detail::envelope_of(root, path);
         const Plan* plan = envelope.is && envelope.schema ? &key_schemas_.plan_for(*envelope.schema, path + ".schema",
@@ -121,22 +133,46 @@ private:
                                                           : nullptr;
         document.rewind();
         auto top = checked(document.get_object(), path, "is not a JSON object");
-        RowState key_state;
         std::string where = path;
         if (envelope.is) {
             where = path + ".payload";
             auto payload = detail::payload_of(top, path);
-            if (payload) read_row(*payload, where, plan, row, key_state, nullptr);
+            if (payload) read_row(*payload, where, plan, row, state, nullptr);
             detail::read_to_end(top, path);
         } else {
-            read_row(top, where, plan, row, key_state, nullptr);
+            read_row(top, where, plan, row, state, nullptr);
         }
-        for (std::size_t i = 0; i < size; ++i)
-            if (key_state.nulls.test(i))
-                detail::malformed(where + "." + std::string(info::member_names[i]), "is a null key field");
-        state.seen |= key_state.seen;
-        state.unavailable |= key_state.unavailable;
         if (!detail::at_end(document)) detail::malformed(path, "has text after the JSON");
+        return where;
+    }
+
+    // Checks the message key against the row (`row_path` names it): a key field the row has must
+    // hold the same value. A delete's row takes the key's fields it lacks; any other row must
+    // have them all.
+    void apply_key(const Message& message, Record& row, RowState& state, const std::string& row_path, bool remove) {
+        if (!message.key) return;
+        Record key_row{};
+        RowState key_state;
+        const auto where = read_key_row(*message.key, key_row, key_state);
+        for (std::size_t i = 0; i < size; ++i) {
+            if (!key_state.seen.test(i)) continue;
+            const std::string name(info::member_names[i]);
+            if (key_state.nulls.test(i)) detail::malformed(where + "." + name, "is a null key field");
+            if (key_state.unavailable.test(i)) detail::malformed(where + "." + name, "is a key field without a value");
+            const bool row_has = state.seen.test(i) && !state.nulls.test(i) && !state.unavailable.test(i);
+            if (row_has) {
+                if (!fields::same(i, key_row, row))
+                    detail::malformed(where + "." + name, "does not match " + row_path + "." + name +
+                                                              ": the message key and the row name different rows");
+            } else if (remove) {
+                fields::copy(i, key_row, row);
+                state.seen.set(i);
+                state.nulls.reset(i);
+            } else {
+                detail::malformed(row_path + "." + name, std::string(state.seen.test(i) ? "is null" : "is missing") +
+                                                             ", but the message key has a value for it");
+            }
+        }
     }
 
     Decoded<Record> key_only(const Message& message, Op op, Position position, const std::string& path) {
@@ -147,7 +183,7 @@ private:
         if (!message.key)
             detail::malformed(
                 path, std::string("is a ") + (op == Op::tombstone ? "tombstone" : "delete") + " without a message key");
-        read_key(message, out.change.row, state);
+        apply_key(message, out.change.row, state, "key", true);
         if (state.seen.none()) detail::malformed("key", "has no field of the record: the row cannot be identified");
         out.source = std::move(source_);
         return out;
@@ -156,6 +192,16 @@ private:
     Decoded<Record> decode_message(const Message& message, Position position) {
         source_ = Source{};
         if (!message.value) return key_only(message, Op::tombstone, position, "value");
+        if (auto known = value_schemas_.known(*message.value))
+            if (auto payload = detail::payload_after_schema(*message.value, known->schema_size)) {
+                const std::string where = "value.payload";
+                auto& document = value_document_.iterate(*payload, where);
+                if (detail::is_null(document, where)) detail::malformed(where, "is null but the schema is not");
+                auto object = checked(document.get_object(), where, "is not a JSON object");
+                auto out = decode_payload(object, where, known->plan, message, position);
+                if (!detail::at_end(document)) detail::malformed("value", "has text after the payload");
+                return out;
+            }
         const std::string path = "value";
         auto& document = value_document_.iterate(*message.value, path);
         if (detail::is_null(document, path)) return key_only(message, Op::tombstone, position, path);
@@ -207,9 +253,11 @@ private:
             Record before{}, after{};
             RowState before_state, after_state;
             bool has_before = false, has_after = false;
+            detail::UniqueKeys keys;
             for (auto entry : payload) {
                 auto field = checked(std::move(entry), path, "is not valid JSON");
                 const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
+                keys.add(key, path);
                 const auto where = path + "." + std::string(key);
                 if (key == "op") {
                     op = detail::op_of(checked(field.value().get_string(), where, "is not a string"), where);
@@ -249,13 +297,14 @@ private:
             read_row(payload, path, plan, out.change.row, state, &metadata);
             out.change.op = metadata.deleted ? Op::remove : metadata.op.value_or(Op::update);
         }
+        const auto row_path = envelope ? path + (out.change.op == Op::remove ? ".before" : ".after") : path;
+        apply_key(message, out.change.row, state, row_path, out.change.op == Op::remove);
         if (out.change.op == Op::remove) {
-            read_key(message, out.change.row, state);
             if (state.seen.none())
                 detail::malformed(path,
                                   "is a delete with neither a row nor a message key: the row cannot be identified");
         } else {
-            require_whole(state, path + (envelope ? ".after" : ""));
+            require_whole(state, row_path);
         }
         out.unavailable = state.unavailable;
         // The sink keeps the stored value of each (docs/kept-values.md).

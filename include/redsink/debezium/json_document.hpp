@@ -16,6 +16,36 @@
 
 namespace redsink::debezium::detail {
 
+// The payload's text in a converter envelope whose schema's text is known: `text` starts with
+// `{"schema":` and the known schema's `schema_size` bytes, and goes on with `,"payload":`, one
+// value and `}` (whitespace allowed between them). Nullopt when it does not have that shape: the
+// message is then read whole.
+inline constexpr std::string_view schema_first = R"({"schema":)";
+
+[[nodiscard]] inline std::optional<std::string_view> payload_after_schema(std::string_view text,
+                                                                          std::size_t schema_size) noexcept {
+    const auto space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+    std::size_t at = schema_first.size() + schema_size;
+    const auto skip = [&] {
+        while (at < text.size() && space(text[at])) ++at;
+    };
+    const auto expect = [&](std::string_view what) {
+        skip();
+        if (text.substr(at, what.size()) != what) return false;
+        at += what.size();
+        return true;
+    };
+    if (!expect(",") || !expect("\"payload\"") || !expect(":")) return std::nullopt;
+    skip();
+    auto end = text.size();
+    while (end > at && space(text[end - 1])) --end;
+    if (end == at || text[end - 1] != '}') return std::nullopt;
+    --end;
+    while (end > at && space(text[end - 1])) --end;
+    if (end == at) return std::nullopt;
+    return text.substr(at, end - at);
+}
+
 // A parser and the padded copy of the text it reads, kept between messages.
 class JsonDocument {
 public:
@@ -58,9 +88,11 @@ template <class Object>
 Envelope envelope_of(Object& object, const std::string& path) {
     int schema = 0, payload = 0, other = 0;
     Envelope out;
+    UniqueKeys keys;
     for (auto entry : object) {
         auto field = checked(std::move(entry), path, "is not valid JSON");
         const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
+        keys.add(key, path);
         if (key == "schema") {
             ++schema;
             auto value = field.value();
@@ -92,11 +124,6 @@ std::optional<simdjson::ondemand::object> payload_of(Object& top, const std::str
         return checked(value.get_object(), where, "is not a JSON object");
     }
     malformed(path, "has no payload");
-}
-
-// A simdjson error as the Malformed it means.
-inline void checked_code(simdjson::error_code code, const std::string& path) {
-    if (code != simdjson::SUCCESS) malformed(path, std::string("is not valid JSON: ") + simdjson::error_message(code));
 }
 
 // Walks an object to its end, so that what follows it can be checked.

@@ -2,6 +2,8 @@
 
 // Reading one JSON value into one record member, by the member's type and, when the message has
 // a schema, the field's Debezium type. One member_reader specialization per supported type.
+#include <redsink/debezium/decimals.hpp>
+#include <redsink/debezium/malformed.hpp>
 #include <redsink/debezium/message.hpp>
 #include <redsink/debezium/schema.hpp>
 #include <redsink/debezium/values.hpp>
@@ -72,17 +74,13 @@ struct FieldRead {
     }
 };
 
-[[nodiscard]] inline bool is_integer_type(std::string_view type) noexcept {
-    return type == "int8" || type == "int16" || type == "int32" || type == "int64";
-}
-
 template <class T>
 struct member_reader;  // no specialization: the type cannot be read from a Debezium message
 
 template <>
 struct member_reader<bool> {
     static std::string name() { return "bool"; }
-    static bool accepts(const FieldSchema& field) { return field.type == "boolean"; }
+    static bool accepts(const FieldSchema& field) { return field.kind == FieldType::boolean; }
     static void read(FieldRead& in, bool& out) { out = in.get(in.value.get_bool(), "a boolean"); }
 };
 
@@ -91,9 +89,9 @@ requires(std::is_same_v<I, std::int16_t> || std::is_same_v<I, std::int32_t> ||
          std::is_same_v<I, std::int64_t>) struct member_reader<I> {
     static std::string name() { return "std::int" + std::to_string(sizeof(I) * 8) + "_t"; }
     static bool accepts(const FieldSchema& field) {
-        if (field.type == "int8" || field.type == "int16") return true;
-        if (field.type == "int32") return sizeof(I) >= 4;
-        return field.type == "int64" && sizeof(I) == 8;
+        if (field.kind == FieldType::int8 || field.kind == FieldType::int16) return true;
+        if (field.kind == FieldType::int32) return sizeof(I) >= 4;
+        return field.kind == FieldType::int64 && sizeof(I) == 8;
     }
     static void read(FieldRead& in, I& out) {
         const auto value = in.integer();
@@ -103,56 +101,78 @@ requires(std::is_same_v<I, std::int16_t> || std::is_same_v<I, std::int32_t> ||
     }
 };
 
-// An exact decimal from any of Debezium's forms.
-inline Exact read_exact(FieldRead& in) {
+[[nodiscard]] inline bool is_decimal(Logical logical) noexcept {
+    return logical == Logical::decimal || logical == Logical::variable_scale_decimal;
+}
+
+// A decimal of any size from any of Debezium's forms: a JSON number, text, base64 of the
+// unscaled value (the scale from the schema, or `default_scale`), a VariableScaleDecimal.
+inline Digits read_digits(FieldRead& in, int default_scale) {
     using simdjson::ondemand::json_type;
     const auto type = in.type();
-    if (type == json_type::number) return in.converted(parse_exact(in.number_text()));
+    if (type == json_type::number) return in.converted(parse_digits(in.number_text()));
     if (type == json_type::object) {  // VariableScaleDecimal
         auto object = in.get(in.value.get_object(), "an object");
         std::optional<std::int64_t> scale;
         std::optional<std::string_view> value;
+        UniqueKeys keys;
         for (auto member : object) {
             auto field = in.get(std::move(member), "an object");
             const auto key = in.get(field.unescaped_key(), "an object");
+            keys.add(key, in.path());
             if (key == "scale") {
                 scale = in.get(field.value().get_int64(), "a VariableScaleDecimal with an integer scale");
             } else if (key == "value") {
                 value = in.get(field.value().get_string(), "a VariableScaleDecimal with a base64 value");
             } else {
-                in.fail("is a VariableScaleDecimal with an unknown field \"" + std::string(key) + "\"");
+                in.fail("is a VariableScaleDecimal with an unknown field \"" + shown_name(key) + "\"");
             }
         }
         if (!scale || !value) in.fail("is a VariableScaleDecimal without its scale and value");
         if (*scale < -100 || *scale > 100) in.fail("is a VariableScaleDecimal with a scale out of range");
         if (auto error = base64_decode(*value, *in.scratch); !error.empty()) in.fail(std::move(error));
-        return Exact{in.converted(twos_complement(*in.scratch)), static_cast<int>(*scale)};
+        return twos_complement_digits(*in.scratch, static_cast<int>(*scale));
     }
     const auto text = in.string();
-    const bool base64 = in.schema ? in.schema->type == "bytes" : in.options->decimal_strings == DecimalStrings::base64;
-    if (!base64) return in.converted(parse_exact(text, true));
+    const bool base64 =
+        in.schema ? in.schema->kind == FieldType::bytes : in.options->decimal_strings == DecimalStrings::base64;
+    if (!base64) return in.converted(parse_digits(text, true));
     if (auto error = base64_decode(text, *in.scratch); !error.empty()) in.fail(std::move(error));
-    return Exact{in.converted(twos_complement(*in.scratch)), -1};  // the scale comes from the caller
+    return twos_complement_digits(*in.scratch, in.schema && in.schema->scale ? *in.schema->scale : default_scale);
+}
+
+// A decimal that fits 38 digits; `member` names the member's type in the error for one that does
+// not. Kafka Connect's Decimal of up to 16 bytes is read without the general route.
+inline Exact read_exact(FieldRead& in, int default_scale, std::string_view member) {
+    const auto wide = [&](std::string error) {
+        in.fail(std::move(error) + ", more than " + std::string(member) +
+                " holds; a std::string or varchar member holds decimals of any size exactly (docs/debezium.md)");
+    };
+    if (in.type() == simdjson::ondemand::json_type::string && in.schema && in.schema->kind == FieldType::bytes) {
+        if (auto error = base64_decode(in.string(), *in.scratch); !error.empty()) in.fail(std::move(error));
+        const int scale = in.schema->scale ? *in.schema->scale : default_scale;
+        auto units = twos_complement(*in.scratch);
+        if (!units.value) wide("is " + twos_complement_digits(*in.scratch, scale).describe());
+        return Exact{*units.value, scale};
+    }
+    auto exact = exact_of(read_digits(in, default_scale));
+    if (!exact.value) wide(std::move(exact.error));
+    return *exact.value;
 }
 
 template <int P, int S>
 struct member_reader<decimal<P, S>> {
     static std::string name() { return "redsink::decimal<" + std::to_string(P) + ", " + std::to_string(S) + ">"; }
+    // Every decimal field: each value is checked against P and S (the schema's precision is the
+    // column's, which a value may not use).
     static bool accepts(const FieldSchema& field) {
-        if (field.logical == Logical::decimal) {
-            // Every value of the column fits: no more fractional digits, no more whole digits.
-            if (field.scale && *field.scale > S) return false;
-            if (field.precision && field.scale && *field.precision - *field.scale > P - S) return false;
-            return true;
-        }
-        return field.logical == Logical::variable_scale_decimal ||
-               (field.logical == Logical::none && (field.type == "string" || field.type == "float64" ||
-                                                   field.type == "float32" || is_integer_type(field.type)));
+        return is_decimal(field.logical) || (field.logical == Logical::none &&
+                                             (field.kind == FieldType::string || field.kind == FieldType::float64 ||
+                                              field.kind == FieldType::float32 || is_integer(field.kind)));
     }
     static void read(FieldRead& in, decimal<P, S>& out) {
-        auto exact = read_exact(in);
-        if (exact.scale == -1) exact.scale = in.schema && in.schema->scale ? *in.schema->scale : S;
-        out = decimal<P, S>::from_units(in.converted(rescale(exact, S, P)));
+        const auto member = name();
+        out = decimal<P, S>::from_units(in.converted(rescale(read_exact(in, S, member), S, P, member)));
     }
 };
 
@@ -161,18 +181,15 @@ requires std::is_floating_point_v<F>
 struct member_reader<F> {
     static std::string name() { return std::is_same_v<F, float> ? "float" : "double"; }
     static bool accepts(const FieldSchema& field) {
-        if (field.type == "float32" || is_integer_type(field.type)) return true;
-        return std::is_same_v<F, double> && (field.type == "float64" || field.logical == Logical::decimal ||
-                                             field.logical == Logical::variable_scale_decimal);
+        if (field.kind == FieldType::float32 || is_integer(field.kind)) return true;
+        return std::is_same_v<F, double> && (field.kind == FieldType::float64 || is_decimal(field.logical));
     }
     static void read(FieldRead& in, F& out) {
         double value = 0;
         if (in.type() == simdjson::ondemand::json_type::number) {
             value = in.get(in.value.get_double(), "a number");
         } else {
-            auto exact = read_exact(in);
-            if (exact.scale == -1) exact.scale = in.schema && in.schema->scale ? *in.schema->scale : 0;
-            const auto text = exact_text(exact);
+            const auto text = plain_text(read_digits(in, 0));
             std::from_chars(text.data(), text.data() + text.size(), value);
         }
         if (std::is_same_v<F, float> && std::isfinite(value) && std::fabs(value) > std::numeric_limits<float>::max())
@@ -183,6 +200,12 @@ struct member_reader<F> {
 
 inline void read_text(FieldRead& in, std::string& out) {
     using simdjson::ondemand::json_type;
+    // A decimal of any size as its exact text ("-12.50"): the route for more than 38 digits. Without
+    // a schema, an object can only be a VariableScaleDecimal.
+    if (is_decimal(in.logical()) || (!in.schema && in.type() == json_type::object)) {
+        out = plain_text(read_digits(in, 0));
+        return;
+    }
     if (in.type() == json_type::number) {
         const auto unit = time_unit(in.logical());
         if (!unit || in.logical() >= Logical::timestamp_ms) in.fail("is not a string");
@@ -197,7 +220,7 @@ template <>
 struct member_reader<std::string> {
     static std::string name() { return "std::string"; }
     static bool accepts(const FieldSchema& field) {
-        return field.type == "string" || (field.type == "bytes" && field.logical != Logical::decimal) ||
+        return field.kind == FieldType::string || field.kind == FieldType::bytes || is_decimal(field.logical) ||
                field.logical == Logical::time_ms || field.logical == Logical::time_us ||
                field.logical == Logical::time_ns;
     }
@@ -273,7 +296,8 @@ template <>
 struct member_reader<json> {
     static std::string name() { return "redsink::json"; }
     static bool accepts(const FieldSchema& field) {
-        return field.type == "string" || field.type == "struct" || field.type == "array" || field.type == "map";
+        return field.kind == FieldType::string || field.kind == FieldType::structure ||
+               field.kind == FieldType::array || field.kind == FieldType::map;
     }
     static void read(FieldRead& in, json& out) {
         using simdjson::ondemand::json_type;

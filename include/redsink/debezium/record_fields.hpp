@@ -82,6 +82,11 @@ public:
 
     [[nodiscard]] static constexpr bool optional(std::size_t member) noexcept { return optional_[member]; }
 
+    // Whether two rows hold the same value in member `member` (the message key against the row).
+    static bool same(std::size_t member, const Record& a, const Record& b) { return comparers_[member](a, b); }
+    // Member `member` of `from` into `to` (the key's fields into a delete's row).
+    static void copy(std::size_t member, const Record& from, Record& to) { copiers_[member](from, to); }
+
     static std::string type_name(std::size_t member) { return type_names(std::make_index_sequence<size>{})[member](); }
 
     // The member a field names, or `size`. Debezium writes fields in column order: try the next first.
@@ -120,6 +125,15 @@ private:
     }
 
     template <std::size_t I>
+    static bool same_member(const Record& a, const Record& b) {
+        return info::template member<I>(a) == info::template member<I>(b);
+    }
+    template <std::size_t I>
+    static void copy_member(const Record& from, Record& to) {
+        info::template member<I>(to) = info::template member<I>(from);
+    }
+
+    template <std::size_t I>
     static bool accepts_member(const FieldSchema& field) {
         using T = redsink::detail::member_type<Record, I>;
         return member_reader<typename optional_parts<T>::value_type>::accepts(field);
@@ -139,6 +153,14 @@ private:
     }
 
     static constexpr std::array<Reader, size> readers_ = readers(std::make_index_sequence<size>{});
+    static constexpr auto comparers_ = []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<bool (*)(const Record&, const Record&), size>{&same_member<I>...};
+    }
+    (std::make_index_sequence<size>{});
+    static constexpr auto copiers_ = []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<void (*)(const Record&, Record&), size>{&copy_member<I>...};
+    }
+    (std::make_index_sequence<size>{});
     static constexpr std::array<bool (*)(const FieldSchema&), size> acceptors_ =
         acceptors(std::make_index_sequence<size>{});
     static constexpr std::array<bool, size> optional_ = [] {

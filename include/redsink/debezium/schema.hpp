@@ -2,8 +2,8 @@
 
 // Kafka Connect schemas as the JSON converter writes them ({"schema": ..., "payload": ...}): the
 // fields of a row, their types and logical names, read once per distinct schema text.
+#include <redsink/debezium/malformed.hpp>
 #include <redsink/debezium/values.hpp>
-#include <redsink/pq/error.hpp>
 
 #include <simdjson.h>
 
@@ -56,6 +56,30 @@ enum class Logical {
     return Logical::text;  // Uuid, Enum, EnumSet, Xml, and names this decoder does not know
 }
 
+// A field's type as Kafka Connect's JsonConverter writes it ("float" and "double" for FLOAT32 and
+// FLOAT64: JsonSchema.java in apache/kafka).
+enum class FieldType { int8, int16, int32, int64, float32, float64, boolean, string, bytes, array, map, structure };
+
+[[nodiscard]] inline std::optional<FieldType> field_type_of(std::string_view name) noexcept {
+    if (name == "int8") return FieldType::int8;
+    if (name == "int16") return FieldType::int16;
+    if (name == "int32") return FieldType::int32;
+    if (name == "int64") return FieldType::int64;
+    if (name == "float") return FieldType::float32;
+    if (name == "double") return FieldType::float64;
+    if (name == "boolean") return FieldType::boolean;
+    if (name == "string") return FieldType::string;
+    if (name == "bytes") return FieldType::bytes;
+    if (name == "array") return FieldType::array;
+    if (name == "map") return FieldType::map;
+    if (name == "struct") return FieldType::structure;
+    return std::nullopt;
+}
+
+[[nodiscard]] constexpr bool is_integer(FieldType type) noexcept {
+    return type == FieldType::int8 || type == FieldType::int16 || type == FieldType::int32 || type == FieldType::int64;
+}
+
 [[nodiscard]] constexpr std::optional<TimeUnit> time_unit(Logical logical) noexcept {
     switch (logical) {
         case Logical::time_ms:
@@ -71,8 +95,9 @@ enum class Logical {
 // One field of a row's schema.
 struct FieldSchema {
     std::string field;  // the column's name
-    std::string type;   // int8 ... int64, float32, float64, boolean, string, bytes, struct, array, map
-    std::string name;   // the logical type's name, or empty
+    std::string type;   // as written: int8 ... int64, float, double, boolean, string, bytes, array, map, struct
+    FieldType kind = FieldType::string;
+    std::string name;  // the logical type's name, or empty
     Logical logical = Logical::none;
     std::optional<int> scale;      // Decimal's parameters.scale
     std::optional<int> precision;  // Decimal's parameters."connect.decimal.precision"
@@ -105,30 +130,6 @@ struct RowSchema {
 
 namespace detail {
 
-// Thrown inside the decoder; decode() turns it into a DecodeError with the message's place.
-struct Malformed {
-    ErrorKind kind = ErrorKind::bad_data;
-    std::string field;
-    std::string reason;
-};
-
-[[noreturn]] inline void malformed(std::string field, std::string reason, ErrorKind kind = ErrorKind::bad_data) {
-    throw Malformed{kind, std::move(field), std::move(reason)};
-}
-
-template <class T>
-T checked(simdjson::simdjson_result<T>&& result, std::string_view field, std::string_view what) {
-    T value;
-    if (const auto error = std::move(result).get(value); error != simdjson::SUCCESS)
-        malformed(std::string(field), std::string(what) + ": " + simdjson::error_message(error));
-    return value;
-}
-
-// Whether the whole document was read (simdjson 3.0's document has no at_end()).
-inline bool at_end(simdjson::ondemand::document& document) noexcept {
-    return document.current_location().error() == simdjson::OUT_OF_BOUNDS;
-}
-
 class SchemaReader {
 public:
     // `text` is a schema object's JSON; `path` names it in errors.
@@ -136,82 +137,103 @@ public:
         padded_ = simdjson::padded_string(text);
         auto document = checked(parser_.iterate(padded_), path, "is not valid JSON");
         auto root = checked(document.get_object(), path, "is not a schema object");
+        auto top = read_field(root, path, true);
         RowSchema row;
-        std::vector<FieldSchema> top;
-        bool has_op = false;
-        std::optional<std::vector<FieldSchema>> after;
-        std::optional<std::vector<FieldSchema>> before;
-        for (auto member : root) {
-            auto field = checked(std::move(member), path, "is not valid JSON");
-            const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
-            if (key != "fields") continue;
-            auto fields = checked(field.value().get_array(), path + ".fields", "is not an array");
-            for (auto element : fields) {
-                auto object = checked(checked(std::move(element), path, "is not valid JSON").get_object(),
-                                      path + ".fields", "holds a field that is not an object");
-                auto nested = std::vector<FieldSchema>{};
-                auto described = read_field(object, path, &nested);
-                if (described.field == "op") has_op = true;
-                if (described.field == "after" && described.type == "struct") after = std::move(nested);
-                if (described.field == "before" && described.type == "struct") before = std::move(nested);
-                top.push_back(std::move(described));
-            }
-        }
-        if (has_op && (after || before)) {
-            row.envelope = true;
-            row.fields = after ? std::move(*after) : std::move(*before);
-        } else {
-            row.fields = std::move(top);
-        }
+        const auto find = [&](std::string_view name) -> Parsed* {
+            for (auto& field : top.fields)
+                if (field.schema.field == name) return &field;
+            return nullptr;
+        };
+        const auto* op = find("op");
+        auto* after = find("after");
+        auto* before = find("before");
+        if (after != nullptr && after->schema.kind != FieldType::structure) after = nullptr;
+        if (before != nullptr && before->schema.kind != FieldType::structure) before = nullptr;
+        row.envelope = op != nullptr && (after != nullptr || before != nullptr);
+        for (auto& field : row.envelope ? (after != nullptr ? after->fields : before->fields) : top.fields)
+            row.fields.push_back(std::move(field.schema));
         if (!at_end(document)) malformed(path, "has text after the schema");
         return row;
     }
 
 private:
-    // One field; a struct's own fields go to `nested` when asked for.
-    FieldSchema read_field(simdjson::ondemand::object& object, const std::string& path,
-                           std::vector<FieldSchema>* nested) {
-        FieldSchema out;
+    // A schema object and, for a struct, its fields.
+    struct Parsed {
+        FieldSchema schema;
+        std::vector<Parsed> fields;
+    };
+
+    // One schema object: a field, or the top struct (`top`: no "field" needed).
+    Parsed read_field(simdjson::ondemand::object& object, const std::string& path, bool top) {
+        Parsed parsed;
+        auto& out = parsed.schema;
+        UniqueKeys keys;
+        bool has_type = false;
         for (auto member : object) {
             auto field = checked(std::move(member), path, "is not valid JSON");
-            const std::string key(checked(field.unescaped_key(), path, "is not valid JSON"));
+            const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
+            keys.add(key, path);
             auto value = field.value();
             if (key == "field") {
                 out.field = std::string(checked(value.get_string(), path, "has a field name that is not a string"));
             } else if (key == "type") {
                 out.type = std::string(checked(value.get_string(), path, "has a type that is not a string"));
+                has_type = true;
             } else if (key == "name") {
                 out.name = std::string(checked(value.get_string(), path, "has a name that is not a string"));
             } else if (key == "optional") {
                 out.optional = checked(value.get_bool(), path, "has \"optional\" that is not a boolean");
             } else if (key == "parameters") {
-                auto parameters = checked(value.get_object(), path, "has parameters that are not an object");
-                for (auto parameter : parameters) {
-                    auto entry = checked(std::move(parameter), path, "is not valid JSON");
-                    const std::string name(checked(entry.unescaped_key(), path, "is not valid JSON"));
-                    auto text = checked(entry.value().get_string(), path, "has a parameter that is not a string");
-                    if (name == "scale") out.scale = integer(text, path);
-                    if (name == "connect.decimal.precision") out.precision = integer(text, path);
-                }
-            } else if (key == "fields" && nested != nullptr) {
+                read_parameters(value, path, out);
+            } else if (key == "fields") {
                 auto fields = checked(value.get_array(), path, "has fields that are not an array");
                 for (auto element : fields) {
-                    auto object_value = checked(std::move(element), path, "is not valid JSON");
-                    auto inner = checked(object_value.get_object(), path, "holds a field that is not an object");
-                    nested->push_back(read_field(inner, path, nullptr));
+                    auto object_value = checked(std::move(element), path + ".fields", "is not valid JSON");
+                    auto inner =
+                        checked(object_value.get_object(), path + ".fields", "holds a field that is not an object");
+                    auto described = read_field(inner, path + ".fields", false);
+                    for (const auto& seen : parsed.fields)
+                        if (seen.schema.field == described.schema.field)
+                            malformed(path + ".fields." + shown_name(described.schema.field),
+                                      "appears twice in the same struct", ErrorKind::schema);
+                    parsed.fields.push_back(std::move(described));
                 }
             }
         }
+        const std::string where = out.field.empty() ? path : path + "." + shown_name(out.field);
+        if (!top && out.field.empty()) malformed(path, "has a field without a name", ErrorKind::schema);
+        if (!has_type) malformed(where, "has no type", ErrorKind::schema);
+        const auto kind = field_type_of(out.type);
+        if (!kind)
+            malformed(where,
+                      "has type \"" + shown_name(out.type) +
+                          "\", which Kafka Connect's JSON converter does not write (int8, int16, int32, int64, "
+                          "float, double, boolean, string, bytes, array, map, struct)",
+                      ErrorKind::schema);
+        out.kind = *kind;
         out.logical = logical_of(out.name);
-        if (out.field.empty()) malformed(path, "has a field without a name");
-        return out;
+        return parsed;
+    }
+
+    void read_parameters(simdjson::ondemand::value value, const std::string& path, FieldSchema& out) {
+        auto parameters = checked(value.get_object(), path, "has parameters that are not an object");
+        UniqueKeys keys;
+        for (auto parameter : parameters) {
+            auto entry = checked(std::move(parameter), path, "is not valid JSON");
+            const auto name = checked(entry.unescaped_key(), path, "is not valid JSON");
+            keys.add(name, path + ".parameters");
+            auto text = checked(entry.value().get_string(), path, "has a parameter that is not a string");
+            if (name == "scale") out.scale = integer(text, path + ".parameters.scale");
+            if (name == "connect.decimal.precision")
+                out.precision = integer(text, path + ".parameters.connect.decimal.precision");
+        }
     }
 
     static int integer(std::string_view text, const std::string& path) {
         int value = 0;
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
         if (error != std::errc{} || end != text.data() + text.size())
-            malformed(path, "has a parameter that is not an integer: " + std::string(text));
+            malformed(path, "is not an integer", ErrorKind::schema);
         return value;
     }
 

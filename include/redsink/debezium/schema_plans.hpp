@@ -2,6 +2,7 @@
 
 // The schemas a stream's messages carry, each checked against the record once and kept.
 #include <redsink/debezium/error.hpp>
+#include <redsink/debezium/json_document.hpp>
 #include <redsink/debezium/message.hpp>
 #include <redsink/debezium/record_fields.hpp>
 #include <redsink/debezium/schema.hpp>
@@ -10,7 +11,9 @@
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +36,30 @@ class SchemaPlans {
     static constexpr std::size_t size = fields::size;
 
 public:
+    struct Known {
+        const Plan<Record>* plan = nullptr;
+        std::size_t schema_size = 0;
+    };
+
+    // The plan of a converter envelope whose schema's text was seen before: a message that starts
+    // with `{"schema":` and then, byte for byte, a schema already read and checked. The schema is
+    // then neither parsed nor checked again (payload_after_schema() finds the payload).
+    std::optional<Known> known(std::string_view message) noexcept {
+        if (!message.starts_with(schema_first)) return std::nullopt;
+        const auto rest = message.substr(schema_first.size());
+        const auto matches = [&](const std::string& schema) {
+            return rest.size() > schema.size() && std::memcmp(rest.data(), schema.data(), schema.size()) == 0;
+        };
+        if (last_ < plans_.size() && matches(plans_[last_].first))
+            return Known{plans_[last_].second.get(), plans_[last_].first.size()};
+        for (std::size_t i = 0; i < plans_.size(); ++i)
+            if (matches(plans_[i].first)) {
+                last_ = i;
+                return Known{plans_[i].second.get(), plans_[i].first.size()};
+            }
+        return std::nullopt;
+    }
+
     // The plan for a schema's text: the last one, one seen before, or a new one (checked: a
     // whole row needs a field for every member that is not optional).
     const Plan<Record>& plan_for(std::string_view text, const std::string& path, bool whole_row, SchemaReader& reader,
@@ -67,6 +94,11 @@ private:
                           ErrorKind::schema);
             }
             next = member + 1;
+            if (plan.members[member] != nullptr)
+                malformed(path + "." + shown_name(field.field),
+                          "is a second field for member " + std::string(info::member_names[member]) + " (after " +
+                              shown_name(plan.members[member]->field) + ")",
+                          ErrorKind::schema);
             if (!fields::accepts(member, field))
                 malformed(path + "." + field.field,
                           "is Debezium's " + field.describe() + ", which member " +

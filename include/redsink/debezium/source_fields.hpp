@@ -3,6 +3,7 @@
 // The fields around a row: an envelope's op and source block, and the metadata fields that
 // ExtractNewRecordState adds to a flat row.
 #include <redsink/change.hpp>
+#include <redsink/debezium/malformed.hpp>
 #include <redsink/debezium/message.hpp>
 #include <redsink/debezium/schema.hpp>
 
@@ -91,9 +92,11 @@ inline void read_source(simdjson::ondemand::value value, const std::string& path
     using simdjson::ondemand::json_type;
     if (checked(value.type(), path, "is not valid JSON") == json_type::null) return;
     auto object = checked(value.get_object(), path, "is not an object");
+    UniqueKeys keys;
     for (auto entry : object) {
         auto field = checked(std::move(entry), path, "is not valid JSON");
         const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
+        keys.add(key, path);
         const auto where = path + "." + std::string(key);
         if (key == "connector")
             source.connector = optional_text(field.value(), where);
