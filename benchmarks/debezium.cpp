@@ -2,6 +2,7 @@
 // bytes: what the decoder adds to reading the JSON. Part of redsink_bench_encode when the
 // redsink::debezium target is built; no database.
 #include "debezium.hpp"
+#include "debezium_fixture.hpp"
 
 #include <redsink/debezium.hpp>
 #include <redsink/detail/json_syntax.hpp>
@@ -11,52 +12,14 @@
 #include <simdjson.h>
 
 #include <cstdint>
-#include <fstream>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace redsink_bench {
 namespace {
 
-// inventory.customers of Debezium's tutorial, as the PostgreSQL connector sends it.
-struct Customer {
-    BOOST_HANA_DEFINE_STRUCT(Customer, (std::int32_t, id), (std::string, first_name), (std::string, last_name),
-                             (std::optional<std::string>, email));
-};
-
-struct Stored {
-    std::int64_t offset;
-    std::string key;
-    std::string value;
-};
-
-// The creates, updates and snapshot reads of the decoder tests' PostgreSQL fixture: envelopes
-// with their schema, about 2.4 KB each.
 const std::vector<Stored>& messages() {
-    static const auto stored = [] {
-        const std::string path = std::string(REDSINK_SOURCE_DIR) + "/tests/debezium/fixtures/postgres_customers.txt";
-        std::ifstream in(path, std::ios::binary);
-        if (!in) throw std::runtime_error("cannot read " + path);
-        std::vector<Stored> out;
-        std::string line;
-        std::int64_t offset = 0;
-        while (std::getline(in, line)) {
-            if (line.rfind("@ ", 0) != 0) continue;
-            std::string key;
-            std::string value;
-            if (!std::getline(in, key) || !std::getline(in, value)) break;
-            const bool row = value.find("\"op\":\"c\"") != std::string::npos ||
-                             value.find("\"op\":\"u\"") != std::string::npos ||
-                             value.find("\"op\":\"r\"") != std::string::npos;
-            if (row && key.rfind("key: ", 0) == 0 && value.rfind("value: ", 0) == 0)
-                out.push_back({offset++, key.substr(5), value.substr(7)});
-        }
-        if (out.size() < 4) throw std::runtime_error(path + ": fewer messages than expected");
-        return out;
-    }();
-    return stored;
+    return fixture_messages();
 }
 
 std::size_t value_bytes() {

@@ -38,6 +38,8 @@ CONTEXT = [
 ENCODE_TARGET = 1.1  # redsink's time over the hand-written fmt encoder's, at most
 # The serializable stand-in: 4 tasks' time over 1 task's, at most.
 SERIALIZABLE_TARGET = 1.5
+# The connector's path: its events/s over decode-then-Sink's in one loop, at least.
+CONNECTOR_TARGET = 0.9
 
 LABELS = {
     "per_row_insert": "hand: per-row INSERT",
@@ -409,6 +411,78 @@ def encode_table(encode_runs):
     return lines, ratios
 
 
+def load_connector_runs(path):
+    """redsink_bench_connector's cases: per path (kafka, decode_sink, sink), the median events/s,
+    its cv, the stream's events, and for the connector the median first_message_ms; and the failed
+    cases. None when the program was not run (no redsink::kafka target)."""
+    if not path or not Path(path).exists():
+        return None, []
+    text = Path(path).read_text()
+    if not text.strip():  # a filter that matched none of its cases: Google Benchmark writes nothing
+        return {}, []
+    data = json.loads(text)
+    cases = {}
+    failed = []
+    for entry in data["benchmarks"]:
+        if entry.get("error_occurred"):
+            failed.append(f"{entry['name']}: {entry.get('error_message', '')}")
+            continue
+        parts = entry["run_name"].split("/")
+        events = next((int(part.split(":")[1]) for part in parts if part.startswith("events:")), 0)
+        case = cases.setdefault(parts[1], {"events": events})
+        if entry.get("run_type") != "aggregate":
+            case.setdefault("median", entry)  # a single repetition reports no aggregates
+        elif entry["aggregate_name"] in ("median", "cv"):
+            case[entry["aggregate_name"]] = entry
+    result = {}
+    for path_name, case in cases.items():
+        median = case["median"]
+        result[path_name] = {
+            "events": case["events"],
+            "events_per_second": median["events_per_second"],
+            "cv": case["cv"]["real_time"] if "cv" in case else None,
+            "first_message_ms": median.get("first_message_ms"),
+            "repetitions": median.get("repetitions", 1),
+        }
+    return result, failed
+
+
+CONNECTOR_PATHS = [
+    ("kafka", "(a) the connector: Kafka consumer (mock cluster), decode, Sink, offsets committed"),
+    ("decode_sink", "(b) decode, then Sink: one loop, one thread, no Kafka"),
+    ("sink", "(c) the Sink alone: the same events decoded beforehand"),
+]
+
+
+def connector_table(connector_runs):
+    """The connector's events/s against decode-then-Sink's and the Sink's alone, and its ratio to (b)."""
+    if connector_runs is None:
+        return ["`redsink_bench_connector` was not built in this run (it needs the redsink::kafka target: "
+                "librdkafka and simdjson)."], None
+    ours = connector_runs.get("kafka")
+    if not ours:
+        return ["`redsink_bench_connector` measured no connector case in this run (filtered out, or failed)."], None
+    lines = ["| path | events/s | cv | (a) vs this |", "|---|---:|---:|---:|"]
+    ratio = None
+    for name, label in CONNECTOR_PATHS:
+        case = connector_runs.get(name)
+        if not case:
+            continue
+        cv = f"{case['cv'] * 100:.0f}%" if case["cv"] is not None else "-"
+        value = ours["events_per_second"] / case["events_per_second"] if name != "kafka" else None
+        if name == "decode_sink":
+            ratio = value
+        lines.append(f"| {label} | {rate(case['events_per_second'])} | {cv} | {ratio_text(value) if value else ''} |")
+    lines.append("")
+    lines.append(
+        f"{ours['events']:,} messages a pass, {ours['repetitions']} repetitions. Not timed in (a): joining "
+        "the group and librdkafka's start of the assigned partitions, "
+        + (f"{ours['first_message_ms']:.0f} ms" if ours.get("first_message_ms") is not None else "unknown")
+        + " (median) from the assignment to the first message."
+    )
+    return lines, ratio
+
+
 def memory_table(memory):
     lines = [
         "| dialect | events | batch_rows | rows/s | peak RSS | one batch's encoded values (est.) | RSS / batch |",
@@ -470,6 +544,7 @@ def main():
     parser.add_argument("--loaders", required=True)
     parser.add_argument("--encode", required=True)
     parser.add_argument("--s3", required=True, help="redsink_bench_s3's JSON (Redshift's INSERT path against S3)")
+    parser.add_argument("--connector", help="redsink_bench_connector's JSON (absent: not built)")
     parser.add_argument("--memory", nargs=2, action="append", metavar=("OUTPUT", "TIME_V"), default=[])
     parser.add_argument("--command", required=True, help="the command that produced the run, for the report")
     parser.add_argument("--markdown", required=True)
@@ -485,6 +560,8 @@ def main():
     failed += encode_failed
     s3_runs, s3_failed = load_s3_runs(options.s3)
     failed += s3_failed
+    connector_runs, connector_failed = load_connector_runs(options.connector)
+    failed += connector_failed
     memory = []
     for output, time_v in options.memory:
         lines = Path(output).read_text().strip().splitlines() if Path(output).exists() else []
@@ -497,7 +574,17 @@ def main():
     encode_lines, encode_ratios = encode_table(encode_runs)
     serializable_lines, serializable_ratio = serializable_table(runs)
     target_lines, verdicts = targets_table(ratios, encode_ratios, serializable_ratio)
+    connector_lines, connector_ratio = connector_table(connector_runs)
+    if connector_ratio is not None:
+        met_connector = connector_ratio >= CONNECTOR_TARGET
+        what = "the connector's path vs decode-then-Sink"
+        target_lines.append(
+            f"| {what} | debezium | 10,000 | 1 | {connector_ratio:.2f}x | >= {CONNECTOR_TARGET:.2f}x | "
+            f"{'yes' if met_connector else '**no**'} |"
+        )
+        verdicts.append((what, "debezium", 10_000, connector_ratio, f">= {CONNECTOR_TARGET:.2f}x", met_connector))
     repetitions = max((case["repetitions"] for case in runs.values()), default=1)
+    connector_repetitions = max((case["repetitions"] for case in (connector_runs or {}).values()), default=repetitions)
     load = host["load"]
     load_text = ", ".join(f"{value:.2f}" for value in load) if load else "unknown"
 
@@ -692,6 +779,36 @@ def main():
         "",
         *encode_lines,
         "",
+        "## The connector's path",
+        "",
+        "`redsink_bench_connector` (`benchmarks/connector.cpp`), run by scripts/bench as "
+        "`scripts/with-postgres build-bench/benchmarks/redsink_bench_connector "
+        f"--benchmark_repetitions={connector_repetitions} --benchmark_report_aggregates_only=true "
+        "--benchmark_enable_random_interleaving=true`: one stream of Debezium messages, the decoder "
+        "tests' PostgreSQL fixture's creates, updates and snapshot reads (envelopes with their schemas, "
+        "about 2.4 KB each) in turn, each re-keyed to an id of its own, so that the table ends with one "
+        "row per message. Every path writes them through the same Sink, the connector program's with "
+        "its default properties (`upsert`, `hard_delete`, `evolve_schema`, `batch_rows` 10,000, one "
+        "task, PostgreSQL), into a table dropped before each pass, and ends when every event is "
+        "committed in the table, which is then checked (rows, sum of ids). The sink's start is not "
+        "timed. Events/s of wall time, median of the repetitions, interleaved; cv over them.",
+        "",
+        "- **(a)** `redsink::kafka::Connector` as the connector program runs it (`poll()` in a loop, "
+        "default `ConnectorOptions`), a new consumer group each pass, reading the 16 partitions of a "
+        "topic of librdkafka's mock cluster into which the stream was produced before anything is "
+        "timed; timed from the first message read until `close()` returned (the sink flushed, the "
+        "offsets committed to Kafka, the group left). The mock's broker runs in the same process, so "
+        "its threads and librdkafka's take turns with the decoder on this machine's 2 cores;",
+        "- **(b)** `redsink::debezium::Decoder` then `Sink::write` of each message in one loop on one "
+        "thread, then `flush()`: the connector's work without Kafka;",
+        "- **(c)** the Sink alone, writing the same events decoded before the timed part, then `flush()`.",
+        "",
+        "The last column is (a)'s events/s over each path's: against (b), what Kafka and the "
+        "connector's own work cost (the issue's target: at least 0.9x); against (c), what decoding "
+        "and Kafka together cost.",
+        "",
+        *connector_lines,
+        "",
         "## Memory",
         "",
         "`redsink_bench_memory` streams 1,000,000 narrow events (500,000 keys: half insert, half "
@@ -709,7 +826,7 @@ def main():
         "`scripts/bench`"
         + (f" ({options.minutes} minutes for this run, build included)" if options.minutes else "")
         + ": installs what is missing "
-        "(`scripts/install-deps --bench`), builds `build-bench/` (Release), runs the four programs "
+        "(`scripts/install-deps --bench`), builds `build-bench/` (Release), runs the five programs "
         "against a throwaway PostgreSQL 15 (`redsink_bench_s3` also against a throwaway S3 server, "
         "`scripts/with-s3`) and writes this page and its chart. `REDSINK_BENCH_REPETITIONS` "
         "changes the repetitions. One case by hand: "

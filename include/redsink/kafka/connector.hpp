@@ -25,6 +25,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -129,8 +130,9 @@ public:
             if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 consumer_error(*message);
             } else {
-                const std::string topic = rd_kafka_topic_name(message->rkt);
-                auto& route = *routes_.at(topic);
+                // The topic's name as librdkafka holds it: no copy per message.
+                const std::string_view topic = rd_kafka_topic_name(message->rkt);
+                auto& route = route_of(topic);
                 route.write(*message);
                 ++messages_;
                 read = true;
@@ -371,6 +373,11 @@ private:
             else
                 detail::check(rd_kafka_resume_partitions(handle_.get(), list.get()), "resuming " + topic);
         }
+    }
+
+    detail::Route& route_of(std::string_view topic) {
+        if (const auto found = routes_.find(topic); found != routes_.end()) return *found->second;
+        throw KafkaError("a message of the topic " + std::string(topic) + ", which has no route");
     }
 
     void raise_failure() {

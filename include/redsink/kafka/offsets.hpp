@@ -9,19 +9,40 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace redsink::kafka::detail {
+
+// A partition named by a view of its topic's name: a message's, looked up without a copy.
+struct PartitionRef {
+    std::string_view topic;
+    std::int32_t partition = 0;
+};
+
+// TopicPartition's order (topic, then partition), for TopicPartition and PartitionRef alike.
+struct PartitionOrder {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+        if (const auto order = std::string_view(a.topic).compare(std::string_view(b.topic)); order != 0)
+            return order < 0;
+        return a.partition < b.partition;
+    }
+};
 
 // The offsets of the partitions a connector holds. One thread: the connector's.
 class OffsetBook {
 public:
     using Commit = std::vector<std::pair<TopicPartition, std::int64_t>>;
 
+    using Held = std::map<TopicPartition, PartitionProgress, PartitionOrder>;
+
     // The partitions held now, with what was read from them and whether they are paused.
-    [[nodiscard]] std::map<TopicPartition, PartitionProgress>& held() noexcept { return partitions_; }
-    [[nodiscard]] const std::map<TopicPartition, PartitionProgress>& held() const noexcept { return partitions_; }
+    [[nodiscard]] Held& held() noexcept { return partitions_; }
+    [[nodiscard]] const Held& held() const noexcept { return partitions_; }
 
     // A partition assigned; `claimed_start` is where a Fencing::partition claim started it (after
     // what the table held).
@@ -47,9 +68,14 @@ public:
         claimed_starts_.erase(where);
     }
 
-    void read(const TopicPartition& where, std::int64_t offset) {
-        partitions_[where].next_offset = offset + 1;
-        first_read_.try_emplace(where, offset);
+    // A message read (once per message: no copy of the topic's name once the partition is known).
+    void read(PartitionRef where, std::int64_t offset) {
+        auto state = partitions_.find(where);
+        if (state == partitions_.end())
+            state = partitions_.emplace(TopicPartition{std::string(where.topic), where.partition}, PartitionProgress{})
+                        .first;
+        state->second.next_offset = offset + 1;
+        if (!first_read_.contains(where)) first_read_.emplace(state->first, offset);
     }
 
     // From a sink's on_commit: the last offset the warehouse committed.
@@ -123,9 +149,9 @@ public:
     }
 
 private:
-    std::map<TopicPartition, PartitionProgress> partitions_;  // assigned now
-    std::map<TopicPartition, std::int64_t> first_read_;       // the first offset read since assigned
-    std::map<TopicPartition, std::int64_t> acknowledged_;     // from the sinks' on_commit
+    Held partitions_;                                                    // assigned now
+    std::map<TopicPartition, std::int64_t, PartitionOrder> first_read_;  // the first offset read since assigned
+    std::map<TopicPartition, std::int64_t> acknowledged_;                // from the sinks' on_commit
     std::map<TopicPartition, std::int64_t> acknowledged_at_assignment_;
     std::map<TopicPartition, std::int64_t> committed_;  // to Kafka: the next offset to read
     // Fencing::partition: where a claimed partition started (after what the table held)
