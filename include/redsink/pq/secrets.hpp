@@ -26,8 +26,10 @@ public:
         std::string out(text);
         const auto remove = [&](const std::string& secret) {
             if (secret.size() < 3) return;
-            for (auto pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos))
-                out.replace(pos, secret.size(), "<redacted>");
+            // Searched again after the replacement: a secret inside "<redacted>" is found once.
+            constexpr std::string_view mark = "<redacted>";
+            for (auto pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos + mark.size()))
+                out.replace(pos, secret.size(), mark);
         };
         remove(password);
         for (const auto& secret : secrets_) remove(secret);
