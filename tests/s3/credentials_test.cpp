@@ -425,7 +425,8 @@ TEST_CASE("the shared files: profiles, [profile x] in config, session tokens, wh
     const Env no_credentials_file("AWS_SHARED_CREDENTIALS_FILE", nullptr);
     const Env no_config_file("AWS_CONFIG_FILE", nullptr);
     std::filesystem::create_directories(isolated.home.path / ".aws");
-    isolated.home.write(".aws/credentials", "[default]\naws_access_key_id = HOMEKEY\naws_secret_access_key = h\n");
+    (void)isolated.home.write(".aws/credentials",
+                              "[default]\naws_access_key_id = HOMEKEY\naws_secret_access_key = h\n");
     CHECK(fetch().access_key_id == "HOMEKEY");
 }
 
@@ -543,7 +544,7 @@ TEST_CASE("a source that fails: the error names it and holds no secret; a refres
     // Instance metadata that answers 500, then a body that is not JSON but holds a secret.
     std::atomic<int> mode{0};
     HttpStandIn imds([&](const HttpRequest& r) -> HttpReply {
-        if (r.target == "/latest/api/token") return {200, "t"};
+        if (r.target == "/latest/api/token") return {200, "imds-token-abc"};
         if (mode == 0) return {500, "internal trouble"};
         if (r.target.ends_with("/")) return {200, "role"};
         return {200, R"({"AccessKeyId":"AKID","SecretAccessKey":"leaked-secret-value" oops})"};

@@ -110,7 +110,8 @@ private:
         std::size_t end = std::string::npos;
         while ((end = buffer.find("\r\n\r\n")) == std::string::npos)
             if (!read_more(connection, buffer)) return;
-        HttpRequest request{.received = std::chrono::system_clock::now()};
+        HttpRequest request;
+        request.received = std::chrono::system_clock::now();
         std::size_t line_end = buffer.find("\r\n");
         const std::string first = buffer.substr(0, line_end);
         const auto space = first.find(' ');

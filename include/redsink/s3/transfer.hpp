@@ -94,8 +94,10 @@ struct Response {
 [[nodiscard]] inline std::string redacted(std::string text, std::initializer_list<std::string_view> secrets) {
     for (const auto secret : secrets) {
         if (secret.empty()) continue;
-        for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
-            text.replace(at, secret.size(), "<redacted>");
+        constexpr std::string_view mark = "<redacted>";
+        // Searched again after the mark: a secret inside "<redacted>" would never end.
+        for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + mark.size()))
+            text.replace(at, secret.size(), mark);
     }
     return text;
 }
