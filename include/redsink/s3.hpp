@@ -5,6 +5,8 @@
 #include <redsink/s3/body.hpp>
 #include <redsink/s3/client.hpp>
 #include <redsink/s3/copy.hpp>
+#include <redsink/s3/credential_chain.hpp>
+#include <redsink/s3/credentials.hpp>
 #include <redsink/s3/csv.hpp>
 #include <redsink/s3/error.hpp>
 #include <redsink/s3/options.hpp>

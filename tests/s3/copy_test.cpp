@@ -706,8 +706,7 @@ TEST_CASE("a wrong secret: a 403 naming the bucket and key, no secret in it", "[
         check_denied(error, options.prefix);
     }
     // ... and so is an upload.
-    rs3::CopySession session(std::make_shared<const rs3::CopyOptions>(options), {.keys = *options.client.credentials},
-                             options.prefix + "run/", 0);
+    rs3::CopySession session(std::make_shared<const rs3::CopyOptions>(options), options.prefix + "run/", 0);
     redsink::ParamBuffer params;
     params.push("1");
     params.push_null();

@@ -2,6 +2,8 @@
 
 #include <redsink/retry.hpp>
 #include <redsink/s3/body.hpp>
+#include <redsink/s3/credential_chain.hpp>
+#include <redsink/s3/credentials.hpp>
 #include <redsink/s3/error.hpp>
 #include <redsink/s3/options.hpp>
 #include <redsink/s3/request.hpp>
@@ -15,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -41,10 +44,15 @@ struct ListPage {
 // An S3 client for the load path: PUT, GET, DELETE, ListObjectsV2 and multi-object delete on one
 // bucket, signed with SigV4 by libcurl, each request retried on 5xx, throttling and connection
 // errors (ClientOptions::max_attempts). One connection, kept between requests: use a Client
-// from one thread at a time (one per task).
+// from one thread at a time (one per task). Its credentials (a CredentialsCache) may be shared
+// by clients on several threads.
 class Client {
 public:
+    // Credentials: ClientOptions::credentials, else credentials_provider, else the default chain
+    // (credential_chain.hpp); fetched now, so that a missing or failing source fails here.
     explicit Client(ClientOptions options);
+    // Signs with `credentials`, which other clients share (ClientOptions' credentials unused).
+    Client(ClientOptions options, std::shared_ptr<CredentialsCache> credentials);
 
     Client(Client&&) noexcept = default;
     Client& operator=(Client&&) noexcept = default;
@@ -53,6 +61,8 @@ public:
     // The region requests are signed for, and the endpoint they go to.
     [[nodiscard]] const std::string& region() const noexcept { return options_.region; }
     [[nodiscard]] const std::string& endpoint() const noexcept { return options_.endpoint; }
+    // Where its credentials come from, shareable with other clients.
+    [[nodiscard]] const std::shared_ptr<CredentialsCache>& credentials() const noexcept { return credentials_; }
 
     // Uploads bytes held in memory; their SHA-256 is signed.
     void put_object(std::string_view key, std::string_view bytes);
@@ -89,19 +99,32 @@ private:
     detail::Response execute(const detail::Call& call);
     // The request's failure as an error names it, from libcurl's code or S3's answer.
     [[nodiscard]] Failure failure_of(const detail::Call& call, CURLcode code, const detail::Response& response,
-                                     const std::string& curl_message) const;
+                                     const std::string& curl_message, const Credentials& used) const;
+    // Checks the options and fills in the region and endpoint; the credentials are the callers'.
+    void configure();
 
     ClientOptions options_;
+    std::shared_ptr<CredentialsCache> credentials_;
     request::Endpoint endpoint_{};
     detail::Transfer transfer_{};
 };
 
-inline Client::Client(ClientOptions options) : options_(std::move(options)) {
+inline void Client::configure() {
     if (options_.bucket.empty()) throw detail::configuration_error("ClientOptions::bucket is empty");
-    if (options_.region.empty()) options_.region = detail::env_or_empty("AWS_REGION");
-    if (options_.region.empty()) options_.region = detail::env_or_empty("AWS_DEFAULT_REGION");
+    const char* region_from = "ClientOptions::region";
+    if (options_.region.empty()) {
+        options_.region = detail::env_or_empty("AWS_REGION");
+        region_from = "AWS_REGION";
+    }
+    if (options_.region.empty()) {
+        options_.region = detail::env_or_empty("AWS_DEFAULT_REGION");
+        region_from = "AWS_DEFAULT_REGION";
+    }
     if (options_.region.empty())
         throw detail::configuration_error("no S3 region: set ClientOptions::region, or AWS_REGION");
+    if (!detail::region_name(options_.region))
+        throw detail::configuration_error(std::string(region_from) + " '" + options_.region +
+                                          "' is not a region name: letters, digits and hyphens only");
     if (options_.endpoint.empty()) options_.endpoint = "https://s3." + options_.region + ".amazonaws.com";
     try {
         endpoint_ = request::parse_endpoint(options_.endpoint);
@@ -116,36 +139,68 @@ inline Client::Client(ClientOptions options) : options_(std::move(options)) {
             "ClientOptions::retry_budget, retry_backoff and retry_backoff_max cannot be negative");
     if (options_.list_page_size < 1 || options_.list_page_size > 1000)
         throw detail::configuration_error("ClientOptions::list_page_size must be between 1 and 1000");
-    auto credentials = options_.credentials ? *options_.credentials : Credentials::from_env();
-    if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
-        throw detail::configuration_error("ClientOptions::credentials has an empty access key id or secret");
-    options_.credentials.reset();  // kept once, in the transfer
-    transfer_ = detail::Transfer(options_, std::move(credentials));
+    if (options_.credentials_refresh_before.count() < 0)
+        throw detail::configuration_error("ClientOptions::credentials_refresh_before cannot be negative");
+    transfer_ = detail::Transfer(
+        options_.region, options_.bucket,
+        {.connect = options_.connect_timeout, .idle = options_.idle_timeout, .request = options_.request_timeout});
+}
+
+inline Client::Client(ClientOptions options) : options_(std::move(options)) {
+    configure();
+    if (options_.credentials) {
+        if (options_.credentials->access_key_id.empty() || options_.credentials->secret_access_key.empty())
+            throw detail::configuration_error("ClientOptions::credentials has an empty access key id or secret");
+        credentials_ = std::make_shared<CredentialsCache>(
+            "ClientOptions::credentials", [fixed = *options_.credentials] { return fixed; }, false,
+            options_.credentials_refresh_before);
+    } else if (options_.credentials_provider) {
+        credentials_ =
+            std::make_shared<CredentialsCache>("ClientOptions::credentials_provider", options_.credentials_provider,
+                                               true, options_.credentials_refresh_before);
+    } else {
+        auto source = default_credential_source(options_.region);
+        credentials_ = std::make_shared<CredentialsCache>(std::move(source.name), std::move(source.fetch), true,
+                                                          options_.credentials_refresh_before);
+    }
+    options_.credentials.reset();  // kept once, in the cache
+    (void)credentials_->get();
+}
+
+inline Client::Client(ClientOptions options, std::shared_ptr<CredentialsCache> credentials)
+    : options_(std::move(options)), credentials_(std::move(credentials)) {
+    configure();
+    if (!credentials_) throw detail::configuration_error("a Client given no credentials cache");
+    options_.credentials.reset();
 }
 
 inline Failure Client::failure_of(const detail::Call& call, CURLcode code, const detail::Response& response,
-                                  const std::string& curl_message) const {
+                                  const std::string& curl_message, const Credentials& used) const {
     Failure failure{.operation = std::string(call.operation), .bucket = options_.bucket, .key = std::string(call.key)};
     if (code != CURLE_OK) {
         failure.code = detail::curl_code_name(code);
-        failure.message = transfer_.redacted(curl_message);
+        failure.message = detail::redacted(curl_message, used);
         failure.retryable = retry::retryable_transport(code);
         return failure;
     }
     failure.http_status = response.status;
-    failure.request_id = transfer_.redacted(response.request_id);
-    failure.region_hint = transfer_.redacted(response.bucket_region);
+    failure.request_id = detail::redacted(response.request_id, used);
+    failure.region_hint = detail::redacted(response.bucket_region, used);
     try {
         const auto document = xml::parse(response.body);
         if (document.name == "Error") {
-            failure.code = transfer_.redacted(document.child_text("Code"));
-            failure.message = transfer_.redacted(document.child_text("Message"));
-            if (failure.request_id.empty()) failure.request_id = transfer_.redacted(document.child_text("RequestId"));
+            failure.code = detail::redacted(document.child_text("Code"), used);
+            failure.message = detail::redacted(document.child_text("Message"), used);
+            if (failure.request_id.empty())
+                failure.request_id = detail::redacted(document.child_text("RequestId"), used);
         }
     } catch (const xml::ParseError&) {
-        failure.message = transfer_.redacted(detail::excerpt(response.body));
+        failure.message = detail::redacted(detail::excerpt(response.body), used);
     }
     failure.retryable = retry::retryable_status(response.status, failure.code);
+    // Temporary credentials that expired before the cache knew: fetched again for the next try.
+    if (failure.code == "ExpiredToken" || failure.code == "TokenRefreshRequired")
+        failure.retryable = credentials_->expired(used);
     return failure;
 }
 
@@ -157,11 +212,12 @@ inline detail::Response Client::execute(const detail::Call& call) {
         policy, options_.stop,
         [&] {
             if (++attempts > 1 && call.body != nullptr) call.body->rewind();
+            const auto credentials = credentials_->get();
             detail::Response response;
             std::string curl_message;
-            const CURLcode code = transfer_.send(call, response, curl_message);
+            const CURLcode code = transfer_.send(call, &credentials, response, curl_message);
             if (code == CURLE_OK && response.status >= 200 && response.status < 300) return response;
-            throw failure_of(call, code, response, curl_message);
+            throw failure_of(call, code, response, curl_message, credentials);
         },
         [](const Failure& failure) { return failure.retryable; },
         [&](const Failure& failure, const RetryStep& step) {
@@ -317,7 +373,7 @@ inline void Client::delete_objects(std::span<const std::string> keys) {
                                     .key = e.child_text("Key"),
                                     .http_status = response.status,
                                     .code = e.child_text("Code"),
-                                    .message = transfer_.redacted(message),
+                                    .message = detail::redacted(message, credentials_->get()),
                                     .request_id = response.request_id});
             }
         } catch (const xml::ParseError& e) {

@@ -25,8 +25,8 @@
 // transaction (docs/s3-copy.md). Give a sink the loader through SinkOptions::bulk_load:
 //
 //   options.bulk_load = redsink::s3::copy_loader({.client = {.bucket = "loads", .region = "eu-west-1"},
-//                                                 .prefix = "redsink/orders",
-//                                                 .iam_role = "arn:aws:iam::123456789012:role/redsink-copy"});
+//                                                 .iam_role = "arn:aws:iam::123456789012:role/redsink-copy",
+//                                                 .prefix = "redsink/orders"});
 namespace redsink::s3 {
 
 // One COPY the loader runs, as the stand-in seam (CopyOptions::run_copy) sees it.
@@ -46,18 +46,21 @@ struct CopyCommand {
 using CopyRunner = std::function<std::uint64_t(pq::Connection&, const CopyCommand&)>;
 
 struct CopyOptions {
-    // The bucket, region, endpoint, addressing, credentials (none: AWS_* from the environment)
-    // and retries of the sink's own S3 requests (docs/s3-client.md).
+    // The bucket, region, endpoint, addressing, credentials (none: the default chain) and retries
+    // of the sink's own S3 requests (docs/s3-client.md).
     ClientOptions client{};
+    // COPY authorizes with this role (IAM_ROLE): the way to use, as AWS recommends; nothing secret
+    // travels. Empty: with the client's current access keys (ACCESS_KEY_ID, SECRET_ACCESS_KEY,
+    // SESSION_TOKEN), which then sit in the statement's text, and so in the server's statement
+    // log (STL_QUERYTEXT, SVL_STATEMENTTEXT, SYS_QUERY_HISTORY), readable by superusers and for
+    // as long as the log keeps it; redsink's own traces and errors show <redacted>. If keys are
+    // the only way, make them short-lived session credentials (a source with an expiration).
+    std::string iam_role{};
     // Where the sink's objects go: <prefix>/<identity>/<run>/t<task>-<batch>.csv.gz (or, for a
     // batch in parts, t<task>-<batch>-p<part>.csv.gz and t<task>-<batch>.manifest), the identity
     // being the sink's table (and source_name). Everything under <prefix>/<identity>/ is the
     // sink's: its start deletes what is there. Not empty; no quote or backslash.
     std::string prefix = "redsink";
-    // COPY authorizes with this role (IAM_ROLE, what AWS recommends); empty: with the client's
-    // access keys (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN), which then travel in the
-    // statement (scrubbed from traces and errors).
-    std::string iam_role{};
     // Batches with at least this many rows to stage take this path; smaller ones INSERT.
     std::size_t min_rows = 10'000;
     int gzip_level = 1;  // 1 (fastest) to 9
@@ -178,14 +181,14 @@ enum class CopyFrom : bool { object, manifest };
 
 class CopyLoader;
 
-// One task's uploads and COPYs, with its own S3 client.
+// One task's uploads and COPYs, with its own S3 client signing with the credentials it shares
+// with the loader and the other tasks (`credentials`; none: the client's own, from its options).
 class CopySession final : public BulkLoadSession {
 public:
-    CopySession(std::shared_ptr<const CopyOptions> options, CopyAuthorization authorization, std::string base,
-                std::size_t task)
+    CopySession(std::shared_ptr<const CopyOptions> options, std::string base, std::size_t task,
+                std::shared_ptr<CredentialsCache> credentials = {})
         : options_(std::move(options)),
-          authorization_(std::move(authorization)),
-          client_(options_->client),
+          client_(credentials ? Client(options_->client, std::move(credentials)) : Client(options_->client)),
           base_(std::move(base)),
           task_(task) {}
 
@@ -224,16 +227,25 @@ public:
     std::uint64_t copy(pq::Connection& conn, const BulkTarget& target) override {
         if (from_.empty()) throw redsink::Error(ErrorKind::other, {}, "COPY from S3 without an uploaded object");
         const auto& bucket = options_->client.bucket;
-        if (authorization_.iam_role.empty()) {
-            conn.add_secret(authorization_.keys.secret_access_key);
-            if (!authorization_.keys.session_token.empty()) conn.add_secret(authorization_.keys.session_token);
+        CopyAuthorization authorization{.iam_role = options_->iam_role};
+        if (authorization.iam_role.empty()) {
+            // The keys current now (temporary ones are fetched again before they expire), told to
+            // the session before the statement carries them: its trace and errors never show them.
+            authorization.keys = client_.credentials()->get();
+            const auto& keys = authorization.keys;
+            if (!detail::plain_literal(keys.access_key_id) || !detail::plain_literal(keys.secret_access_key) ||
+                !detail::plain_literal(keys.session_token))
+                throw detail::configuration_error("the S3 credentials from " + client_.credentials()->source() +
+                                                  " hold a quote or a backslash, which COPY cannot take as literals");
+            conn.add_secret(keys.secret_access_key);
+            if (!keys.session_token.empty()) conn.add_secret(keys.session_token);
         }
         const bool manifest = objects_.size() > 1;
         const auto from = manifest ? CopyFrom::manifest : CopyFrom::object;
         const auto statement =
-            copy_sql(target.table, target.columns, bucket, from_, client_.region(), authorization_, false, from);
+            copy_sql(target.table, target.columns, bucket, from_, client_.region(), authorization, false, from);
         const auto shown =
-            copy_sql(target.table, target.columns, bucket, from_, client_.region(), authorization_, true, from);
+            copy_sql(target.table, target.columns, bucket, from_, client_.region(), authorization, true, from);
         const CopyCommand command{.statement = statement,
                                   .shown = shown,
                                   .bucket = bucket,
@@ -272,7 +284,6 @@ private:
     }
 
     std::shared_ptr<const CopyOptions> options_;
-    CopyAuthorization authorization_;
     Client client_;
     std::string base_;
     std::size_t task_;
@@ -301,18 +312,15 @@ public:
             refuse(
                 "CopyOptions::part_bytes is 0: a part must be allowed at least one byte of CSV (each part holds "
                 "at least one row)");
-        // The keys are resolved once: the COPY needs them when it has no role.
-        if (!options.client.credentials) options.client.credentials = Credentials::from_env();
-        authorization_.iam_role = options.iam_role;
-        if (options.iam_role.empty()) {
-            authorization_.keys = *options.client.credentials;
-            const auto& keys = authorization_.keys;
+        options_ = std::make_shared<const CopyOptions>(std::move(options));
+        // Checks the client's options and finds the credentials now; the tasks' clients share them.
+        client_.emplace(options_->client);
+        if (options_->iam_role.empty()) {
+            const auto keys = client_->credentials()->get();
             if (!detail::plain_literal(keys.access_key_id) || !detail::plain_literal(keys.secret_access_key) ||
                 !detail::plain_literal(keys.session_token))
                 refuse("the S3 credentials cannot hold a quote or a backslash (COPY takes them as literals)");
         }
-        options_ = std::make_shared<const CopyOptions>(std::move(options));
-        client_.emplace(options_->client);  // checks the client's options now
     }
 
     [[nodiscard]] std::size_t min_rows() const noexcept override { return options_->min_rows; }
@@ -329,7 +337,7 @@ public:
 
     [[nodiscard]] std::unique_ptr<BulkLoadSession> session(std::size_t task) override {
         if (run_.empty()) throw redsink::Error(ErrorKind::other, {}, "CopyLoader::session before start()");
-        return std::make_unique<CopySession>(options_, authorization_, run_, task);
+        return std::make_unique<CopySession>(options_, run_, task, client_->credentials());
     }
 
     // The sink's own prefix (<prefix>/<identity>/), after start().
@@ -339,7 +347,6 @@ public:
 
 private:
     std::shared_ptr<const CopyOptions> options_;
-    CopyAuthorization authorization_;
     std::optional<Client> client_;
     std::string root_;
     std::string run_;

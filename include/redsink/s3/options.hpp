@@ -1,9 +1,9 @@
 #pragma once
 
+#include <redsink/s3/credentials.hpp>
 #include <redsink/s3/error.hpp>
 
 #include <chrono>
-#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <stop_token>
@@ -11,17 +11,6 @@
 #include <string_view>
 
 namespace redsink::s3 {
-
-// An access key pair, and the session token that comes with temporary credentials. Used to sign
-// requests and nowhere else: no message, log line or trace shows the secret or the token.
-struct Credentials {
-    std::string access_key_id{};
-    std::string secret_access_key{};
-    std::string session_token{};  // empty for long-term keys; sent as x-amz-security-token
-
-    // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and (optional) AWS_SESSION_TOKEN.
-    [[nodiscard]] static Credentials from_env();
-};
 
 // Told before the client waits to try a request again.
 struct RetryEvent {
@@ -44,8 +33,14 @@ struct ClientOptions {
     // true: https://endpoint/bucket/key (S3-compatible servers, bucket names with dots);
     // false: https://bucket.endpoint/key, the virtual-hosted style AWS wants.
     bool path_style = false;
-    // None: Credentials::from_env().
+    // Fixed keys. None: credentials_provider, else the default chain (docs/s3-client.md:
+    // environment, web identity, the shared files, ECS, EC2 instance metadata).
     std::optional<Credentials> credentials{};
+    // Your own source, called again before what it returned expires (credentials.hpp).
+    CredentialsProvider credentials_provider{};
+    // Temporary credentials are fetched again this long before they expire (or at half their
+    // remaining life when that is shorter).
+    std::chrono::seconds credentials_refresh_before{300};
 
     std::chrono::milliseconds connect_timeout{10'000};
     // A transfer that moves no byte for this long is abandoned (and retried).
@@ -73,25 +68,15 @@ struct ClientOptions {
 
 namespace detail {
 
-[[nodiscard]] inline std::string env_or_empty(const char* name) {
-    const char* value = std::getenv(name);
-    return value != nullptr ? std::string(value) : std::string();
-}
-
-[[nodiscard]] inline Error configuration_error(std::string message) {
-    return Error(Failure{.operation = "configuration", .code = "InvalidConfiguration", .message = std::move(message)});
+// Region names are letters, digits and hyphens ("eu-west-1", "us-gov-west-1", "cn-north-1"): the
+// region goes into URLs, the signature's scope and COPY's REGION '...'.
+[[nodiscard]] inline bool region_name(std::string_view region) noexcept {
+    if (region.empty()) return false;
+    for (const char c : region)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    return true;
 }
 
 }  // namespace detail
-
-inline Credentials Credentials::from_env() {
-    Credentials credentials{.access_key_id = detail::env_or_empty("AWS_ACCESS_KEY_ID"),
-                            .secret_access_key = detail::env_or_empty("AWS_SECRET_ACCESS_KEY"),
-                            .session_token = detail::env_or_empty("AWS_SESSION_TOKEN")};
-    if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
-        throw detail::configuration_error(
-            "no S3 credentials: set ClientOptions::credentials, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
-    return credentials;
-}
 
 }  // namespace redsink::s3

@@ -1,11 +1,11 @@
 #pragma once
 
-// One S3 request over libcurl: the easy handle (and the connection it keeps between requests),
-// SigV4 signing by libcurl, a streamed or in-memory body, and what came back. No retries: the
-// client (client.hpp) decides those.
+// One HTTP request over libcurl: the easy handle (and the connection it keeps between requests),
+// SigV4 signing by libcurl (S3's requests; the credential sources' go unsigned), a streamed or
+// in-memory body, and what came back. No retries: the caller (client.hpp) decides those.
 #include <redsink/s3/body.hpp>
+#include <redsink/s3/credentials.hpp>
 #include <redsink/s3/error.hpp>
-#include <redsink/s3/options.hpp>
 
 #include <curl/curl.h>
 
@@ -89,36 +89,46 @@ struct Response {
     std::string bucket_region{};
 };
 
-// Sends requests on one libcurl handle, signed with the client's credentials. Movable, not
-// shareable: one thread at a time.
+// `text` with each of the secrets (those not empty) replaced by <redacted>: for text that came
+// from elsewhere (a server, libcurl).
+[[nodiscard]] inline std::string redacted(std::string text, std::initializer_list<std::string_view> secrets) {
+    for (const auto secret : secrets) {
+        if (secret.empty()) continue;
+        constexpr std::string_view mark = "<redacted>";
+        // Searched again after the mark: a secret inside "<redacted>" would never end.
+        for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + mark.size()))
+            text.replace(at, secret.size(), mark);
+    }
+    return text;
+}
+
+[[nodiscard]] inline std::string redacted(std::string text, const Credentials& credentials) {
+    return redacted(std::move(text), {credentials.secret_access_key, credentials.session_token});
+}
+
+// How long a request may take.
+struct Timeouts {
+    std::chrono::milliseconds connect{10'000};
+    std::chrono::milliseconds idle{60'000};  // no byte moved for this long: abandoned; zero: no limit
+    std::chrono::milliseconds request{0};    // the whole request; zero: no limit
+};
+
+// Sends requests on one libcurl handle. Movable, not shareable: one thread at a time.
 class Transfer {
 public:
     Transfer() = default;
-    Transfer(const ClientOptions& options, Credentials credentials)
-        : credentials_(std::move(credentials)),
-          sigv4_("aws:amz:" + options.region + ":s3"),
-          bucket_(options.bucket),
-          connect_timeout_(options.connect_timeout),
-          idle_timeout_(options.idle_timeout),
-          request_timeout_(options.request_timeout) {
+    // `region`: requests given credentials are signed for S3 in it. `bucket`: for messages.
+    Transfer(std::string_view region, std::string bucket, Timeouts timeouts)
+        : sigv4_("aws:amz:" + std::string(region) + ":s3"), bucket_(std::move(bucket)), timeouts_(timeouts) {
         init_curl_once();
         curl_.reset(curl_easy_init());
         if (!curl_) throw std::runtime_error("libcurl could not create a handle");
     }
 
-    // One attempt. Returns libcurl's code (and its message in `curl_message`); throws what the
-    // body source threw, or an error when it ended before its size().
-    CURLcode send(const Call& call, Response& response, std::string& curl_message);
-
-    // Removes the credentials from text that came from elsewhere (a server, libcurl).
-    [[nodiscard]] std::string redacted(std::string text) const {
-        for (const std::string* secret : {&credentials_.secret_access_key, &credentials_.session_token}) {
-            if (secret->empty()) continue;
-            for (auto at = text.find(*secret); at != std::string::npos; at = text.find(*secret, at))
-                text.replace(at, secret->size(), "<redacted>");
-        }
-        return text;
-    }
+    // One attempt, signed with `credentials` (and its session token sent) unless they are null.
+    // Returns libcurl's code (and its message in `curl_message`); throws what the body source
+    // threw, or an error when it ended before its size().
+    CURLcode send(const Call& call, const Credentials* credentials, Response& response, std::string& curl_message);
 
 private:
     struct Upload {
@@ -128,16 +138,14 @@ private:
         bool ended_early = false;
     };
 
-    Credentials credentials_{};
     std::string sigv4_{};
     std::string bucket_{};
-    std::chrono::milliseconds connect_timeout_{};
-    std::chrono::milliseconds idle_timeout_{};
-    std::chrono::milliseconds request_timeout_{};
+    Timeouts timeouts_{};
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl_{nullptr, &curl_easy_cleanup};
 };
 
-inline CURLcode Transfer::send(const Call& call, Response& response, std::string& curl_message) {
+inline CURLcode Transfer::send(const Call& call, const Credentials* credentials, Response& response,
+                               std::string& curl_message) {
     CURL* h = curl_.get();
     curl_easy_reset(h);  // keeps the connection
     response = Response{};
@@ -151,8 +159,9 @@ inline CURLcode Transfer::send(const Call& call, Response& response, std::string
         headers.reset(next);
     };
     // libcurl signs with the value of this header as the payload's hash (and S3 requires it).
-    add_header("x-amz-content-sha256: " + call.payload_hash);
-    if (!credentials_.session_token.empty()) add_header("x-amz-security-token: " + credentials_.session_token);
+    if (!call.payload_hash.empty()) add_header("x-amz-content-sha256: " + call.payload_hash);
+    if (credentials != nullptr && !credentials->session_token.empty())
+        add_header("x-amz-security-token: " + credentials->session_token);
     for (const auto& line : call.headers) add_header(line);
 
     const auto write = +[](char* data, std::size_t size, std::size_t count, void* user) -> std::size_t {
@@ -209,17 +218,19 @@ inline CURLcode Transfer::send(const Call& call, Response& response, std::string
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);  // a key's "./" and "../" are part of its name
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_VERBOSE, 0L);  // a trace would show the session token
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4_.c_str());
-    curl_easy_setopt(h, CURLOPT_USERNAME, credentials_.access_key_id.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, credentials_.secret_access_key.c_str());
+    if (credentials != nullptr) {
+        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4_.c_str());
+        curl_easy_setopt(h, CURLOPT_USERNAME, credentials->access_key_id.c_str());
+        curl_easy_setopt(h, CURLOPT_PASSWORD, credentials->secret_access_key.c_str());
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms(connect_timeout_));
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms(request_timeout_));
-    if (idle_timeout_.count() > 0) {
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms(timeouts_.connect));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms(timeouts_.request));
+    if (timeouts_.idle.count() > 0) {
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
-                         std::max(1L, static_cast<long>((idle_timeout_.count() + 999) / 1000)));
+                         std::max(1L, static_cast<long>((timeouts_.idle.count() + 999) / 1000)));
     }
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
@@ -228,7 +239,7 @@ inline CURLcode Transfer::send(const Call& call, Response& response, std::string
 
     Upload upload;
     const std::string_view method = call.method;
-    if (method == "PUT") {
+    if (method == "PUT" && call.body != nullptr) {
         upload = Upload{.body = call.body, .remaining = call.body->size()};
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(call.body->size()));
@@ -239,8 +250,8 @@ inline CURLcode Transfer::send(const Call& call, Response& response, std::string
     } else if (method == "POST") {
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.post_body.size()));
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, call.post_body.data());
-    } else if (method == "DELETE") {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+    } else if (method != "GET") {  // DELETE, and a PUT without a body (the metadata token)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, call.method);
     } else {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }

@@ -2,7 +2,9 @@
 // The S3-compatible server of redsink's S3 client tests (started by scripts/with-s3):
 // @20minutes/s3rver, which checks SigV4 header signatures, on 127.0.0.1 only, with one fixed
 // test key pair, the test bucket created at start, and one JSON line per request in a log that
-// the tests read (method, URL, status, the x-amz-content-sha256 value, a session token's SHA-256).
+// the tests read (method, URL, status, the x-amz-content-sha256 value, a session token's SHA-256,
+// the access key id that signed). More key pairs, for the tests of credentials that rotate:
+// --more-keys "K1:S1,K2:S2" (optional).
 //   node serve.js --directory D --port N|0 --port-file F --bucket B --access-key K --secret-key S --request-log L
 const crypto = require('crypto');
 const fs = require('fs');
@@ -27,9 +29,13 @@ for (const name of ['directory', 'port', 'port-file', 'bucket', 'access-key', 's
   }
 }
 
-// Only the test key pair signs: the server's built-in one is revoked.
+// Only the test key pairs sign: the server's built-in one is revoked.
 AWSAccount.DUMMY_ACCOUNT.createKeyPair(args['access-key'], args['secret-key']);
 AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
+for (const pair of (args['more-keys'] || '').split(',').filter(Boolean)) {
+  const colon = pair.indexOf(':');
+  AWSAccount.DUMMY_ACCOUNT.createKeyPair(pair.slice(0, colon), pair.slice(colon + 1));
+}
 
 const server = new S3rver({
   address: '127.0.0.1',
@@ -47,6 +53,7 @@ server.middleware.unshift(async (ctx, next) => {
     url: ctx.url,
     sha256: ctx.get('x-amz-content-sha256'),
     token_sha256: token ? crypto.createHash('sha256').update(token).digest('hex') : '',
+    access_key: (/Credential=([^/,\s]+)\//.exec(ctx.get('authorization')) || [])[1] || '',
   };
   try {
     await next();
