@@ -17,6 +17,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -35,6 +36,13 @@ class Decoder {
     using fields = detail::RecordFields<Record>;
     static constexpr std::size_t size = info::size;
     static_assert(fields::decodable(std::make_index_sequence<size>{}));
+    static constexpr auto plain_names = [](const auto& names) {
+        std::array<bool, size> out{};
+        for (std::size_t i = 0; i < size; ++i) out[i] = detail::plain_name(names[i]);
+        return out;
+    };
+    static constexpr auto plain_members = plain_names(info::member_names);
+    static constexpr auto plain_columns = plain_names(info::column_names);
 
 public:
     explicit Decoder(Options options = {})
@@ -62,6 +70,10 @@ private:
     static T checked(simdjson::simdjson_result<T>&& result, std::string_view path, std::string_view what) {
         return detail::checked(std::move(result), path, what);
     }
+    template <class T>
+    static T checked(simdjson::simdjson_result<T>&& result, const detail::Place& place, std::string_view what) {
+        return detail::checked(std::move(result), place, what);
+    }
 
     // Reads an object's fields into `row`; what is missing or null is only noted in `state`.
     void read_row(simdjson::ondemand::object& object, const std::string& path, const Plan* plan, Record& row,
@@ -70,22 +82,35 @@ private:
         detail::UniqueKeys others;  // the names that are no member; a member's repeat is in `state`
         for (auto entry : object) {
             auto field = checked(std::move(entry), path, "is not valid JSON");
-            const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
-            const auto member = fields::member_of(key, next);
+            // Debezium writes the columns in order: the next member, as written, first.
+            std::string_view key;
+            std::size_t member = size;
+            if (next < size) {
+                const auto raw = field.key();
+                if (plain_members[next] && detail::written_as(raw, info::member_names[next]))
+                    key = info::member_names[next];
+                else if (plain_columns[next] && detail::written_as(raw, info::column_names[next]))
+                    key = info::column_names[next];
+                if (!key.empty()) member = next;
+            }
+            if (member == size) {
+                key = checked(field.unescaped_key(), path, "is not valid JSON");
+                member = fields::member_of(key, next);
+            }
             if (member == size) {
                 others.add(key, path);
                 if (metadata != nullptr && detail::is_metadata(key, options_)) {
                     detail::read_metadata(key.substr(options_.metadata_prefix.size()), field.value(),
-                                          path + "." + std::string(key), *metadata, source_);
+                                          detail::Place{path, key}, *metadata, source_);
                     continue;
                 }
                 if (options_.ignore_unknown_fields) continue;
-                detail::malformed(path + "." + std::string(key),
+                detail::malformed(path + "." + detail::shown_name(key),
                                   "matches no member of the record; Options::ignore_unknown_fields skips such fields");
             }
             next = member + 1;
             if (state.seen.test(member))
-                detail::malformed(path + "." + std::string(key), "appears twice in the same object");
+                detail::malformed(path + "." + detail::shown_name(key), "appears twice in the same object");
             state.seen.set(member);
             detail::FieldRead in{field.value(), plan ? plan->members[member] : nullptr, &options_, path, key,
                                  &scratch_};
@@ -100,9 +125,10 @@ private:
     }
 
     // A create, update or read needs every member that is not optional; a delete only its key.
-    static void require_whole(const RowState& state, const std::string& path) {
+    static void require_whole(const RowState& state, const detail::Place& row) {
         for (std::size_t i = 0; i < size; ++i) {
-            const std::string field = path + "." + std::string(info::member_names[i]);
+            if (!state.nulls.test(i) && (state.seen.test(i) || fields::optional(i))) continue;
+            const std::string field = row.str() + "." + std::string(info::member_names[i]);
             if (state.nulls.test(i))
                 detail::malformed(field, "is null, but member " + std::string(info::member_names[i]) + " (" +
                                              fields::type_name(i) + ") is not std::optional");
@@ -149,7 +175,7 @@ private:
     // Checks the message key against the row (`row_path` names it): a key field the row has must
     // hold the same value. A delete's row takes the key's fields it lacks; any other row must
     // have them all.
-    void apply_key(const Message& message, Record& row, RowState& state, const std::string& row_path, bool remove) {
+    void apply_key(const Message& message, Record& row, RowState& state, const detail::Place& row_path, bool remove) {
         if (!message.key) return;
         Record key_row{};
         RowState key_state;
@@ -162,15 +188,16 @@ private:
             const bool row_has = state.seen.test(i) && !state.nulls.test(i) && !state.unavailable.test(i);
             if (row_has) {
                 if (!fields::same(i, key_row, row))
-                    detail::malformed(where + "." + name, "does not match " + row_path + "." + name +
+                    detail::malformed(where + "." + name, "does not match " + row_path.str() + "." + name +
                                                               ": the message key and the row name different rows");
             } else if (remove) {
                 fields::copy(i, key_row, row);
                 state.seen.set(i);
                 state.nulls.reset(i);
             } else {
-                detail::malformed(row_path + "." + name, std::string(state.seen.test(i) ? "is null" : "is missing") +
-                                                             ", but the message key has a value for it");
+                detail::malformed(row_path.str() + "." + name,
+                                  std::string(state.seen.test(i) ? "is null" : "is missing") +
+                                      ", but the message key has a value for it");
             }
         }
     }
@@ -183,7 +210,7 @@ private:
         if (!message.key)
             detail::malformed(
                 path, std::string("is a ") + (op == Op::tombstone ? "tombstone" : "delete") + " without a message key");
-        apply_key(message, out.change.row, state, "key", true);
+        apply_key(message, out.change.row, state, detail::Place{"key", {}}, true);
         if (state.seen.none()) detail::malformed("key", "has no field of the record: the row cannot be identified");
         out.source = std::move(source_);
         return out;
@@ -254,11 +281,12 @@ private:
             RowState before_state, after_state;
             bool has_before = false, has_after = false;
             detail::UniqueKeys keys;
+            static constexpr std::array<std::string_view, 5> names{"after", "before", "source", "op", "ts_ms"};
             for (auto entry : payload) {
                 auto field = checked(std::move(entry), path, "is not valid JSON");
-                const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
+                const auto key = detail::member_name(field, names, path).second;
                 keys.add(key, path);
-                const auto where = path + "." + std::string(key);
+                const detail::Place where{path, key};
                 if (key == "op") {
                     op = detail::op_of(checked(field.value().get_string(), where, "is not a string"), where);
                 } else if (key == "before" || key == "after") {
@@ -269,11 +297,11 @@ private:
                     }
                     auto object = checked(value.get_object(), where, "is not a JSON object");
                     const bool is_before = key == "before";
-                    read_row(object, where, plan, is_before ? before : after, is_before ? before_state : after_state,
-                             nullptr);
+                    read_row(object, where.str(), plan, is_before ? before : after,
+                             is_before ? before_state : after_state, nullptr);
                     (is_before ? has_before : has_after) = true;
                 } else if (key == "source") {
-                    detail::read_source(field.value(), where, source_);
+                    detail::read_source(field.value(), where.str(), source_);
                 } else if (key == "ts_ms") {
                     source_.event_ts_ms = detail::optional_integer(field.value(), where);
                 }
@@ -297,7 +325,8 @@ private:
             read_row(payload, path, plan, out.change.row, state, &metadata);
             out.change.op = metadata.deleted ? Op::remove : metadata.op.value_or(Op::update);
         }
-        const auto row_path = envelope ? path + (out.change.op == Op::remove ? ".before" : ".after") : path;
+        const detail::Place row_path{
+            path, envelope ? (out.change.op == Op::remove ? "before" : "after") : std::string_view{}};
         apply_key(message, out.change.row, state, row_path, out.change.op == Op::remove);
         if (out.change.op == Op::remove) {
             if (state.seen.none())

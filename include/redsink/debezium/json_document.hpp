@@ -6,6 +6,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cstddef>
 #include <cstring>
 #include <memory>
@@ -44,6 +45,35 @@ inline constexpr std::string_view schema_first = R"({"schema":)";
     while (end > at && space(text[end - 1])) --end;
     if (end == at) return std::nullopt;
     return text.substr(at, end - at);
+}
+
+// Whether `name` can be compared with a name as written: it has no quote or backslash.
+[[nodiscard]] constexpr bool plain_name(std::string_view name) noexcept {
+    for (const char c : name)
+        if (c == '"' || c == '\\') return false;
+    return true;
+}
+
+// Whether a member's name is `name` (a plain_name) as written, without escapes: the raw bytes are
+// compared, so no copy is made. A name written with escapes is not found here; callers unescape
+// it then (producers write plain ASCII names, so that is rare).
+[[nodiscard]] inline bool written_as(simdjson::ondemand::raw_json_string raw, std::string_view name) noexcept {
+    return raw.unsafe_is_equal(name);
+}
+
+// A member's name: one of `known` when written as it (its index), else unescaped (index
+// known.size()), for the rare name written with escapes or any other name.
+template <std::size_t N>
+std::pair<std::size_t, std::string_view> member_name(simdjson::ondemand::field& field,
+                                                     const std::array<std::string_view, N>& known,
+                                                     const std::string& path) {
+    const auto raw = field.key();
+    for (std::size_t i = 0; i < N; ++i)
+        if (written_as(raw, known[i])) return {i, known[i]};
+    const auto key = checked(field.unescaped_key(), path, "is not valid JSON");
+    for (std::size_t i = 0; i < N; ++i)
+        if (known[i] == key) return {i, known[i]};
+    return {N, key};
 }
 
 // A parser and the padded copy of the text it reads, kept between messages.

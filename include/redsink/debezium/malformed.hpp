@@ -34,6 +34,24 @@ T checked(simdjson::simdjson_result<T>&& result, std::string_view field, std::st
     return value;
 }
 
+// Where a value is, written out only for an error: an object's path and a member's name.
+struct Place {
+    std::string_view object;
+    std::string_view name;
+
+    [[nodiscard]] std::string str() const {
+        return name.empty() ? std::string(object) : std::string(object) + "." + std::string(name);
+    }
+};
+
+template <class T>
+T checked(simdjson::simdjson_result<T>&& result, const Place& place, std::string_view what) {
+    T value;
+    if (const auto error = std::move(result).get(value); error != simdjson::SUCCESS)
+        malformed(place.str(), std::string(what) + ": " + simdjson::error_message(error));
+    return value;
+}
+
 // A simdjson error as the Malformed it means.
 inline void checked_code(simdjson::error_code code, const std::string& path) {
     if (code != simdjson::SUCCESS) malformed(path, std::string("is not valid JSON: ") + simdjson::error_message(code));

@@ -96,7 +96,8 @@ requires(std::is_same_v<I, std::int16_t> || std::is_same_v<I, std::int32_t> ||
     static void read(FieldRead& in, I& out) {
         const auto value = in.integer();
         if (value < std::numeric_limits<I>::min() || value > std::numeric_limits<I>::max())
-            in.fail("is " + std::to_string(value) + ", out of range for " + name());
+            in.fail("is out of range for " + name() + " (" + std::to_string(std::numeric_limits<I>::min()) + " to " +
+                    std::to_string(std::numeric_limits<I>::max()) + ")");
         out = static_cast<I>(value);
     }
 };
