@@ -513,9 +513,8 @@ struct TraceTexts {
     }
     [[nodiscard]] std::size_t holding(const std::string& value) {
         const std::lock_guard lock(mutex);
-        return static_cast<std::size_t>(std::count_if(texts.begin(), texts.end(), [&](const auto& text) {
-            return text.find(value) != std::string::npos;
-        }));
+        return static_cast<std::size_t>(std::count_if(
+            texts.begin(), texts.end(), [&](const auto& text) { return text.find(value) != std::string::npos; }));
     }
 };
 
@@ -528,9 +527,9 @@ TEMPLATE_TEST_CASE("a trigger's RAISE quoting a row's value: not in the error, t
     auto conn = reader();
     std::vector<AccountChange> stream;
     for (std::int64_t i = 0; i < 40; ++i)
-        stream.push_back(redsink::upserted(Account{i, i, "name " + std::to_string(i), std::nullopt,
-                                                   redsink::decimal<12, 2>::from_units(i), true},
-                                           {0, i}));
+        stream.push_back(redsink::upserted(
+            Account{i, i, "name " + std::to_string(i), std::nullopt, redsink::decimal<12, 2>::from_units(i), true},
+            {0, i}));
     stream[23].row.name = card;
     const auto position = redsink::to_string(stream[23].position);
 
@@ -557,11 +556,11 @@ TEMPLATE_TEST_CASE("a trigger's RAISE quoting a row's value: not in the error, t
                 text = error.what();
             }
             INFO(text);
-            CHECK_THAT(text, Catch::Contains(target) && Catch::Contains("P0001") &&
-                                 Catch::Contains("event at " + position));
+            CHECK_THAT(text,
+                       Catch::Contains(target) && Catch::Contains("P0001") && Catch::Contains("event at " + position));
             const auto stats = sink.stats();
-            const auto stats_text = fmt::format("{} {} {} {} {}", stats.events, stats.events_pending, stats.dead_letters,
-                                                stats.retries, stats.rows_inserted);
+            const auto stats_text = fmt::format("{} {} {} {} {}", stats.events, stats.events_pending,
+                                                stats.dead_letters, stats.retries, stats.rows_inserted);
             CHECK(stats_text.find(card) == std::string::npos);
             if (verbatim) {
                 CHECK_THAT(text, Catch::Contains("test card " + card + " refused"));
