@@ -40,7 +40,8 @@ enum class ErrorKind {
 
 // Every failure redsink reports. what() holds the context (what was being done), the message,
 // the server's SQLSTATE and detail when there are some; never a password, and no row value
-// unless the connection was asked to show them (pq::Connection::set_error_values).
+// unless the connection was asked to show the server's text verbatim
+// (pq::Connection::set_verbatim_server_text).
 class Error : public std::runtime_error {
 public:
     Error(ErrorKind kind, std::string sqlstate, std::string message, std::string detail = {}, std::string context = {})

@@ -89,8 +89,12 @@ struct SinkOptions {
     // redsink/s3/copy.hpp, target redsink::s3) for batches of at least its min_rows() rows to
     // stage; smaller batches, and every batch without one, go by INSERT (docs/s3-copy.md).
     std::shared_ptr<BulkLoader> bulk_load{};
-    bool error_values = false;   // for debugging only: server errors keep the row values they quote
-    pq::TraceHook trace{};       // sees every statement's SQL text (never values), from the first
+    // For debugging only: errors, dead letters' reasons and notices show the server's text as it
+    // came (message, detail, hint, context), which may hold row values (a trigger's RAISE, a
+    // duplicate key, a refused value): personal data in logs and in the dead-letter table. Off,
+    // their text is built from the error's fields (docs/connection.md#errors).
+    bool verbatim_server_text = false;
+    pq::TraceHook trace{};       // every statement's SQL text (never values), from the first, and every notice
     SessionHook session_hook{};  // for tests and diagnostics: runs on a task's session (SessionPoint)
 };
 

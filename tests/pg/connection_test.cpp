@@ -3,9 +3,14 @@
 #include <catch2/catch.hpp>
 #include <support/pg.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <string>
@@ -19,6 +24,35 @@ using redsink::pq::Transaction;
 using redsink_test::test_config;
 
 namespace {
+
+// What was written to stderr (file descriptor 2, where libpq prints notices by default) while
+// `f` ran.
+template <class F>
+std::string stderr_of(F&& f) {
+    std::fflush(stderr);
+    char path[] = "/tmp/redsink-stderr-XXXXXX";
+    const int file = mkstemp(path);
+    REQUIRE(file >= 0);
+    const int saved = dup(2);
+    dup2(file, 2);
+    const auto restore = [&] {
+        std::fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        close(file);
+    };
+    try {
+        f();
+    } catch (...) {
+        restore();
+        unlink(path);
+        throw;
+    }
+    restore();
+    auto text = redsink_test::read_file(path);
+    unlink(path);
+    return text;
+}
 
 template <class F>
 redsink::Error error_of(F&& f) {
@@ -86,10 +120,10 @@ TEST_CASE("server errors carry their SQLSTATE and class", "[pg][connection]") {
     CHECK(duplicate.kind() == ErrorKind::constraint);
     // The key's value stays out; the constraint and table are named.
     CHECK_THAT(duplicate.detail(), Catch::Contains("constraint unique_test_pkey") && !Catch::Contains("(id)=(1)"));
-    conn.set_error_values(true);
+    conn.set_verbatim_server_text(true);
     CHECK_THAT(error_of([&] { conn.exec("INSERT INTO unique_test VALUES ($1)", 1); }).detail(),
                Catch::Contains("(id)=(1)"));
-    conn.set_error_values(false);
+    conn.set_verbatim_server_text(false);
 
     const auto bad = error_of([&] { conn.exec("SELECT $1::int", "twelve"); });
     CHECK(bad.sqlstate() == "22P02");
@@ -122,22 +156,99 @@ TEST_CASE("no row value in an error: CHECK, duplicate key, COPY conversion, JSON
         {"CHECK", check_failure, "23514", "constraint leak_test_card_check", card},
         {"duplicate key", duplicate, "23505", "constraint leak_test_pkey", "(id)=(42)"},
         {"COPY conversion", copy_conversion, "22P05", "COPY leak_test, line 1, column body", ssn},
-        {"JSON parse", json_parse, "22P02", "invalid input syntax for type json", "bad"},
-        {"integer parse", bad_integer, "22P02", "invalid input syntax for type integer", ssn},
+        {"JSON parse", json_parse, "22P02", "invalid text representation", "bad"},
+        {"integer parse", bad_integer, "22P02", "invalid text representation", ssn},
     };
     for (const auto& test : cases) {
         INFO(test.name);
         const auto hidden = error_of(test.run);
         CHECK(hidden.sqlstate() == test.sqlstate);
-        CHECK_THAT(hidden.what(), Catch::Contains(test.shown) && Catch::Contains("values not shown"));
+        CHECK_THAT(hidden.what(), Catch::Contains(test.shown) && Catch::Contains("server text not shown"));
         for (const auto& value : {test.secret, card, ssn, std::string("4111")})
             CHECK(std::string(hidden.what()).find(value) == std::string::npos);
         // For debugging, the values can be turned on.
-        conn.set_error_values(true);
+        conn.set_verbatim_server_text(true);
         const auto shown = std::string(error_of(test.run).what());
-        conn.set_error_values(false);
+        conn.set_verbatim_server_text(false);
         CHECK_THAT(shown, Catch::Contains(test.secret));
     }
+}
+
+TEST_CASE("a trigger's RAISE with a row's value: the value is in no error, notice or trace, unless verbatim",
+          "[pg][connection][values]") {
+    Connection conn(test_config());
+    std::vector<std::string> traced;
+    conn.set_trace([&](redsink::pq::TracePoint, std::string_view text) { traced.emplace_back(text); });
+    const std::string card = "4111-2222-3333-4444";
+    conn.exec("CREATE TEMP TABLE raise_test (id int, card text)");
+    conn.exec(
+        "CREATE FUNCTION pg_temp.refuse_cards() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE WARNING 'looking at card %', NEW.card; "
+        "IF NEW.card LIKE '4111%' THEN RAISE EXCEPTION 'test card % refused', NEW.card; END IF; "
+        "IF NEW.card LIKE '5555%' THEN RAISE EXCEPTION 'card % is late', NEW.card USING ERRCODE = '40001'; END IF; "
+        "RETURN NEW; END $$");
+    conn.exec("CREATE TRIGGER refuse BEFORE INSERT ON raise_test FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse_cards()");
+    const auto raised = error_of([&] { conn.exec("INSERT INTO raise_test VALUES ($1, $2)", 1, card); });
+    CHECK(raised.sqlstate() == "P0001");
+    CHECK(raised.kind() == ErrorKind::other);
+    CHECK_THAT(raised.what(), Catch::Contains("RAISE") && Catch::Contains("server text not shown") &&
+                                  Catch::Contains("INSERT INTO raise_test"));
+    // A function may raise any SQLSTATE, one of those whose text is shown too: not its text.
+    const std::string late = "5555-6666-7777-8888";
+    const auto chosen = error_of([&] { conn.exec("INSERT INTO raise_test VALUES ($1, $2)", 2, late); });
+    CHECK(chosen.sqlstate() == "40001");
+    CHECK(chosen.retryable());
+    for (const auto& text : {std::string(raised.what()), std::string(chosen.what())}) {
+        INFO(text);
+        CHECK(text.find(card) == std::string::npos);
+        CHECK(text.find(late) == std::string::npos);
+    }
+    // The WARNING reached the trace, without its value.
+    REQUIRE(std::count_if(traced.begin(), traced.end(), [](const auto& text) { return text.starts_with("WARNING"); }) ==
+            2);
+    for (const auto& text : traced) {
+        INFO(text);
+        CHECK(text.find(card) == std::string::npos);
+        CHECK(text.find(late) == std::string::npos);
+    }
+
+    // Verbatim, for debugging: the server's text, value and all, in the error and the notice.
+    conn.set_verbatim_server_text(true);
+    traced.clear();
+    const auto verbatim = error_of([&] { conn.exec("INSERT INTO raise_test VALUES ($1, $2)", 3, card); });
+    conn.set_verbatim_server_text(false);
+    CHECK_THAT(verbatim.what(), Catch::Contains("test card " + card + " refused"));
+    CHECK(std::any_of(traced.begin(), traced.end(), [&](const auto& text) {
+        return text.starts_with("WARNING 01000: looking at card " + card + "; where: PL/pgSQL function");
+    }));
+}
+
+TEST_CASE("notices go to the trace hook, never to stderr: a backend killed while its session is idle",
+          "[pg][connection][notices]") {
+    Connection victim(test_config());
+    Connection killer(test_config());
+    std::vector<std::string> notices;
+    victim.set_trace([&](redsink::pq::TracePoint point, std::string_view text) {
+        if (point == redsink::pq::TracePoint::notice) notices.emplace_back(text);
+    });
+    const auto printed = stderr_of([&] {
+        victim.exec("DO $$ BEGIN RAISE NOTICE 'hello'; END $$");
+        CHECK(killer.exec("SELECT pg_terminate_backend($1)", victim.backend_pid()).as<bool>(0, 0));
+        // The backend's FATAL arrives while the session waits for nothing: libpq hands it over as
+        // a notice once it reads (here by asking for notifications, as a reader at rest does).
+        const auto gone = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (notices.size() < 2 && std::chrono::steady_clock::now() < gone) {
+            PQconsumeInput(victim.native_handle());
+            if (PGnotify* notify = PQnotifies(victim.native_handle())) PQfreemem(notify);
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        CHECK(error_of([&] { victim.exec("SELECT 1"); }).kind() == ErrorKind::connection_lost);
+    });
+    CHECK(printed.find("FATAL") == std::string::npos);
+    CHECK(printed.find("NOTICE") == std::string::npos);
+    REQUIRE(notices.size() >= 2);
+    CHECK(notices[0] == "NOTICE 00000: notice (server text not shown)");
+    CHECK(notices[1] == "FATAL 57P01: terminating connection due to administrator command");
 }
 
 TEST_CASE("a backend killed from another session is a lost connection, and reconnect heals it", "[pg][connection]") {

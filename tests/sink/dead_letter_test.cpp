@@ -7,12 +7,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -473,4 +477,207 @@ TEMPLATE_TEST_CASE("the bad-input corpus: stop_on_error names the event; dead_le
         CHECK(sink.stats().events == stream.size());
         CHECK(acknowledged == last_positions(stream));
     }
+}
+
+// ---- Refusals outside SQLSTATE classes 22 and 23, and server text that quotes a row's value
+// without quotes: a trigger's RAISE.
+
+namespace {
+
+// A trigger on `target` that warns about every row and raises, with the row's name in its text,
+// for names starting "refuse" (SQLSTATE `sqlstate`), or for every row when `always`.
+void add_raising_trigger(redsink::pq::Connection& conn, const std::string& target, const std::string& sqlstate,
+                         bool always = false) {
+    const auto function = target + "_refuse";
+    conn.exec("CREATE OR REPLACE FUNCTION " + function +
+              "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+              "RAISE WARNING 'writing %', NEW.name; "
+              "IF " +
+              (always ? std::string("true") : std::string("NEW.name LIKE 'refuse%'")) +
+              " THEN RAISE EXCEPTION 'test card % refused', NEW.name USING ERRCODE = '" + sqlstate +
+              "'; END IF; RETURN NEW; END $$");
+    conn.exec("CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON " + target + " FOR EACH ROW EXECUTE FUNCTION " +
+              function + "()");
+}
+
+// Every text a trace hook saw (statements and notices).
+struct TraceTexts {
+    std::mutex mutex;
+    std::vector<std::string> texts;
+
+    redsink::pq::TraceHook hook() {
+        return [this](redsink::pq::TracePoint, std::string_view text) {
+            const std::lock_guard lock(mutex);
+            texts.emplace_back(text);
+        };
+    }
+    [[nodiscard]] std::size_t holding(const std::string& value) {
+        const std::lock_guard lock(mutex);
+        return static_cast<std::size_t>(std::count_if(
+            texts.begin(), texts.end(), [&](const auto& text) { return text.find(value) != std::string::npos; }));
+    }
+};
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("a trigger's RAISE quoting a row's value: not in the error, the dead letter, the trace or stats",
+                   "[pg][sink][dead_letter][values]", redsink::redshift, redsink::postgres) {
+    const std::string dialect(redsink::to_string(TestType::value));
+    const std::string card = "refuse 4111-2222-3333-4444";
+    auto conn = reader();
+    std::vector<AccountChange> stream;
+    for (std::int64_t i = 0; i < 40; ++i)
+        stream.push_back(redsink::upserted(
+            Account{i, i, "name " + std::to_string(i), std::nullopt, redsink::decimal<12, 2>::from_units(i), true},
+            {0, i}));
+    stream[23].row.name = card;
+    const auto position = redsink::to_string(stream[23].position);
+
+    SECTION("stop_on_error: P0001 names the table, SQLSTATE and event; verbatim shows the text") {
+        using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::create_table, TestType>;
+        const std::string table = "raise_stop_" + dialect;
+        const auto target = qualified(table);
+        for (const bool verbatim : {false, true}) {
+            INFO("verbatim " << verbatim);
+            drop_table(table);
+            TraceTexts trace;
+            Sink sink(test_config(), {.schema = sink_schema,
+                                      .table = table,
+                                      .batch_rows = 100,
+                                      .verbatim_server_text = verbatim,
+                                      .trace = sink_trace<Sink>(trace.hook())});
+            add_raising_trigger(conn, target, "P0001");
+            std::string text;
+            try {
+                write_all(sink, stream);
+                FAIL("the trigger's refusal was not raised");
+            } catch (const redsink::Error& error) {
+                CHECK(error.sqlstate() == "P0001");
+                text = error.what();
+            }
+            INFO(text);
+            CHECK_THAT(text,
+                       Catch::Contains(target) && Catch::Contains("P0001") && Catch::Contains("event at " + position));
+            const auto stats = sink.stats();
+            const auto stats_text = fmt::format("{} {} {} {} {}", stats.events, stats.events_pending,
+                                                stats.dead_letters, stats.retries, stats.rows_inserted);
+            CHECK(stats_text.find(card) == std::string::npos);
+            if (verbatim) {
+                CHECK_THAT(text, Catch::Contains("test card " + card + " refused"));
+                CHECK(trace.holding("writing " + card) > 0);
+            } else {
+                CHECK_THAT(text, Catch::Contains("server text not shown"));
+                CHECK(text.find("4111") == std::string::npos);
+                CHECK(trace.holding("4111") == 0);
+                CHECK(trace.holding("WARNING 01000: warning (server text not shown)") > 0);
+            }
+            CHECK(conn.exec("SELECT count(*) FROM " + target).template as<int>(0, 0) == 0);
+        }
+    }
+
+    SECTION("dead_letter with SQLSTATE 23514: the reason holds no value") {
+        using Sink = LetterSink<redsink::upsert, TestType>;
+        const std::string table = "raise_letter_" + dialect;
+        const auto target = qualified(table);
+        drop_table(table);
+        clear_letters(conn, target);
+        TraceTexts trace;
+        Sink sink(test_config(),
+                  {.schema = sink_schema, .table = table, .batch_rows = 100, .trace = sink_trace<Sink>(trace.hook())});
+        add_raising_trigger(conn, target, "23514");
+        write_all(sink, stream);
+        CHECK(describe(letters_of(conn, target)) == describe({server_letter(stream[23], "23514")}));
+        const auto reason =
+            conn.exec("SELECT reason FROM " + std::string(letters_table) + " WHERE target_table = $1", target);
+        REQUIRE(reason.rows() == 1);
+        INFO(reason.get(0, 0));
+        CHECK(std::string(reason.get(0, 0)).find("4111") == std::string::npos);
+        CHECK_THAT(std::string(reason.get(0, 0)), Catch::Contains("check constraint violation"));
+        CHECK(trace.holding("4111") == 0);
+        CHECK(conn.exec("SELECT count(*) FROM " + target).template as<int>(0, 0) == 39);
+    }
+}
+
+TEMPLATE_TEST_CASE("dead_letter: a row a trigger refuses with P0001 is dead-lettered, the rest equals the model",
+                   "[pg][sink][dead_letter]", redsink::redshift, redsink::postgres) {
+    using Sink = LetterSink<redsink::upsert, TestType>;
+    const bool redshift = TestType::value == redsink::Dialect::redshift;
+    const std::string dialect(redsink::to_string(TestType::value));
+    const std::string table = "letters_raise_" + dialect;
+    const auto target = qualified(table);
+    // The Redshift dialect on the stand-in whose sessions are SERIALIZABLE, as Redshift's are.
+    const auto config = redshift ? serializable_config() : test_config();
+    redsink::pq::Connection conn(config);
+    conn.exec("DROP TABLE IF EXISTS " + target);
+    clear_letters(conn, target);
+    auto stream = random_stream({.seed = 139, .events = 1500, .keys = 200});
+
+    // Refused rows: a key's last event of its batch (the only one the server sees in upsert mode).
+    const auto batch_of = [](std::size_t i) { return i / 250 * 250; };
+    const auto last_in_batch = [&](std::size_t j) {
+        for (std::size_t k = j + 1; k < std::min(stream.size(), batch_of(j) + 250); ++k)
+            if (stream[k].row.id == stream[j].row.id) return false;
+        return true;
+    };
+    std::vector<Letter> expected;
+    std::set<std::size_t> bad;
+    for (std::size_t i = 40; i < stream.size(); i += 173) {
+        for (std::size_t j = i; j < std::min(stream.size(), i + 100); ++j) {
+            if (redsink::is_delete(stream[j].op) || !last_in_batch(j)) continue;
+            stream[j].row.name = "refuse " + std::to_string(j);
+            expected.push_back(server_letter(stream[j], "P0001"));
+            bad.insert(j);
+            break;
+        }
+    }
+    REQUIRE(bad.size() >= 7);
+    std::sort(expected.begin(), expected.end());
+
+    Sink sink(config, {.schema = sink_schema, .table = table, .batch_rows = 250, .trace = sink_trace<Sink>()});
+    add_raising_trigger(conn, target, "P0001");
+    Positions acknowledged;
+    sink.on_commit([&](const Positions& done) { acknowledged = done; });
+    write_all(sink, stream);
+
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    for (std::size_t i = 0; i < stream.size(); ++i)
+        if (!bad.contains(i)) model.apply(stream[i]);
+    CHECK(table_rows(conn, target) == model.rows());
+    CHECK(describe(letters_of(conn, target)) == describe(expected));
+    CHECK(sink.stats().dead_letters == bad.size());
+    CHECK(sink.stats().events == stream.size());
+    CHECK(acknowledged == last_positions(stream));
+}
+
+TEST_CASE("dead_letter: an error every row raises (P0001) stops the sink; nothing uncommitted is acknowledged",
+          "[pg][sink][dead_letter]") {
+    using Sink = LetterSink<redsink::append, redsink::postgres>;
+    const std::string table = "letters_raise_all";
+    const auto target = qualified(table);
+    drop_table(table);
+    auto conn = reader();
+    clear_letters(conn, target);
+    std::vector<AccountChange> stream;
+    for (std::int64_t i = 0; i < 300; ++i)
+        stream.push_back(redsink::created(
+            Account{i, i, "name " + std::to_string(i), std::nullopt, redsink::decimal<12, 2>::from_units(i), true},
+            {0, i}));
+    Sink sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 100, .trace = {}});
+    Positions acknowledged;
+    sink.on_commit([&](const Positions& done) { acknowledged = done; });
+    const std::vector<AccountChange> first(stream.begin(), stream.begin() + 100);
+    write_all(sink, first);
+    REQUIRE(acknowledged == last_positions(first));
+    add_raising_trigger(conn, target, "P0001", true);
+    try {
+        write_all(sink, std::vector<AccountChange>(stream.begin() + 100, stream.end()));
+        FAIL("every row was refused, and the sink went on");
+    } catch (const redsink::Error& error) {
+        CHECK(error.sqlstate() == "P0001");
+        CHECK_THAT(error.what(), Catch::Contains(target) && !Catch::Contains("event at"));
+    }
+    CHECK(conn.exec("SELECT count(*) FROM " + target).as<int>(0, 0) == 100);
+    CHECK(letters_of(conn, target).empty());
+    CHECK(acknowledged == last_positions(first));
+    CHECK(sink.stats().dead_letters == 0);
 }

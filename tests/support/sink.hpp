@@ -23,6 +23,23 @@ inline redsink::pq::Connection reader() {
     return conn;
 }
 
+// A database whose sessions default to SERIALIZABLE, as every Redshift transaction is.
+inline redsink::ConnectionConfig serializable_config() {
+    static const bool created = [] {
+        auto admin = reader();
+        if (admin.exec("SELECT 1 FROM pg_database WHERE datname = 'redsink_serializable'").empty())
+            admin.exec("CREATE DATABASE redsink_serializable");
+        admin.exec("ALTER DATABASE redsink_serializable SET default_transaction_isolation = 'serializable'");
+        return true;
+    }();
+    (void)created;
+    auto config = test_config();
+    config.database = "redsink_serializable";
+    redsink::pq::Connection conn(config);
+    conn.exec("CREATE SCHEMA IF NOT EXISTS sink_test");
+    return config;
+}
+
 // The stand-ins for Redshift's SUPER type and JSON_PARSE, for the redshift dialect's JSON columns
 // (tests/pg/schema_test.cpp tests them).
 inline void install_super_stand_in(redsink::pq::Connection& conn) {

@@ -35,23 +35,6 @@ template <class Dialect>
 using UpsertSink =
     redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table, Dialect>;
 
-// A database whose sessions default to SERIALIZABLE, as every Redshift transaction is.
-redsink::ConnectionConfig serializable_config() {
-    static const bool created = [] {
-        auto admin = reader();
-        if (admin.exec("SELECT 1 FROM pg_database WHERE datname = 'redsink_serializable'").empty())
-            admin.exec("CREATE DATABASE redsink_serializable");
-        admin.exec("ALTER DATABASE redsink_serializable SET default_transaction_isolation = 'serializable'");
-        return true;
-    }();
-    (void)created;
-    auto config = test_config();
-    config.database = "redsink_serializable";
-    redsink::pq::Connection conn(config);
-    conn.exec("CREATE SCHEMA IF NOT EXISTS sink_test");
-    return config;
-}
-
 // The statements each thread sent, in order, and what the trace saw across threads.
 class StatementAudit {
 public:

@@ -1,5 +1,6 @@
 #include <redsink/error.hpp>
 #include <redsink/pq/error.hpp>
+#include <redsink/pq/server_text.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -63,29 +64,71 @@ TEST_CASE("the root error is redsink's; the libpq adapter's names are the same t
     CHECK_FALSE(error.retryable());
 }
 
-TEST_CASE("errors that may quote values lose them: message, detail and context", "[unit][error]") {
-    using redsink::pq::context_without_values;
-    using redsink::pq::quotes_values;
-    using redsink::pq::without_values;
-    CHECK(quotes_values("23505"));
-    CHECK(quotes_values("22P02"));
-    CHECK(quotes_values("XX000"));
-    CHECK_FALSE(quotes_values("42P01"));
-    CHECK_FALSE(quotes_values("40001"));
-    CHECK(without_values(R"(invalid input syntax for type integer: "twelve")", {}) ==
-          "invalid input syntax for type integer");
-    CHECK(without_values(R"(value "300" is out of range for type smallint)", {}) ==
-          R"(value "<value>" is out of range for type smallint)");
-    CHECK(without_values(R"(duplicate key value violates unique constraint "t_pkey")", {"t", "t_pkey"}) ==
-          R"(duplicate key value violates unique constraint "t_pkey")");
-    CHECK(without_values(R"(null value in column "note" of relation "orders" violates not-null constraint)",
-                         {"s", "orders", "note", "", ""}) ==
-          R"(null value in column "note" of relation "orders" violates not-null constraint)");
-    CHECK(without_values("Invalid digit, Value 'x', Pos 0, Type: Integer", {}) ==
-          "Invalid digit, Value '<value>', Pos 0, Type");
-    CHECK(context_without_values("unnamed portal parameter $1 = '123-45-6789'") == "unnamed portal parameter $1");
-    CHECK(context_without_values("COPY leak_json, line 1, column body: \"{\"ssn\":\"123-45-6789\"}\"") ==
-          "COPY leak_json, line 1, column body");
-    CHECK(context_without_values("JSON data, line 1: {\"ssn\":\"123\nSQL function \"json_parse\" statement 1") ==
-          "JSON data, line 1\nSQL function \"json_parse\" statement 1");
+TEST_CASE("server text is built from the error's fields; the server's own only where it holds no values",
+          "[unit][error]") {
+    using redsink::pq::copy_location;
+    using redsink::pq::libpq_text;
+    using redsink::pq::ServerFields;
+    using redsink::pq::shown_text;
+    using redsink::pq::text_without_values;
+    CHECK(text_without_values("40001", "could not serialize access due to concurrent update"));
+    CHECK(text_without_values("08006", "connection to server was lost"));
+    CHECK(text_without_values("53300", "sorry, too many clients already"));
+    CHECK(text_without_values("42P01", R"(relation "t" does not exist)"));
+    CHECK(text_without_values("XX000", "1023 Serializable isolation violation on table - 100"));
+    CHECK_FALSE(text_without_values("XX000", "Invalid digit, Value 'x', Pos 0, Type: Integer"));
+    CHECK_FALSE(text_without_values("23514", R"(new row for relation "t" violates check constraint "c")"));
+    CHECK_FALSE(text_without_values("22P02", R"(invalid input syntax for type integer: "12")"));
+    CHECK_FALSE(text_without_values("P0001", "test card 4111 refused"));
+    CHECK_FALSE(text_without_values("", "anything"));
+
+    // A trigger's RAISE: nothing of its text, whatever it holds; the table and SQLSTATE's meaning.
+    ServerFields raised;
+    raised.severity = "ERROR";
+    raised.sqlstate = "P0001";
+    raised.message = "test card 4111-1111 refused";
+    raised.context = "PL/pgSQL function refuse_cards() line 3 at RAISE";
+    raised.source_function = "exec_stmt_raise";
+    const auto hidden = shown_text(raised, false);
+    CHECK(hidden.message == "exception raised by a function (RAISE)");
+    CHECK(hidden.detail == "(server text not shown)");
+    CHECK(shown_text(raised, true).message == raised.message);
+    CHECK_THAT(shown_text(raised, true).detail, Catch::Contains("at RAISE"));
+    // ... also with a SQLSTATE of the allow-list: a function chose it.
+    raised.sqlstate = "40001";
+    CHECK(shown_text(raised, false).message == "transaction rollback");
+    raised.source_function.clear();
+    CHECK(shown_text(raised, false).message == "transaction rollback");
+
+    ServerFields check;
+    check.sqlstate = "23514";
+    check.message = R"(new row for relation "orders" violates check constraint "no_test_cards")";
+    check.detail = "Failing row contains (1, 4111-1111).";
+    check.schema = "shop";
+    check.table = "orders";
+    check.constraint = "no_test_cards";
+    check.context = "COPY orders, line 18, column card: \"4111-1111\"";
+    const auto shown = shown_text(check, false);
+    CHECK(shown.message == "check constraint violation");
+    CHECK(shown.detail ==
+          "table shop.orders, constraint no_test_cards; where: COPY orders, line 18, column card (server text not "
+          "shown)");
+
+    ServerFields deadlock;
+    deadlock.sqlstate = "40P01";
+    deadlock.message = "deadlock detected";
+    deadlock.detail = "Process 1 waits for ShareLock; Process 2: UPDATE t SET card = '4111'";
+    CHECK(shown_text(deadlock, false).message == "deadlock detected");
+    CHECK(shown_text(deadlock, false).detail.empty());
+
+    CHECK(copy_location("COPY t, line 2: \"7\tok\"") == "COPY t, line 2");
+    CHECK(copy_location("JSON data, line 1: {\nCOPY t, line 12, column body: \"{\"") == "COPY t, line 12, column body");
+    CHECK(copy_location("COPY t, line x") == "");
+    CHECK(copy_location("PL/pgSQL function f() line 3 at RAISE") == "");
+
+    CHECK(libpq_text("server closed the connection unexpectedly", false) ==
+          "server closed the connection unexpectedly");
+    CHECK(libpq_text("ERROR:  test card 4111 refused\nserver closed the connection", false) ==
+          "the connection failed (server text not shown)");
+    CHECK(libpq_text("lost\nERROR:  4111", true) == "lost\nERROR:  4111");
 }

@@ -137,14 +137,17 @@ public:
                     continue;
                 }
                 if (!delay) {
-                    auto event = executor_.failed_event();
+                    // A COPY's line names the row of a data exception or a constraint; any other
+                    // server error is pinned to a row by trials alone (a trigger's RAISE in COPY
+                    // names a line too, though it may refuse every row).
+                    auto event = refuses_rows(error) ? executor_.failed_event() : std::nullopt;
                     int trials = 0;
                     // The row's own refusal: the batch's error may be another row's (a value too
                     // long for its column fails a statement before any row's CHECK is tested).
                     std::optional<Error> cause;
-                    if (!event && refuses_rows(error)) event = find_refused(batch, trials, cause);
+                    if (!event && may_be_rows(error)) event = find_refused(batch, trials, cause, !refuses_rows(error));
                     const Error& refusal = cause ? *cause : error;
-                    const bool located_row = event && refuses_rows(error) && !refusals_.is_refused(*event);
+                    const bool located_row = event && may_be_rows(error) && !refusals_.is_refused(*event);
                     if (located_row && refused < rules_.dead_letters) {
                         dead_letter(batch, *event, refusal);
                         ++refused;
@@ -204,6 +207,13 @@ private:
         return error.kind() == ErrorKind::bad_data || error.kind() == ErrorKind::constraint;
     }
 
+    // A server error that is not retried, of any class (a trigger's RAISE, Redshift's XX000 about
+    // a row): trials may pin it to one row, which is then its cause. Retryable errors keep to
+    // their retries; errors the client made (no SQLSTATE), and a fence, are never a row's.
+    [[nodiscard]] static bool may_be_rows(const Error& error) noexcept {
+        return !error.retryable() && !error.sqlstate().empty() && error.kind() != ErrorKind::fenced;
+    }
+
     // Whether the server takes `rows` of the batch: a trial transaction that ends in ROLLBACK
     // (Redshift has no savepoints). Throws the trial's error when it refuses them.
     void trial(const EncodedBatch& batch, std::span<const StagedRow> rows) {
@@ -236,12 +246,17 @@ private:
     // searched themselves if they fail alone. `trials` counts the trials, `cause` is the server's
     // refusal of the row found. Nothing when the trials take every row (the refusal lies
     // elsewhere, in the dead letters) or one fails for another reason (a lost connection).
-    std::optional<std::uint32_t> find_refused(const EncodedBatch& batch, int& trials, std::optional<Error>& cause) {
+    // `confirm` (an error outside classes 22 and 23, which may come with every row: a trigger
+    // that always raises, a table gone): a row found while every trial failed is the cause only if
+    // another row is taken alone; nothing when none is, or when it is the only row.
+    std::optional<std::uint32_t> find_refused(const EncodedBatch& batch, int& trials, std::optional<Error>& cause,
+                                              bool confirm) {
         std::vector<StagedRow> deletes;
         std::vector<StagedRow> inserts;
         for (const auto& row : staged_.rows) (row.op == sql::op_delete ? deletes : inserts).push_back(row);
         std::vector<StagedRow> rows;
         std::optional<Error> refusal;  // the last trial's
+        bool took_searched = false;    // a trial took some of the rows searched
         // True when the server takes `always` and `some` together; false when it refuses a row.
         const auto takes = [&](std::span<const StagedRow> always, std::span<const StagedRow> some) {
             rows.assign(always.begin(), always.end());
@@ -251,7 +266,7 @@ private:
                 trial(batch, rows);
                 return true;
             } catch (const Error& error) {
-                if (!refuses_rows(error)) throw;
+                if (!may_be_rows(error)) throw;
                 refusal = error;
                 return false;
             }
@@ -279,10 +294,13 @@ private:
                 } else {
                     segment = segment.subspan(half);
                     seen.reset();
+                    took_searched = true;
                 }
             }
             if (!seen && !takes(always, segment)) seen = refusal;
             if (seen) {
+                if (confirm && !took_searched && !other_row_taken(searched, segment.front().event, always, takes))
+                    return std::nullopt;
                 cause = std::move(seen);
                 return segment.front().event;
             }
@@ -309,6 +327,20 @@ private:
         } catch (const Error&) {
             return std::nullopt;
         }
+    }
+
+    // Whether the server takes one row of `searched` other than `event` alone (with `always`): the
+    // last row, else the middle one. False when there is no other row.
+    template <class Takes>
+    [[nodiscard]] static bool other_row_taken(std::span<const StagedRow> searched, std::uint32_t event,
+                                              std::span<const StagedRow> always, const Takes& takes) {
+        std::vector<std::size_t> candidates{searched.size() - 1, searched.size() / 2};
+        for (std::size_t tried = 0; tried < candidates.size(); ++tried) {
+            const auto at = candidates[tried];
+            if (searched[at].event == event || (tried > 0 && at == candidates[0])) continue;
+            if (takes(always, searched.subspan(at, 1))) return true;
+        }
+        return false;
     }
 
     // The error as the caller sees it: with the table, the batch's events and the event at fault

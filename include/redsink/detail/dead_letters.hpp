@@ -202,8 +202,8 @@ template <class R, class Key>
             utc_timestamp_text()};
 }
 
-// The reason a server gave for refusing a row: its message and detail, as the connection kept
-// them (without values unless SinkOptions::error_values).
+// The reason a server gave for refusing a row: its message and detail as the connection built
+// them (from the error's fields, without the server's text unless SinkOptions::verbatim_server_text).
 [[nodiscard]] inline std::string server_reason(const Error& error) {
     std::string reason = error.message();
     if (!error.detail().empty()) reason += "; " + error.detail();

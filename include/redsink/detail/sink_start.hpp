@@ -197,7 +197,7 @@ private:
     [[nodiscard]] pq::Connection connect(ConnectionConfig config, const std::vector<std::string>& settings) const {
         pq::Connection conn(std::move(config));
         conn.set_trace(options_.trace);
-        conn.set_error_values(options_.error_values);
+        conn.set_verbatim_server_text(options_.verbatim_server_text);
         for (const auto& setting : settings) conn.exec(setting);
         return conn;
     }

@@ -16,7 +16,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -34,7 +33,11 @@ class CopyIn;
 // failures and scrubs the password.
 class Connection final {
 public:
-    explicit Connection(ConnectionConfig config) : config_(std::move(config)) { open(); }
+    explicit Connection(ConnectionConfig config)
+        : config_(std::move(config)), text_(std::make_unique<detail::SessionText>()) {
+        text_->password = config_.password;
+        open();
+    }
 
     Connection(Connection&&) noexcept = default;
     Connection& operator=(Connection&&) noexcept = default;
@@ -63,15 +66,13 @@ public:
         open();
     }
 
-    void set_trace(TraceHook hook) { trace_ = std::move(hook); }
+    // Statements, and the session's notices (TracePoint::notice), go to `hook`.
+    void set_trace(TraceHook hook) { text_->trace = std::move(hook); }
+    [[nodiscard]] const TraceHook& trace() const noexcept { return text_->trace; }
 
-    // Whether errors keep the row values the server quotes in them (off: only for debugging, they
-    // may be personal data).
-    void set_error_values(bool shown) noexcept { error_values_ = shown; }
-    [[nodiscard]] const TraceHook& trace() const noexcept { return trace_; }
-
-    // Server notices (NOTICE, WARNING) go here; without a hook they are dropped, not printed.
-    void set_notice_hook(std::function<void(std::string_view)> hook) { notices_.set(std::move(hook), conn_.get()); }
+    // Whether errors and notices show the server's text as it came (for debugging only: it may
+    // hold row values, personal data) instead of what server_text.hpp builds from their fields.
+    void set_verbatim_server_text(bool verbatim) noexcept { text_->verbatim = verbatim; }
 
     // ---- One statement, waiting for its result ----------------------------------------------
 
@@ -240,11 +241,11 @@ public:
 
     // Removes the password, and the secrets added with add_secret, from a text that came from the
     // server or libpq, just in case, or from a statement that carries a secret.
-    [[nodiscard]] std::string scrub(std::string_view text) const { return secrets_.scrub(text, config_.password); }
+    [[nodiscard]] std::string scrub(std::string_view text) const { return text_->scrub(text); }
 
     // A secret that statements of this session carry as a literal (Redshift's COPY takes S3
     // credentials so): from now on the trace sees <redacted> in its place, and so do errors.
-    void add_secret(std::string secret) { secrets_.add(std::move(secret)); }
+    void add_secret(std::string secret) { text_->secrets.add(std::move(secret)); }
 
 private:
     friend class CopyIn;
@@ -350,15 +351,15 @@ private:
 
     // The Error for the last failure on this session (result may be null).
     [[nodiscard]] Error error_from(const PGresult* result, std::string_view sql) const {
-        return detail::server_error(result, conn_.get(), error_values_, scrubber(), statement_context(sql));
+        return detail::server_error(result, conn_.get(), text_->verbatim, scrubber(), statement_context(sql));
     }
 
     void notify(TracePoint point, std::string_view sql) const {
-        if (!trace_) return;
-        if (secrets_.empty())
-            trace_(point, sql);
+        if (!text_->trace) return;
+        if (text_->secrets.empty())
+            text_->trace(point, sql);
         else
-            trace_(point, scrub(sql));
+            text_->trace(point, scrub(sql));
     }
 
     void open() {
@@ -366,7 +367,7 @@ private:
         version_.reset();
         ++session_;
         conn_ = detail::connect(config_, scrubber());
-        notices_.install(conn_.get());
+        detail::route_notices(conn_.get(), text_.get());
     }
 
     static int param_count(std::size_t count) {
@@ -388,10 +389,9 @@ private:
     std::optional<std::string> version_;
     std::uint64_t session_ = 0;
     std::deque<InFlight> pipeline_;
-    bool error_values_ = false;
-    detail::Secrets secrets_;  // add_secret
-    TraceHook trace_;
-    detail::Notices notices_;
+    // The trace hook, the secrets (add_secret), verbatim server text; on the heap, where libpq
+    // finds it for notices.
+    std::unique_ptr<detail::SessionText> text_;
 };
 
 }  // namespace redsink::pq

@@ -1,38 +1,49 @@
 #pragma once
 
+// Where a session's notices go: its trace hook, never stderr.
+#include <redsink/pq/request.hpp>
+#include <redsink/pq/secrets.hpp>
+#include <redsink/pq/server_text.hpp>
+
 #include <libpq-fe.h>
 
-#include <functional>
-#include <memory>
+#include <string>
 #include <string_view>
-#include <utility>
 
 namespace redsink::pq::detail {
 
-// Where a session's server notices (NOTICE, WARNING) go: a hook, or nowhere (libpq would print
-// them on stderr).
-class Notices {
-public:
-    void set(std::function<void(std::string_view)> hook, PGconn* conn) {
-        hook_ = std::make_unique<std::function<void(std::string_view)>>(std::move(hook));
-        install(conn);
-    }
+// What a session shows of itself, and how: its trace hook, the secrets taken out of every text,
+// whether server text is shown verbatim. Kept at an address that survives moves of the
+// Connection: libpq holds a pointer to it for the session's notices.
+struct SessionText {
+    TraceHook trace;
+    Secrets secrets;
+    std::string password;
+    bool verbatim = false;
 
-    // Points the notice processor of `conn` (each new session's too) at the hook.
-    void install(PGconn* conn) const noexcept {
-        if (conn == nullptr) return;
-        PQsetNoticeProcessor(
-            conn,
-            [](void* hook, const char* message) {
-                auto* receiver = static_cast<std::function<void(std::string_view)>*>(hook);
-                if (receiver != nullptr && *receiver) (*receiver)(message);
-            },
-            hook_.get());
-    }
-
-private:
-    // Heap-allocated so that its address, handed to libpq, survives moves of the Connection.
-    std::unique_ptr<std::function<void(std::string_view)>> hook_;
+    [[nodiscard]] std::string scrub(std::string_view text) const { return secrets.scrub(text, password); }
 };
+
+// Points the notice receiver of `conn` at `text`: server notices (NOTICE, WARNING) and what libpq
+// hands over as one (the FATAL a backend sends as it ends while the session waits for nothing) go
+// to the trace hook as TracePoint::notice, their text as server_text.hpp allows; without a hook
+// they are dropped. libpq's default prints them on stderr.
+inline void route_notices(PGconn* conn, const SessionText* text) noexcept {
+    if (conn == nullptr) return;
+    PQsetNoticeReceiver(
+        conn,
+        [](void* arg, const PGresult* notice) {
+            const auto* session = static_cast<const SessionText*>(arg);
+            if (session == nullptr || !session->trace) return;
+            try {
+                const auto fields =
+                    server_fields(notice, [&](std::string_view value) { return session->scrub(value); });
+                session->trace(TracePoint::notice, notice_text(fields, session->verbatim));
+            } catch (...) {
+                // A hook that throws must not unwind through libpq.
+            }
+        },
+        const_cast<SessionText*>(text));
+}
 
 }  // namespace redsink::pq::detail

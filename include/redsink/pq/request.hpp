@@ -9,12 +9,15 @@
 
 namespace redsink::pq {
 
-// When the trace hook is called: before a statement is sent, and after it completed or failed.
-enum class TracePoint { sending, done, failed };
+// When the trace hook is called: before a statement is sent, after it completed or failed, and
+// for a notice of the session's (the server's NOTICE or WARNING, or the FATAL of a backend that
+// ends), whose text then takes the SQL's place.
+enum class TracePoint { sending, done, failed, notice };
 
-// Receives the SQL text of every statement (never its bound values). Tests use it to check the
-// Redshift grammar, to count commits and to inject faults at a chosen statement.
-using TraceHook = std::function<void(TracePoint, std::string_view sql)>;
+// Receives the SQL text of every statement (never its bound values), and the session's notices as
+// server_text.hpp shows them. Tests use it to check the Redshift grammar, to count commits and to
+// inject faults at a chosen statement.
+using TraceHook = std::function<void(TracePoint, std::string_view text)>;
 
 // One statement, in one of the forms libpq sends. The strings must outlive the statement's
 // completion (in a pipeline, until it is received).
