@@ -181,3 +181,32 @@ TEST_CASE("a schema seen before is recognised by its text; the payload is still 
                       Catch::Contains("which member ratio"));
     CHECK(decoder.decode(message(key, first)).change.row.id == 3);
 }
+
+TEST_CASE("a payload that fails after a known schema is reported as when the schema was new", "[debezium]") {
+    const auto key = key_of(3);
+    const auto good = envelope(wide_fields, R"({"id":3,"price":"AA==","exact":"AA=="})");
+    const auto error_of = [](Decoder<Wide>& decoder, const std::string& k, const std::string& v) {
+        try {
+            static_cast<void>(decoder.decode(message(k, v)));
+        } catch (const DecodeError& error) {
+            return std::string(error.what());
+        }
+        return std::string("decoded");
+    };
+    // Payloads that are not JSON (a control byte, then NULs), in the key and in the value.
+    const std::string garbage(
+        "\x05\0\0\0\0\0\0\0"
+        "03}",
+        11);
+    const auto broken_key = key_schema.substr(0, key_schema.find(R"("payload":)")) + R"("payload":)" + garbage + "}";
+    const auto broken_value = good.substr(0, good.find(R"("payload":)")) + R"("payload":)" + garbage + "}";
+    for (const auto& [k, v] : {std::pair{broken_key, good}, std::pair{key, broken_value}}) {
+        Decoder<Wide> fresh;
+        const auto first = error_of(fresh, k, v);
+        CHECK(first != "decoded");
+        Decoder<Wide> warm;
+        REQUIRE(warm.decode(message(key, good)).change.row.id == 3);
+        CHECK(error_of(warm, k, v) == first);
+        CHECK(error_of(warm, k, v) == first);
+    }
+}

@@ -140,15 +140,20 @@ private:
 
     // The message key's fields, into `row` and `state`; returns the path of the object read.
     std::string read_key_row(std::string_view text, Record& row, RowState& state) {
+        // The payload alone when the schema is known; when that fails, the message is read whole
+        // below, so an error is reported the same way whichever path met it first.
         if (auto known = key_schemas_.known(text))
-            if (auto payload = detail::payload_after_schema(text, known->schema_size)) {
-                const std::string where = "key.payload";
-                auto& document = key_document_.iterate(*payload, where);
-                auto object = checked(document.get_object(), where, "is not a JSON object");
-                read_row(object, where, known->plan, row, state, nullptr);
-                if (!detail::at_end(document)) detail::malformed("key", "has text after the payload");
-                return where;
-            }
+            if (auto payload = detail::payload_after_schema(text, known->schema_size)) try {
+                    const std::string where = "key.payload";
+                    auto& document = key_document_.iterate(*payload, where);
+                    auto object = checked(document.get_object(), where, "is not a JSON object");
+                    read_row(object, where, known->plan, row, state, nullptr);
+                    if (!detail::at_end(document)) detail::malformed("key", "has text after the payload");
+                    return where;
+                } catch (const detail::Malformed&) {
+                    row = Record{};
+                    state = RowState{};
+                }
         const std::string path = "key";
         auto& document = key_document_.iterate(text, path);
         if (detail::is_null(document, path)) return path;
@@ -219,16 +224,19 @@ private:
     Decoded<Record> decode_message(const Message& message, Position position) {
         source_ = Source{};
         if (!message.value) return key_only(message, Op::tombstone, position, "value");
+        // As for the key: the payload alone when the schema is known, the whole message when that fails.
         if (auto known = value_schemas_.known(*message.value))
-            if (auto payload = detail::payload_after_schema(*message.value, known->schema_size)) {
-                const std::string where = "value.payload";
-                auto& document = value_document_.iterate(*payload, where);
-                if (detail::is_null(document, where)) detail::malformed(where, "is null but the schema is not");
-                auto object = checked(document.get_object(), where, "is not a JSON object");
-                auto out = decode_payload(object, where, known->plan, message, position);
-                if (!detail::at_end(document)) detail::malformed("value", "has text after the payload");
-                return out;
-            }
+            if (auto payload = detail::payload_after_schema(*message.value, known->schema_size)) try {
+                    const std::string where = "value.payload";
+                    auto& document = value_document_.iterate(*payload, where);
+                    if (detail::is_null(document, where)) detail::malformed(where, "is null but the schema is not");
+                    auto object = checked(document.get_object(), where, "is not a JSON object");
+                    auto out = decode_payload(object, where, known->plan, message, position);
+                    if (!detail::at_end(document)) detail::malformed("value", "has text after the payload");
+                    return out;
+                } catch (const detail::Malformed&) {
+                    source_ = Source{};
+                }
         const std::string path = "value";
         auto& document = value_document_.iterate(*message.value, path);
         if (detail::is_null(document, path)) return key_only(message, Op::tombstone, position, path);
