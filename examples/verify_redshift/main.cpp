@@ -13,12 +13,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <ctime>
 #include <exception>
 #include <fstream>
 #include <iostream>
 #include <string_view>
+#include <utility>
 
 namespace verify {
 
@@ -105,6 +107,46 @@ struct Ran {
     double seconds;
 };
 
+// Drops the run's schema and deletes its S3 objects, then checks that neither is left: what
+// happened, and whether all of it is gone.
+std::pair<std::string, bool> clean_up(const Settings& settings) {
+    std::string done;
+    bool clean = true;
+    try {
+        auto conn = connect(settings);
+        conn.exec("DROP SCHEMA IF EXISTS " + redsink::sql::quote_identifier(settings.schema) + " CASCADE");
+        const auto left = conn.exec("SELECT count(*) FROM pg_namespace WHERE nspname = $1", settings.schema);
+        clean = std::string(left.get(0, 0)) == "0";
+        done = "schema " + settings.schema + (clean ? " dropped" : " still there after DROP SCHEMA");
+    } catch (const std::exception& error) {
+        clean = false;
+        done = "dropping schema " + settings.schema + " failed: " + error.what();
+    }
+    if (!settings.s3) return {done, clean};
+    try {
+        redsink::s3::Client client(*settings.s3);
+        std::vector<std::string> keys;
+        for (const auto& object : client.list_objects(settings.prefix + "/")) keys.push_back(object.key);
+        if (!keys.empty()) client.delete_objects(keys);
+        const auto left = client.list_objects(settings.prefix + "/").size();
+        clean = clean && left == 0;
+        done += fmt::format("; {} S3 objects under {}/ deleted{}", keys.size(), settings.prefix,
+                            left == 0 ? ", none left" : fmt::format(", {} still there", left));
+    } catch (const std::exception& error) {
+        clean = false;
+        done += "; emptying s3://" + settings.s3->bucket + "/" + settings.prefix + "/ failed: " + error.what();
+    }
+    return {done, clean};
+}
+
+// SIGINT or SIGTERM: the scenario running ends, the rest are skipped, the cleanup runs and the
+// report is written. A second signal ends the program at once (what it made stays).
+std::atomic<int> signals{0};
+
+extern "C" void on_signal(int) {
+    if (signals.fetch_add(1) > 0) ::_exit(130);
+}
+
 Settings settings_from_environment() {
     Settings settings;
     settings.config = redsink::ConnectionConfig::from_env();
@@ -114,7 +156,11 @@ Settings settings_from_environment() {
     const auto now = std::chrono::system_clock::now();
     settings.schema =
         fmt::format("redsink_verify_{:%Y%m%d%H%M%S}_{}", std::chrono::floor<std::chrono::seconds>(now), ::getpid());
-    settings.events = static_cast<std::size_t>(std::stoul(env("REDSINK_VERIFY_EVENTS", "2000")));
+    const auto events = env("REDSINK_VERIFY_EVENTS", "2000");
+    if (events.find_first_not_of("0123456789") != std::string::npos || events.size() > 7 || std::stoul(events) < 100)
+        throw std::runtime_error("REDSINK_VERIFY_EVENTS must be a whole number from 100 to 9999999, got '" + events +
+                                 "'");
+    settings.events = static_cast<std::size_t>(std::stoul(events));
     if (const auto bucket = env("REDSINK_VERIFY_S3_BUCKET"); !bucket.empty()) {
         redsink::s3::ClientOptions s3;
         s3.bucket = bucket;
@@ -205,6 +251,8 @@ redsink::SinkOptions sink_options(const Settings& settings, const std::string& t
 }
 
 std::shared_ptr<redsink::BulkLoader> s3_loader(const Settings& settings, std::uint64_t part_bytes) {
+    if (!settings.s3_unreachable.empty())
+        throw Failed("nothing written: the bucket could not be listed at start: " + settings.s3_unreachable);
     redsink::s3::CopyOptions options;
     options.client = *settings.s3;
     options.iam_role = settings.iam_role;
@@ -261,14 +309,29 @@ int main() {
                 "IMMUTABLE AS 'SELECT $1::jsonb'");
         }
         conn.exec("CREATE SCHEMA " + redsink::sql::quote_identifier(settings.schema));
+        // One listing of the prefix, tried twice: a bucket that cannot be reached fails the S3
+        // scenarios at once, not after each one's retries.
+        if (settings.s3) try {
+                auto once = *settings.s3;
+                once.max_attempts = 2;
+                (void)redsink::s3::Client(once).list_objects(settings.prefix + "/");
+            } catch (const std::exception& error) {
+                settings.s3_unreachable = error.what();
+            }
     } catch (const std::exception& error) {
         std::cerr << "redsink_verify_redshift: cannot prepare the run: " << error.what() << "\n";
         return 2;
     }
 
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
     std::vector<Ran> runs;
     for (const auto& scenario : scenarios) {
         if (!only.empty() && scenario.name.find(only) == std::string::npos) continue;
+        if (signals.load() > 0) {
+            runs.push_back({&scenario, {Status::skipped, "the run was interrupted (SIGINT or SIGTERM)"}, 0.0});
+            continue;
+        }
         std::cout << scenario.name << " ... " << std::flush;
         const auto start = std::chrono::steady_clock::now();
         Outcome outcome;
@@ -285,23 +348,7 @@ int main() {
     }
 
     // What the run made goes, whatever happened: the schema with its tables, and the S3 prefix.
-    std::string cleanup;
-    try {
-        auto conn = connect(settings);
-        conn.exec("DROP SCHEMA " + redsink::sql::quote_identifier(settings.schema) + " CASCADE");
-        cleanup = "schema " + settings.schema + " dropped";
-    } catch (const std::exception& error) {
-        cleanup = "dropping schema " + settings.schema + " failed: " + error.what();
-    }
-    if (settings.s3) try {
-            redsink::s3::Client client(*settings.s3);
-            std::vector<std::string> keys;
-            for (const auto& object : client.list_objects(settings.prefix + "/")) keys.push_back(object.key);
-            if (!keys.empty()) client.delete_objects(keys);
-            cleanup += fmt::format("; {} S3 objects under {}/ deleted", keys.size(), settings.prefix);
-        } catch (const std::exception& error) {
-            cleanup += "; emptying s3://" + settings.s3->bucket + "/" + settings.prefix + "/ failed: " + error.what();
-        }
+    const auto [cleanup, cleaned] = clean_up(settings);
     write_report(report, settings, server, runs, cleanup);
     const auto failed =
         std::count_if(runs.begin(), runs.end(), [](const Ran& run) { return run.outcome.status == Status::fail; });
@@ -310,5 +357,5 @@ int main() {
         std::cerr << "redsink_verify_redshift: no scenario matches REDSINK_VERIFY_ONLY=" << only << "\n";
         return 2;
     }
-    return failed == 0 && cleanup.find("failed") == std::string::npos ? 0 : 1;
+    return failed == 0 && cleaned && signals.load() == 0 ? 0 : 1;
 }

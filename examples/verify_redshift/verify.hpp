@@ -24,9 +24,10 @@ struct Settings {
     bool stand_in = false;
     std::string schema;                            // the run's own, created at start and dropped at the end
     std::optional<redsink::s3::ClientOptions> s3;  // none: the S3 scenarios are skipped
-    std::string iam_role;                          // COPY's IAM_ROLE; empty: the client's keys
-    std::string prefix;                            // the run's own S3 prefix, emptied at the end
-    std::size_t events = 2000;                     // per stream
+    std::string s3_unreachable;  // why listing the prefix failed at start: the S3 scenarios fail at once
+    std::string iam_role;        // COPY's IAM_ROLE; empty: the client's keys
+    std::string prefix;          // the run's own S3 prefix, emptied at the end
+    std::size_t events = 2000;   // per stream
 };
 
 enum class Status { pass, fail, needs_redshift, skipped };
