@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <csignal>
@@ -312,6 +313,41 @@ std::pair<int, std::string> run_program(const std::filesystem::path& directory, 
     return {WEXITSTATUS(status), redsink_test::read_file(output.string())};
 }
 
+// Starts the program with the properties file `file`, its output to `output` (truncated), with
+// this process's environment and `extra` before it.
+pid_t spawn_program(const std::filesystem::path& file, const std::filesystem::path& output,
+                    std::vector<std::string> extra = {}) {
+    const auto given = extra.size();
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        const std::string_view text(*entry);
+        const auto name = text.substr(0, text.find('=') + 1);
+        if (std::none_of(extra.begin(), extra.begin() + static_cast<std::ptrdiff_t>(given),
+                         [&](const std::string& mine) { return mine.starts_with(name); }))
+            extra.emplace_back(text);
+    }
+    std::vector<char*> envp;
+    for (auto& entry : extra) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::string program = REDSINK_CONNECTOR_PROGRAM, path = file.string();
+    std::array<char*, 3> argv{program.data(), path.data(), nullptr};
+    pid_t child = -1;
+    const int failed = ::posix_spawn(&child, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(failed == 0);
+    return child;
+}
+
+// Waits for `child` to exit; how long it took.
+std::chrono::milliseconds wait_exit(pid_t child, int& status) {
+    const auto from = std::chrono::steady_clock::now();
+    ::waitpid(child, &status, 0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - from);
+}
+
 // A TCP port on this host that nothing listens on: bound, then closed.
 int closed_port() {
     const int socket = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -431,29 +467,14 @@ TEST_CASE("the connector program stops within shutdown.timeout.ms with the datab
         std::ofstream(path) << "connection.hostname=127.0.0.1\nconnection.port=" << port
                             << "\nconnection.username=u\nconnection.database=d\nbootstrap.servers=127.0.0.1:1\n"
                             << "topics=a.b.customers\nshutdown.timeout.ms=" << timeout_ms << "\n";
-        const auto output = directory / "out.txt";
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-        std::string program = REDSINK_CONNECTOR_PROGRAM, file = path.string();
-        std::array<char*, 3> argv{program.data(), file.data(), nullptr};
-        pid_t child = -1;
-        REQUIRE(::posix_spawn(&child, program.c_str(), &actions, nullptr, argv.data(), environ) == 0);
-        posix_spawn_file_actions_destroy(&actions);
-        return child;
-    };
-    const auto waited = [](pid_t child, int& status) {
-        const auto from = std::chrono::steady_clock::now();
-        ::waitpid(child, &status, 0);
-        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - from);
+        return spawn_program(path, directory / "out.txt");
     };
     // The sink's start retries the database (a 5-minute budget); SIGTERM: given up at 3/4 of the timeout.
     auto child = start(2000);
     std::this_thread::sleep_for(1s);
     ::kill(child, SIGTERM);
     int status = 0;
-    const auto took = waited(child, status);
+    const auto took = wait_exit(child, status);
     const auto text = redsink_test::read_file((directory / "out.txt").string());
     INFO(text << "\nstopped in " << took.count() << " ms");
     CHECK(took < 2500ms);
@@ -468,10 +489,67 @@ TEST_CASE("the connector program stops within shutdown.timeout.ms with the datab
     ::kill(child, SIGTERM);
     std::this_thread::sleep_for(300ms);
     ::kill(child, SIGINT);
-    const auto second = waited(child, status);
+    const auto second = wait_exit(child, status);
     INFO("the second signal: " << second.count() << " ms");
     CHECK(second < 1000ms);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 130);
+    std::filesystem::remove_all(directory);
+}
+
+TEST_CASE(
+    "the connector program: SIGTERM while a batch waits on a lock exits at shutdown.timeout.ms; nothing "
+    "uncommitted is acknowledged",
+    "[kafka]") {
+    redsink_test::kafka::MockCluster cluster;
+    auto table = inventory_tables()[0];
+    table.table = "e2e_stop_customers";
+    table.partitions = 1;
+    redsink_test::drop_table(table.table);
+    TableStream stream(cluster, table, 5);
+    cluster.create_topic(stream.topic(), 1);
+    stream.produce(200, 100);
+    const auto directory =
+        std::filesystem::temp_directory_path() / fmt::format("redsink-connector-lock-{}", ::getpid());
+    std::filesystem::create_directories(directory);
+    const auto path = directory / "c.properties";
+    std::ofstream(path) << "table.schema=" << redsink_test::sink_schema << "\ndialect=postgres\nbatch.rows=50\n"
+                        << "bootstrap.servers=" << cluster.bootstraps()
+                        << "\ngroup.id=connector-lock\ntopics=" << stream.topic() << "\ntopic." << stream.topic()
+                        << ".table=" << table.table << "\n"
+                        << "shutdown.timeout.ms=2000\nprogress.interval.ms=300\nkafka.session.timeout.ms=6000\n"
+                        << "kafka.heartbeat.interval.ms=500\nkafka.fetch.wait.max.ms=50\n";
+    const auto output = directory / "out.txt";
+    const auto child =
+        spawn_program(path, output, {std::string("REDSINK_CONNINFO=") + std::getenv("REDSINK_TEST_CONNINFO")});
+    const auto committed = [&] { return cluster.committed("connector-lock", stream.topic(), 1); };
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    const auto written = [&] {
+        try {
+            return stream.table_rows() == stream.model() && committed() == stream.ends();
+        } catch (const std::exception&) {
+            return false;  // the table is created by the first batch
+        }
+    };
+    while (!written() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(200ms);
+    REQUIRE(written());
+    const auto before = stream.ends();
+    // The next batches wait on this lock (lock_timeout is a minute), past shutdown.timeout.ms.
+    auto locker = redsink_test::reader();
+    locker.exec("BEGIN");
+    locker.exec("LOCK TABLE " + redsink_test::qualified(table.table) + " IN ACCESS EXCLUSIVE MODE");
+    stream.produce(200, 100);
+    std::this_thread::sleep_for(1500ms);
+    ::kill(child, SIGTERM);
+    int status = 0;
+    const auto took = wait_exit(child, status);
+    locker.exec("ROLLBACK");
+    const auto text = redsink_test::read_file(output.string());
+    INFO(text << "\nstopped in " << took.count() << " ms");
+    CHECK(took < 2700ms);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK_THAT(text, Catch::Contains("shutdown.timeout.ms spent: exiting now"));
+    CHECK(committed() == before);
     std::filesystem::remove_all(directory);
 }
