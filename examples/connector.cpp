@@ -4,28 +4,34 @@
 //
 //     redsink_connector connector.properties
 //
+//     redsink_connector --check connector.properties   # or --help, --version
+//
 // docs/connector.md lists the properties and shows how to add a table. SIGTERM or SIGINT stops it
-// gracefully: every sink flushed, the offsets committed, the group left.
+// within shutdown.timeout.ms: every sink flushed, the offsets of what was committed committed, the
+// group left; a second signal exits at once.
+#include "connector_properties.hpp"
+
+#include <unistd.h>
+
 #include <redsink/kafka.hpp>
 #include <redsink/redsink.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
-#include <fstream>
-#include <functional>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
-#include <sstream>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace inventory {
@@ -52,152 +58,8 @@ struct Address {
 
 namespace {
 
-// ---- configuration ------------------------------------------------------------------------------
-
-class ConfigError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-using Properties = std::map<std::string, std::string>;
-
-// Kafka Connect's .properties: key=value (or key: value) lines, # and ! comments.
-Properties read_properties(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw ConfigError("cannot read the properties file " + path);
-    Properties out;
-    std::string line;
-    int number = 0;
-    while (std::getline(in, line)) {
-        ++number;
-        const auto first = line.find_first_not_of(" \t\r");
-        if (first == std::string::npos || line[first] == '#' || line[first] == '!') continue;
-        const auto split = line.find_first_of("=:", first);
-        if (split == std::string::npos) throw ConfigError(path + ":" + std::to_string(number) + ": expected key=value");
-        const auto trim = [](std::string text) {
-            const auto begin = text.find_first_not_of(" \t\r");
-            const auto end = text.find_last_not_of(" \t\r");
-            return begin == std::string::npos ? std::string() : text.substr(begin, end - begin + 1);
-        };
-        const auto key = trim(line.substr(first, split - first));
-        if (key == "connection.password")
-            throw ConfigError(path + ":" + std::to_string(number) +
-                              ": connection.password does not belong in the file: set REDSINK_CONNECTION_PASSWORD "
-                              "or connection.password.file");
-        out[key] = trim(line.substr(split + 1));
-    }
-    return out;
-}
-
-// REDSINK_INSERT_MODE overrides insert.mode, and so on: every property from the environment.
-void apply_environment(Properties& properties, char** environment) {
-    for (char** entry = environment; entry != nullptr && *entry != nullptr; ++entry) {
-        const std::string text = *entry;
-        const auto split = text.find('=');
-        if (text.rfind("REDSINK_", 0) != 0 || split == std::string::npos || text.rfind("REDSINK_CONNINFO", 0) == 0)
-            continue;
-        std::string key;
-        for (const char c : text.substr(8, split - 8)) key += c == '_' ? '.' : static_cast<char>(std::tolower(c));
-        properties[key] = text.substr(split + 1);
-    }
-}
-
-std::string required(const Properties& properties, const std::string& key) {
-    const auto at = properties.find(key);
-    if (at == properties.end() || at->second.empty()) throw ConfigError("the property " + key + " is missing");
-    return at->second;
-}
-
-std::string optional_property(const Properties& properties, const std::string& key, std::string fallback) {
-    const auto at = properties.find(key);
-    return at == properties.end() || at->second.empty() ? fallback : at->second;
-}
-
-std::string one_of(const Properties& properties, const std::string& key, const std::string& fallback,
-                   std::initializer_list<const char*> allowed) {
-    const auto value = optional_property(properties, key, fallback);
-    std::string list;
-    for (const auto* option : allowed) {
-        if (value == option) return value;
-        list += (list.empty() ? "" : ", ") + std::string(option);
-    }
-    throw ConfigError("the property " + key + " is \"" + value + "\"; expected one of " + list);
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> out;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ','))
-        if (const auto begin = item.find_first_not_of(" \t"); begin != std::string::npos)
-            out.push_back(item.substr(begin, item.find_last_not_of(" \t") - begin + 1));
-    return out;
-}
-
-struct Settings {
-    redsink::ConnectionConfig connection;
-    std::string schema;
-    std::string dialect;      // redshift | postgres
-    std::string insert_mode;  // insert | upsert
-    bool delete_enabled = false;
-    std::string evolution;  // none | basic
-    std::size_t tasks = 1;
-    std::size_t batch_rows = 10'000;
-    redsink::kafka::ConnectorOptions kafka;
-    std::vector<std::string> topics;
-    std::map<std::string, std::string> tables;  // topic -> table
-    std::chrono::milliseconds progress_interval{5000};
-};
-
-Settings settings_from(const Properties& properties) {
-    Settings out;
-    if (properties.contains("connection.hostname") || !std::getenv("REDSINK_CONNINFO")) {
-        out.connection.host = required(properties, "connection.hostname");
-        out.connection.port = optional_property(properties, "connection.port", "5439");
-        out.connection.user = required(properties, "connection.username");
-        out.connection.database = required(properties, "connection.database");
-        out.connection.sslmode = optional_property(properties, "connection.sslmode", "");
-        if (const auto file = optional_property(properties, "connection.password.file", ""); !file.empty()) {
-            std::ifstream in(file);
-            if (!in) throw ConfigError("cannot read connection.password.file " + file);
-            std::getline(in, out.connection.password);
-        } else if (properties.contains("connection.password")) {
-            out.connection.password = properties.at("connection.password");  // from the environment
-        }
-    } else {
-        out.connection = redsink::ConnectionConfig::from_env();  // REDSINK_CONNINFO
-    }
-    out.connection.application_name = optional_property(properties, "name", "redsink-connector");
-    out.schema = optional_property(properties, "table.schema", "public");
-    out.dialect = one_of(properties, "dialect", "redshift", {"redshift", "postgres"});
-    out.insert_mode = one_of(properties, "insert.mode", "upsert", {"insert", "upsert"});
-    out.delete_enabled = one_of(properties, "delete.enabled", "true", {"true", "false"}) == "true";
-    out.evolution = one_of(properties, "schema.evolution", "basic", {"none", "basic"});
-    const auto number = [&](const std::string& key, const std::string& fallback) {
-        const auto text = optional_property(properties, key, fallback);
-        try {
-            std::size_t used = 0;
-            const auto value = std::stoul(text, &used);
-            if (used == text.size() && value > 0) return static_cast<std::size_t>(value);
-        } catch (const std::exception&) {
-        }
-        throw ConfigError("the property " + key + " is \"" + text + "\"; expected a positive number");
-    };
-    out.tasks = number("tasks.max", "1");
-    out.batch_rows = number("batch.rows", "10000");
-    out.progress_interval = std::chrono::milliseconds(number("progress.interval.ms", "5000"));
-    out.kafka.properties["bootstrap.servers"] = required(properties, "bootstrap.servers");
-    out.kafka.properties["group.id"] = optional_property(properties, "group.id", "redsink-connector");
-    for (const auto& [key, value] : properties)
-        if (key.rfind("kafka.", 0) == 0) out.kafka.properties[key.substr(6)] = value;
-    out.topics = split_list(required(properties, "topics"));
-    for (const auto& topic : out.topics) {
-        // One table per topic, named after the topic's last part unless topic.<topic>.table says.
-        const auto rename = properties.find("topic." + topic + ".table");
-        out.tables[topic] = rename != properties.end() ? rename->second : topic.substr(topic.rfind('.') + 1);
-    }
-    return out;
-}
+using connector::ConfigError;
+using connector::Settings;
 
 // ---- sinks, by the settings ---------------------------------------------------------------------
 
@@ -255,12 +117,96 @@ struct HeldSink final : SinkHolder {
     S sink;
 };
 
-std::atomic<bool> stop_requested{false};
-extern "C" void on_signal(int) {
-    stop_requested.store(true);
+// ---- the log -------------------------------------------------------------------------------------
+
+enum class Level { info, warn, error };
+
+// One line: a UTC timestamp, the level, the table when there is one. INFO on stdout, the rest on
+// stderr. Nothing logged holds the password (the connection is logged redacted).
+void log(Level level, const std::string& table, const std::string& message) {
+    const auto now = std::chrono::system_clock::now();
+    const auto seconds = std::chrono::system_clock::to_time_t(now);
+    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    std::array<char, 32> stamp{};
+    std::strftime(stamp.data(), stamp.size(), "%Y-%m-%dT%H:%M:%S", &utc);
+    const char* name = level == Level::info ? "INFO" : level == Level::warn ? "WARN" : "ERROR";
+    std::FILE* out = level == Level::info ? stdout : stderr;
+    std::fprintf(out, "%s.%03lldZ %-5s %s%s%s%s\n", stamp.data(), static_cast<long long>(millis), name,
+                 table.empty() ? "" : "[", table.c_str(), table.empty() ? "" : "] ", message.c_str());
+    std::fflush(out);
+}
+void log(Level level, const std::string& message) {
+    log(level, "", message);
 }
 
-void print_progress(redsink::kafka::Connector& connector) {
+// The table an error names, of those the settings write to.
+std::string table_of(const Settings& settings, const std::string& text) {
+    for (const auto& [topic, table] : settings.tables)
+        if (const auto name = settings.schema + "." + table; text.find(name) != std::string::npos) return name;
+    return {};
+}
+
+// ---- stopping ------------------------------------------------------------------------------------
+
+// Exit codes (docs/connector.md, --help).
+constexpr int exit_stopped = 0, exit_failed = 1, exit_config = 2, exit_fenced = 3;
+
+std::atomic<int> signals{0};
+extern "C" void on_signal(int signal) {
+    if (signals.fetch_add(1) == 0) return;
+    // A second signal: at once, nothing more flushed or committed (what is not committed is read again).
+    constexpr char message[] = "second signal: exiting at once\n";
+    (void)!::write(2, message, sizeof message - 1);
+    ::_exit(128 + signal);
+}
+
+// After the first signal: at shutdown.timeout.ms minus a margin (a quarter, at most 5 s) whatever
+// waits to be tried again gives up (SinkOptions::stop), leaving the margin to commit offsets and
+// leave the group; at shutdown.timeout.ms the process exits (1) whatever it is doing.
+class ShutdownClock {
+public:
+    explicit ShutdownClock(std::chrono::milliseconds timeout)
+        : thread_([this, timeout](std::stop_token done) { watch(done, timeout); }) {}
+    [[nodiscard]] std::stop_token give_up() const { return give_up_.get_token(); }
+    [[nodiscard]] bool gave_up() const { return give_up_.stop_requested(); }
+
+private:
+    void watch(const std::stop_token& done, std::chrono::milliseconds timeout) {
+        using namespace std::chrono_literals;
+        while (signals.load() == 0) {
+            if (done.stop_requested()) return;
+            std::this_thread::sleep_for(20ms);
+        }
+        const auto signalled = std::chrono::steady_clock::now();
+        log(Level::info, "signal: stopping within shutdown.timeout.ms (" + std::to_string(timeout.count()) +
+                             " ms); a second signal exits at once");
+        const auto margin = std::min<std::chrono::milliseconds>(timeout / 4, 5s);
+        const auto wait_until = [&](std::chrono::steady_clock::time_point when) {
+            while (std::chrono::steady_clock::now() < when) {
+                if (done.stop_requested()) return false;
+                std::this_thread::sleep_for(10ms);
+            }
+            return true;
+        };
+        if (!wait_until(signalled + timeout - margin)) return;
+        log(Level::warn,
+            "shutdown.timeout.ms nearly spent: giving up what waits to be tried again (not committed, "
+            "so not acknowledged: read again at the next start)");
+        give_up_.request_stop();
+        if (!wait_until(signalled + timeout)) return;
+        log(Level::error, "shutdown.timeout.ms spent: exiting now");
+        std::_Exit(exit_failed);
+    }
+
+    std::stop_source give_up_;
+    std::jthread thread_;  // last: stopped and joined before the stop source goes
+};
+
+// ---- running -------------------------------------------------------------------------------------
+
+void log_progress(redsink::kafka::Connector& connector) {
     const auto progress = connector.progress();
     std::string last = "never";
     if (progress.last_commit) {
@@ -268,24 +214,35 @@ void print_progress(redsink::kafka::Connector& connector) {
                                                                                *progress.last_commit);
         last = std::to_string(ago.count()) + " ms ago";
     }
-    std::printf("progress: %llu events, %.0f events/s, %llu offset commits (last %s)",
-                static_cast<unsigned long long>(progress.messages), progress.messages_per_second,
-                static_cast<unsigned long long>(progress.offset_commits), last.c_str());
-    for (const auto& [where, partition] : progress.partitions) {
-        if (partition.lag >= 0)
-            std::printf(", %s[%d] lag %lld", where.topic.c_str(), where.partition,
-                        static_cast<long long>(partition.lag));
-        else
-            std::printf(", %s[%d] lag unknown", where.topic.c_str(), where.partition);
-    }
-    if (progress.consumer_errors > 0) std::printf(", last consumer error: %s", progress.last_consumer_error.c_str());
-    std::printf("\n");
-    std::fflush(stdout);
+    std::array<char, 256> head{};
+    std::snprintf(head.data(), head.size(), "progress: %llu events, %.0f events/s, %llu offset commits (last %s)",
+                  static_cast<unsigned long long>(progress.messages), progress.messages_per_second,
+                  static_cast<unsigned long long>(progress.offset_commits), last.c_str());
+    std::string line = head.data();
+    for (const auto& [where, partition] : progress.partitions)
+        line += ", " + where.topic + "[" + std::to_string(where.partition) + "] lag " +
+                (partition.lag >= 0 ? std::to_string(partition.lag) : std::string("unknown"));
+    if (progress.partitions.empty())
+        line +=
+            "; no partitions assigned: waiting for the group to assign partitions (after a crash, up to "
+            "kafka.session.timeout.ms until the group drops the old member)";
+    if (progress.consumer_errors > 0) line += ", last consumer error: " + progress.last_consumer_error;
+    log(Level::info, line);
 }
 
-int run(const Settings& settings) {
+// Runs until a signal; 0 when the stop flushed and committed everything, else the error is thrown.
+int run(const Settings& settings, const ShutdownClock& clock) {
     std::vector<std::unique_ptr<SinkHolder>> sinks;
-    redsink::kafka::Connector connector(settings.kafka);
+    std::optional<redsink::kafka::Connector> connector;
+    try {
+        connector.emplace(settings.kafka);
+    } catch (const redsink::kafka::KafkaError& error) {
+        throw ConfigError(error.what());
+    }
+    log(Level::info, "writing to " + settings.connection.redacted() + " (" + settings.dialect + ", insert.mode=" +
+                         settings.insert_mode + ", delete.enabled=" + (settings.delete_enabled ? "true" : "false") +
+                         ", schema.evolution=" + settings.evolution + ", tasks.max=" + std::to_string(settings.tasks) +
+                         ")");
     for (const auto& topic : settings.topics) {
         const auto& table = settings.tables.at(topic);
         with_record(topic.substr(topic.rfind('.') + 1), [&]<class Record, class Key>() {
@@ -296,50 +253,187 @@ int run(const Settings& settings) {
                 options.table = table;
                 options.tasks = settings.tasks;
                 options.batch_rows = settings.batch_rows;
+                options.stop = clock.give_up();
                 auto held = std::make_unique<HeldSink<S>>(settings.connection, options);
-                connector.route<Record>(topic, held->sink);
+                connector->route<Record>(topic, held->sink);
                 sinks.push_back(std::move(held));
             });
         });
-        std::printf("%s -> %s.%s\n", topic.c_str(), settings.schema.c_str(), table.c_str());
+        log(Level::info, settings.schema + "." + table, topic + " -> " + settings.schema + "." + table);
     }
-    std::printf("writing to %s (%s, insert.mode=%s, delete.enabled=%s, schema.evolution=%s, tasks.max=%zu)\n",
-                settings.connection.redacted().c_str(), settings.dialect.c_str(), settings.insert_mode.c_str(),
-                settings.delete_enabled ? "true" : "false", settings.evolution.c_str(), settings.tasks);
-    std::fflush(stdout);
-    connector.start();
-    auto next_progress = std::chrono::steady_clock::now() + settings.progress_interval;
-    while (!stop_requested.load()) {
-        connector.poll();
-        if (std::chrono::steady_clock::now() >= next_progress) {
-            print_progress(connector);
+    connector->start();
+    log(Level::info,
+        "consuming " + std::to_string(settings.topics.size()) + " topics; waiting for the group to assign partitions");
+    const auto now = [] { return std::chrono::steady_clock::now(); };
+    auto next_progress = now() + settings.progress_interval;
+    auto next_assignment_check = now();
+    bool assigned = false;
+    while (signals.load() == 0) {
+        connector->poll();
+        if (now() >= next_assignment_check) {
+            next_assignment_check = now() + std::chrono::milliseconds(200);
+            if (const bool held = !connector->assignment().empty(); held != assigned) {
+                assigned = held;
+                log(Level::info,
+                    held ? "partitions assigned" : "no partitions: waiting for the group to assign partitions");
+            }
+        }
+        if (now() >= next_progress) {
+            log_progress(*connector);
             next_progress += settings.progress_interval;
         }
     }
-    std::printf("stopping: flushing the sinks and committing offsets\n");
-    connector.close();
-    print_progress(connector);
-    return 0;
+    log(Level::info, "stopping: flushing the sinks and committing offsets (within shutdown.timeout.ms)");
+    connector->close();
+    log_progress(*connector);
+    log(Level::info, "stopped: everything read is committed, and its offsets");
+    return exit_stopped;
+}
+
+// ---- --check -------------------------------------------------------------------------------------
+
+// Connects to the database and checks what each table's sink will need of it, then reads the
+// topics' metadata from Kafka. 0 when everything is ready, 1 when something is not.
+int check(const Settings& settings) {
+    int problems = 0;
+    const auto report = [&](bool good, const std::string& what, const std::string& detail) {
+        if (!good) ++problems;
+        std::printf("%-6s %s%s%s\n", good ? "ok" : "FAILED", what.c_str(), detail.empty() ? "" : ": ", detail.c_str());
+    };
+    for (const auto& topic : settings.topics) with_record(topic.substr(topic.rfind('.') + 1), []<class, class>() {});
+    std::printf("properties: ok\n");
+    try {
+        auto config = settings.connection;
+        if (!config.connect_timeout) config.connect_timeout = 10;
+        redsink::pq::Connection conn(config);
+        report(true, "database " + settings.connection.redacted(), "connected");
+        for (const auto& topic : settings.topics) {
+            const auto target = redsink::sql::TableRef::make(settings.schema, settings.tables.at(topic));
+            try {
+                // What the sink's start will check (Sink's preflight), for the policies the properties name.
+                const auto state = redsink::inspect_table(conn, target);
+                const bool missing = state.columns.empty();
+                if (missing && settings.evolution == "none")
+                    throw std::runtime_error("the table is missing, and schema.evolution=none does not create it");
+                const bool upsert = settings.insert_mode == "upsert";
+                const bool on_conflict =
+                    upsert && settings.dialect == "postgres" && (missing || !state.primary_key.empty());
+                redsink::PrivilegeNeeds needs;
+                needs.creates_table = missing;
+                needs.stages = needs.reads = upsert || settings.delete_enabled;
+                needs.deletes = settings.delete_enabled || (upsert && !on_conflict);
+                needs.updates = on_conflict;
+                needs.lock_table = settings.dialect == "redshift";
+                redsink::check_privileges(conn, target, state, needs);
+                report(true, "table " + target.display(), missing ? "will be created" : "privileges");
+            } catch (const std::exception& error) {
+                report(false, "table " + target.display(), error.what());
+            }
+        }
+    } catch (const std::exception& error) {
+        report(false, "database " + settings.connection.redacted(), error.what());
+    }
+    try {
+        auto conf = redsink::kafka::detail::make_conf(settings.kafka.properties);
+        std::array<char, 512> reason{};
+        const redsink::kafka::detail::Handle handle(
+            rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), reason.data(), reason.size()));
+        if (!handle) throw redsink::kafka::KafkaError(std::string("cannot create the consumer: ") + reason.data());
+        conf.release();
+        const rd_kafka_metadata_t* metadata = nullptr;
+        redsink::kafka::detail::check(rd_kafka_metadata(handle.get(), 1, nullptr, &metadata, 10'000),
+                                      "reading the topics' metadata");
+        report(true, "kafka " + settings.kafka.properties.at("bootstrap.servers"),
+               std::to_string(metadata->broker_cnt) + " brokers");
+        for (const auto& topic : settings.topics) {
+            std::string found = "missing";
+            for (int i = 0; i < metadata->topic_cnt; ++i)
+                if (topic == metadata->topics[i].topic)
+                    found = metadata->topics[i].err != RD_KAFKA_RESP_ERR_NO_ERROR
+                                ? rd_kafka_err2str(metadata->topics[i].err)
+                                : std::to_string(metadata->topics[i].partition_cnt) + " partitions";
+            report(found.find("partitions") != std::string::npos, "topic " + topic, found);
+        }
+        rd_kafka_metadata_destroy(metadata);
+    } catch (const std::exception& error) {
+        report(false, "kafka " + settings.kafka.properties.at("bootstrap.servers"), error.what());
+    }
+    std::printf("%s\n", problems == 0 ? "ready" : "not ready");
+    return problems == 0 ? 0 : exit_failed;
+}
+
+// ---- --help --------------------------------------------------------------------------------------
+
+void help(const char* program) {
+    std::printf(
+        "usage: %s CONNECTOR.properties     run the connector until SIGTERM or SIGINT\n"
+        "       %s --check CONNECTOR.properties   check the properties, the database and Kafka, and exit\n"
+        "       %s --help | --version\n\n"
+        "Streams Debezium topics from Kafka into Redshift or PostgreSQL, a table per topic (docs/connector.md).\n"
+        "Every property can also come from the environment, over the file: REDSINK_ and its name in capitals\n"
+        "with _ for . (REDSINK_INSERT_MODE=insert); the password only from REDSINK_CONNECTION_PASSWORD or\n"
+        "connection.password.file. Unknown properties are errors.\n\nproperties (default; Kafka Connect's):\n",
+        program, program, program);
+    for (const auto& spec : connector::property_table) {
+        std::printf("  %-26s %s", std::string(spec.name).c_str(), std::string(spec.meaning).c_str());
+        if (!spec.alias.empty()) std::printf("; also as %s", std::string(spec.alias).c_str());
+        if (!spec.fallback.empty()) std::printf("; default %s", std::string(spec.fallback).c_str());
+        if (!spec.connect.empty()) std::printf("; Connect: %s", std::string(spec.connect).c_str());
+        std::printf("\n");
+    }
+    std::printf(
+        "  %-26s any librdkafka consumer property\n  %-26s the table a topic goes into; default its last part\n\n"
+        "exit codes:\n"
+        "  0  stopped by SIGTERM or SIGINT: everything read written and its offsets committed (--check: ready)\n"
+        "  1  a failure while running, or a stop that had to give up what it could not write within\n"
+        "     shutdown.timeout.ms (read again at the next start) (--check: not ready)\n"
+        "  2  a configuration error: the properties, the environment, the command line\n"
+        "  3  fenced: a newer instance took over the tables\n"
+        "  128+signal  a second SIGTERM or SIGINT: exited at once (143, 130)\n",
+        "kafka.<property>", "topic.<topic>.table");
 }
 
 }  // namespace
 
 int main(int argc, char** argv, char** environment) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s CONNECTOR.properties (docs/connector.md)\n", argv[0]);
-        return 2;
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+        help(argv[0]);
+        return 0;
     }
-    std::signal(SIGTERM, on_signal);
-    std::signal(SIGINT, on_signal);
+    if (args.size() == 1 && args[0] == "--version") {
+        std::printf("redsink_connector %s\n", REDSINK_VERSION);
+        return 0;
+    }
+    const bool checking = args.size() == 2 && args[0] == "--check";
+    if (!checking && (args.size() != 1 || args[0].starts_with("-"))) {
+        std::fprintf(stderr, "usage: %s [--check] CONNECTOR.properties, or --help (docs/connector.md)\n", argv[0]);
+        return exit_config;
+    }
+    std::optional<Settings> settings;
     try {
-        auto properties = read_properties(argv[1]);
-        apply_environment(properties, environment);
-        return run(settings_from(properties));
+        auto properties = connector::read_properties(args.back());
+        connector::apply_environment(properties, environment);
+        settings = connector::settings_from(properties);
+        if (checking) return check(*settings);
+        std::signal(SIGTERM, on_signal);
+        std::signal(SIGINT, on_signal);
+        const ShutdownClock clock(settings->shutdown_timeout);
+        try {
+            return run(*settings, clock);
+        } catch (...) {
+            if (clock.gave_up())
+                log(Level::error, "the stop gave up what it could not write within shutdown.timeout.ms");
+            throw;
+        }
     } catch (const ConfigError& error) {
-        std::fprintf(stderr, "configuration: %s\n", error.what());
-        return 2;
+        log(Level::error, std::string("configuration: ") + error.what());
+        return exit_config;
+    } catch (const redsink::Error& error) {
+        log(Level::error, settings ? table_of(*settings, error.what()) : "", error.what());
+        return error.kind() == redsink::ErrorKind::fenced ? exit_fenced : exit_failed;
     } catch (const std::exception& error) {
-        std::fprintf(stderr, "error: %s\n", error.what());
-        return 1;
+        log(Level::error, settings ? table_of(*settings, error.what()) : "", error.what());
+        return exit_failed;
     }
 }

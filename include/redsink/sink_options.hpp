@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,11 @@ struct SinkOptions {
     int max_attempts = 0;                          // per batch, counting the first; 0: as many as retry_budget allows
     std::chrono::milliseconds retry_backoff{100};  // doubling up to retry_backoff_max, half of it random
     std::chrono::milliseconds retry_backoff_max{10'000};
+    // Once requested, nothing waits to be tried again: the start (or a claim) throws its last
+    // error, and a batch waiting for its next attempt is given up unacknowledged and stops the
+    // sink with an ErrorKind::other error (a program's bounded shutdown, docs/connector.md).
+    // Attempts already running finish; a first attempt still runs.
+    std::stop_token stop{};
     // Set on every session: a statement taking longer is canceled and its batch tried again (0:
     // none). On Redshift it also bounds waiting for a lock.
     std::chrono::milliseconds statement_timeout{900'000};

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -312,6 +313,41 @@ TEST_CASE("SIGTERM mid-stream: flush, commit, leave; the restart appends every e
     }
     // Appended: a row per event, none twice.
     CHECK(table_rows("kafka_sigterm") == model_rows(stream.model()));
+}
+
+TEST_CASE("a stop while the database refuses: the batch is given up, only what was committed is", "[kafka]") {
+    MockCluster cluster;
+    cluster.create_topic(topic, 2);
+    CustomerStream stream(cluster, topic, 2, 15);
+    stream.produce_creates(500);
+    redsink_test::drop_table("kafka_give_up");
+    std::stop_source stop;
+    auto options = options_for("kafka_give_up");
+    options.lock_timeout = 100ms;  // each attempt fails on the lock below, and is tried again
+    options.stop = stop.get_token();
+    AppendSink sink(redsink_test::test_config(), options);
+    redsink::kafka::Connector connector({.properties = cluster.consumer("give_up")});
+    connector.route<Customer>(topic, sink);
+    REQUIRE(poll_until(connector, [&] { return caught_up(connector.progress(), stream); }));
+    const auto committed = stream.ends();
+    auto locker = redsink_test::reader();
+    locker.exec("BEGIN");
+    locker.exec("LOCK TABLE " + redsink_test::qualified("kafka_give_up") + " IN ACCESS EXCLUSIVE MODE");
+    stream.produce_creates(300);
+    REQUIRE(poll_until(connector, [&] { return connector.progress().messages == 800; }));
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(500ms);
+        stop.request_stop();
+    });
+    const auto from = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH(connector.close(), Catch::Contains("the sink was stopped (SinkOptions::stop)"));
+    CHECK(std::chrono::steady_clock::now() - from < 5s);
+    stopper.join();
+    locker.exec("ROLLBACK");
+    CHECK(sink.stats().events_pending > 0);
+    // Nothing of what was given up is acknowledged: the group's offsets are where they were.
+    CHECK(cluster.committed("give_up", topic, 2) == committed);
+    CHECK(table_rows("kafka_give_up").size() == 500);
 }
 
 TEST_CASE("exactly_once: a partition starts after the table's positions, whatever the group's offsets", "[kafka]") {

@@ -9,10 +9,15 @@
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -24,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -291,5 +297,259 @@ TEST_CASE("the connector program refuses a password in its properties file, and 
     const auto [code3, text3] = run(connection + "bootstrap.servers=x\ntopics=a.b.invoices\n");
     CHECK(code3 == 2);
     CHECK_THAT(text3, Catch::Contains("no record for the source table invoices"));
+    std::filesystem::remove_all(directory);
+}
+
+namespace {
+
+// Runs the program with `args` and `environment` added to this process's, its output to a file;
+// the exit code and the output.
+std::pair<int, std::string> run_program(const std::filesystem::path& directory, const std::string& args,
+                                        const std::string& environment = "") {
+    const auto output = directory / "out.txt";
+    const auto command =
+        fmt::format("env {} {} {} > {} 2>&1", environment, REDSINK_CONNECTOR_PROGRAM, args, output.string());
+    const int status = std::system(command.c_str());
+    return {WEXITSTATUS(status), redsink_test::read_file(output.string())};
+}
+
+// Starts the program with the properties file `file`, its output to `output` (truncated), with
+// this process's environment and `extra` before it.
+pid_t spawn_program(const std::filesystem::path& file, const std::filesystem::path& output,
+                    std::vector<std::string> extra = {}) {
+    const auto given = extra.size();
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        const std::string_view text(*entry);
+        const auto name = text.substr(0, text.find('=') + 1);
+        if (std::none_of(extra.begin(), extra.begin() + static_cast<std::ptrdiff_t>(given),
+                         [&](const std::string& mine) { return mine.starts_with(name); }))
+            extra.emplace_back(text);
+    }
+    std::vector<char*> envp;
+    for (auto& entry : extra) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::string program = REDSINK_CONNECTOR_PROGRAM, path = file.string();
+    std::array<char*, 3> argv{program.data(), path.data(), nullptr};
+    pid_t child = -1;
+    const int failed = ::posix_spawn(&child, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(failed == 0);
+    return child;
+}
+
+// Waits for `child` to exit; how long it took.
+std::chrono::milliseconds wait_exit(pid_t child, int& status) {
+    const auto from = std::chrono::steady_clock::now();
+    ::waitpid(child, &status, 0);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - from);
+}
+
+// A TCP port on this host that nothing listens on: bound, then closed.
+int closed_port() {
+    const int socket = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(socket, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    socklen_t size = sizeof address;
+    REQUIRE(::getsockname(socket, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+    ::close(socket);
+    return ntohs(address.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("the connector program: unknown properties, bad values, the environment, --help and --version", "[kafka]") {
+    const auto directory = std::filesystem::temp_directory_path() / fmt::format("redsink-connector-cli-{}", ::getpid());
+    std::filesystem::create_directories(directory);
+    const auto path = (directory / "c.properties").string();
+    const std::string valid =
+        "connection.hostname=localhost\nconnection.username=u\nconnection.database=d\nbootstrap.servers=x\n";
+    const auto with = [&](const std::string& content, const std::string& environment = "") {
+        std::ofstream(path) << content;
+        return run_program(directory, path, environment);
+    };
+    // A misspelling: the error names the property and the closest known name.
+    for (const auto& [line, suggestion] : std::vector<std::pair<std::string, std::string>>{
+             {"delete.enable=true", "unknown property delete.enable; did you mean delete.enabled?"},
+             {"tasks.maxx=2", "unknown property tasks.maxx; did you mean tasks.max?"},
+             {"insert_mode=upsert", "unknown property insert_mode; did you mean insert.mode?"},
+             {"security.protocol=ssl", "did you mean kafka.security.protocol (a librdkafka property)?"},
+             {"topic.a.b.customers.tabel=x", "did you mean topic.<topic>.table?"},
+             {"frobnicate=1", "unknown property frobnicate (redsink_connector --help lists them)"}}) {
+        const auto [code, text] = with(valid + "topics=a.b.customers\n" + line + "\n");
+        INFO(text);
+        CHECK(code == 2);
+        CHECK_THAT(text, Catch::Contains(suggestion));
+        CHECK_THAT(text, Catch::Contains("ERROR"));
+    }
+    // Each enumerated property's bad value, and the numbers.
+    for (const auto& [line, message] : std::vector<std::pair<std::string, std::string>>{
+             {"dialect=mysql", "dialect is \"mysql\"; expected one of redshift, postgres"},
+             {"insert.mode=merge", "insert.mode is \"merge\"; expected one of insert, upsert"},
+             {"delete.enabled=yes", "delete.enabled is \"yes\"; expected one of true, false"},
+             {"schema.evolution=auto", "schema.evolution is \"auto\"; expected one of none, basic"},
+             {"tasks.max=0", "tasks.max is \"0\"; expected a positive number"},
+             {"shutdown.timeout.ms=soon", "shutdown.timeout.ms is \"soon\"; expected a positive number"},
+             {"batch.size=-1", "batch.rows is \"-1\"; expected a positive number"},  // Connect's name
+             {"batch.size=5\nbatch.rows=5", "batch.size and batch.rows are one property"},
+             {"kafka.fetch.wait.max.ms=never", "the property kafka.fetch.wait.max.ms was refused"}}) {
+        const auto [code, text] = with(valid + "topics=a.b.customers\n" + line + "\n");
+        INFO(text);
+        CHECK(code == 2);
+        CHECK_THAT(text, Catch::Contains(message));
+    }
+    // The environment over the file; a misspelled variable is an error, other tools' are not.
+    const auto [env_code, env_text] = with(valid + "topics=a.b.customers\ninsert.mode=upsert\n",
+                                           "REDSINK_INSERT_MODE=bogus REDSINK_JOBS=2 REDSINK_BUILD_DIR=/tmp");
+    CHECK(env_code == 2);
+    CHECK_THAT(env_text, Catch::Contains("insert.mode is \"bogus\""));
+    const auto [typo_code, typo_text] = with(valid + "topics=a.b.customers\n", "REDSINK_INSERT_MOD=insert");
+    CHECK(typo_code == 2);
+    CHECK_THAT(typo_text,
+               Catch::Contains("REDSINK_INSERT_MOD is no property's; did you mean REDSINK_INSERT_MODE (insert.mode)?"));
+    const auto [other_code, other_text] = with(valid + "topics=a.b.invoices\n", "REDSINK_JOBS=2");
+    CHECK(other_code == 2);
+    CHECK_THAT(other_text, Catch::Contains("no record for the source table invoices"));
+    // The command line.
+    const auto [help_code, help_text] = run_program(directory, "--help");
+    CHECK(help_code == 0);
+    for (const auto* name : {"connection.hostname", "also as batch.size", "shutdown.timeout.ms",
+                             "kafka.session.timeout.ms", "default 30000", "exit codes:", "fenced", "--check"})
+        CHECK_THAT(help_text, Catch::Contains(name));
+    const auto [version_code, version_text] = run_program(directory, "--version");
+    CHECK(version_code == 0);
+    CHECK_THAT(version_text, Catch::StartsWith("redsink_connector 0."));
+    CHECK(run_program(directory, "--frobnicate").first == 2);
+    CHECK(run_program(directory, "").first == 2);
+    std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("the connector program: --check reports the database and the topics", "[kafka]") {
+    redsink_test::kafka::MockCluster cluster;
+    cluster.create_topic("dbserver1.inventory.customers", 2);
+    const auto directory =
+        std::filesystem::temp_directory_path() / fmt::format("redsink-connector-check-{}", ::getpid());
+    std::filesystem::create_directories(directory);
+    const auto path = (directory / "c.properties").string();
+    const auto conninfo = fmt::format("REDSINK_CONNINFO='{}'", std::getenv("REDSINK_TEST_CONNINFO"));
+    const auto properties = fmt::format("table.schema={}\ndialect=postgres\nbootstrap.servers={}\n",
+                                        redsink_test::sink_schema, cluster.bootstraps());
+    std::ofstream(path) << properties << "topics=dbserver1.inventory.customers\n";
+    const auto [code, text] = run_program(directory, "--check " + path, conninfo);
+    INFO(text);
+    CHECK(code == 0);
+    CHECK_THAT(text, Catch::Contains("topic dbserver1.inventory.customers: 2 partitions"));
+    CHECK_THAT(text, Catch::Contains("ready"));
+    std::ofstream(path) << properties << "topics=dbserver1.inventory.customers,dbserver1.inventory.orders\n";
+    const auto [missing_code, missing_text] = run_program(directory, "--check " + path, conninfo);
+    INFO(missing_text);
+    CHECK(missing_code == 1);
+    CHECK_THAT(missing_text, Catch::Contains("topic dbserver1.inventory.orders: "));
+    CHECK_THAT(missing_text, Catch::Contains("not ready"));
+    std::ofstream(path) << properties << "topics=dbserver1.inventory.customers\ninsert.mode=merge\n";
+    CHECK(run_program(directory, "--check " + path, conninfo).first == 2);
+    std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("the connector program stops within shutdown.timeout.ms with the database down; a second signal at once",
+          "[kafka]") {
+    const auto directory =
+        std::filesystem::temp_directory_path() / fmt::format("redsink-connector-stop-{}", ::getpid());
+    std::filesystem::create_directories(directory);
+    const auto port = closed_port();
+    const auto start = [&](int timeout_ms) {
+        const auto path = directory / "c.properties";
+        std::ofstream(path) << "connection.hostname=127.0.0.1\nconnection.port=" << port
+                            << "\nconnection.username=u\nconnection.database=d\nbootstrap.servers=127.0.0.1:1\n"
+                            << "topics=a.b.customers\nshutdown.timeout.ms=" << timeout_ms << "\n";
+        return spawn_program(path, directory / "out.txt");
+    };
+    // The sink's start retries the database (a 5-minute budget); SIGTERM: given up at 3/4 of the timeout.
+    auto child = start(2000);
+    std::this_thread::sleep_for(1s);
+    ::kill(child, SIGTERM);
+    int status = 0;
+    const auto took = wait_exit(child, status);
+    const auto text = redsink_test::read_file((directory / "out.txt").string());
+    INFO(text << "\nstopped in " << took.count() << " ms");
+    CHECK(took < 2500ms);
+    CHECK(took >= 1000ms);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK_THAT(text, Catch::Contains("giving up what waits to be tried again"));
+    CHECK_THAT(text, Catch::Contains("stopped: SinkOptions::stop"));
+    // A second signal exits at once, 128 + its number.
+    child = start(60'000);
+    std::this_thread::sleep_for(500ms);
+    ::kill(child, SIGTERM);
+    std::this_thread::sleep_for(300ms);
+    ::kill(child, SIGINT);
+    const auto second = wait_exit(child, status);
+    INFO("the second signal: " << second.count() << " ms");
+    CHECK(second < 1000ms);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    std::filesystem::remove_all(directory);
+}
+
+TEST_CASE(
+    "the connector program: SIGTERM while a batch waits on a lock exits at shutdown.timeout.ms; nothing "
+    "uncommitted is acknowledged",
+    "[kafka]") {
+    redsink_test::kafka::MockCluster cluster;
+    auto table = inventory_tables()[0];
+    table.table = "e2e_stop_customers";
+    table.partitions = 1;
+    redsink_test::drop_table(table.table);
+    TableStream stream(cluster, table, 5);
+    cluster.create_topic(stream.topic(), 1);
+    stream.produce(200, 100);
+    const auto directory =
+        std::filesystem::temp_directory_path() / fmt::format("redsink-connector-lock-{}", ::getpid());
+    std::filesystem::create_directories(directory);
+    const auto path = directory / "c.properties";
+    std::ofstream(path) << "table.schema=" << redsink_test::sink_schema << "\ndialect=postgres\nbatch.rows=50\n"
+                        << "bootstrap.servers=" << cluster.bootstraps()
+                        << "\ngroup.id=connector-lock\ntopics=" << stream.topic() << "\ntopic." << stream.topic()
+                        << ".table=" << table.table << "\n"
+                        << "shutdown.timeout.ms=2000\nprogress.interval.ms=300\nkafka.session.timeout.ms=6000\n"
+                        << "kafka.heartbeat.interval.ms=500\nkafka.fetch.wait.max.ms=50\n";
+    const auto output = directory / "out.txt";
+    const auto child =
+        spawn_program(path, output, {std::string("REDSINK_CONNINFO=") + std::getenv("REDSINK_TEST_CONNINFO")});
+    const auto committed = [&] { return cluster.committed("connector-lock", stream.topic(), 1); };
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    const auto written = [&] {
+        try {
+            return stream.table_rows() == stream.model() && committed() == stream.ends();
+        } catch (const std::exception&) {
+            return false;  // the table is created by the first batch
+        }
+    };
+    while (!written() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(200ms);
+    REQUIRE(written());
+    const auto before = stream.ends();
+    // The next batches wait on this lock (lock_timeout is a minute), past shutdown.timeout.ms.
+    auto locker = redsink_test::reader();
+    locker.exec("BEGIN");
+    locker.exec("LOCK TABLE " + redsink_test::qualified(table.table) + " IN ACCESS EXCLUSIVE MODE");
+    stream.produce(200, 100);
+    std::this_thread::sleep_for(1500ms);
+    ::kill(child, SIGTERM);
+    int status = 0;
+    const auto took = wait_exit(child, status);
+    locker.exec("ROLLBACK");
+    const auto text = redsink_test::read_file(output.string());
+    INFO(text << "\nstopped in " << took.count() << " ms");
+    CHECK(took < 2700ms);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK_THAT(text, Catch::Contains("shutdown.timeout.ms spent: exiting now"));
+    CHECK(committed() == before);
     std::filesystem::remove_all(directory);
 }

@@ -90,6 +90,9 @@ public:
 
     [[nodiscard]] pq::Connection& connection() noexcept { return executor_.connection(); }
 
+    // SinkOptions::stop: once requested, a batch waiting to be tried again is given up at once.
+    void give_up_on(std::stop_token stop) { give_up_ = std::move(stop); }
+
     // Reduces and writes the batch; `result` counts what happened, also when it throws the error
     // (with the table, the batch's events and the attempts) or Abandoned.
     void apply(const EncodedBatch& batch, ApplyResult& result, std::stop_token stop) {
@@ -166,12 +169,27 @@ public:
                     throw located_error;
                 }
                 ++result.retries;
-                if (!wait_for_retry(*delay, stop)) throw Abandoned{};
+                if (!wait(*delay, stop)) {
+                    if (stop.stop_requested()) throw Abandoned{};
+                    // SinkOptions::stop: the batch is given up, unacknowledged, and the sink stops.
+                    throw Error(ErrorKind::other, error.sqlstate(), error.message(), error.detail(),
+                                error.context() + "; given up after " + describe_attempts(attempt, elapsed) +
+                                    ": the sink was stopped (SinkOptions::stop)");
+                }
             }
         }
     }
 
 private:
+    // Waits before the next attempt, cut short by the worker's stop or SinkOptions::stop.
+    bool wait(std::chrono::milliseconds delay, const std::stop_token& stop) const {
+        if (!give_up_.stop_possible()) return wait_for_retry(delay, stop);
+        std::stop_source either;
+        const std::stop_callback by_worker(stop, [&] { either.request_stop(); });
+        const std::stop_callback by_owner(give_up_, [&] { either.request_stop(); });
+        return wait_for_retry(delay, either.get_token());
+    }
+
     // Moves `event` from the batch's rows to its dead letters, with the server's reason and the
     // values it was sent with.
     void dead_letter(const EncodedBatch& batch, std::uint32_t event, const Error& error) {
@@ -367,6 +385,7 @@ private:
     StagedRows staged_;  // the batch being written, reduced
     SessionHook hook_;
     std::mt19937_64 random_;
+    std::stop_token give_up_;
 };
 
 }  // namespace redsink::detail

@@ -66,7 +66,8 @@ struct StartedSink {
 inline void retrying(const SinkOptions& options, const std::string& what, const std::function<void()>& attempt,
                      const std::function<void()>& after_failure = {}) {
     with_retries<Error>(
-        RetryPolicy{options.max_attempts, options.retry_budget, options.retry_backoff, options.retry_backoff_max}, {},
+        RetryPolicy{options.max_attempts, options.retry_budget, options.retry_backoff, options.retry_backoff_max},
+        options.stop,
         [&] {
             try {
                 attempt();
@@ -79,7 +80,8 @@ inline void retrying(const SinkOptions& options, const std::string& what, const 
         [&](const Error& error, const RetryStep& step) {
             if (!error.retryable()) return;
             throw Error(error.kind(), error.sqlstate(), error.message(), error.detail(),
-                        what + ", after " + step.describe() + "; " + error.context());
+                        what + ", after " + step.describe() + (step.stopped ? " (stopped: SinkOptions::stop)" : "") +
+                            "; " + error.context());
         });
 }
 
@@ -231,14 +233,16 @@ private:
                            .session_hook = options_.session_hook,
                            .bulk = options_.bulk_load ? options_.bulk_load->session(task) : nullptr,
                            .bulk_min_rows = options_.bulk_load ? options_.bulk_load->min_rows() : 0});
-        return Applier(
-            std::move(executor), plan, {.lock = options_.lock},
-            {options_.max_attempts, options_.retry_budget, options_.retry_backoff, options_.retry_backoff_max},
-            Reducer{insert_mode::reduction,
-                    delete_mode::keeps_rows,
-                    key_info<R, key_policy>::indexes,
-                    {order::index, order::numeric}},
-            {.dead_letters = error_policy::dead_letters ? options_.max_refused_rows : 0}, options_.session_hook);
+        Applier made(std::move(executor), plan, {.lock = options_.lock},
+                     {options_.max_attempts, options_.retry_budget, options_.retry_backoff, options_.retry_backoff_max},
+                     Reducer{insert_mode::reduction,
+                             delete_mode::keeps_rows,
+                             key_info<R, key_policy>::indexes,
+                             {order::index, order::numeric}},
+                     {.dead_letters = error_policy::dead_letters ? options_.max_refused_rows : 0},
+                     options_.session_hook);
+        made.give_up_on(options_.stop);
+        return made;
     }
 
     // What the policies' statements will ask of the server (the built-in ones; a custom policy's

@@ -165,14 +165,23 @@ public:
     // Flushes every sink, commits the acknowledged offsets, and leaves the group (its partitions
     // go to the other members). A commit that keeps failing (the coordinator away for longer than
     // the retries) is thrown as a KafkaError once the consumer is closed: the rows are in the
-    // warehouse, and the partitions' next owner reads them again.
+    // warehouse, and the partitions' next owner reads them again. A sink whose flush fails (its
+    // error thrown once the consumer is closed) leaves what it did not acknowledge uncommitted.
     void close() {
         if (!handle_) return;
-        for (const auto& [name, route] : routes_) route->flush();
-        const bool committed = commit_acknowledged({}, commit_retries(), true);
+        std::exception_ptr flush_failure;
+        for (const auto& [name, route] : routes_) {
+            try {
+                route->flush();
+            } catch (...) {
+                if (!flush_failure) flush_failure = std::current_exception();
+            }
+        }
+        const bool committed = commit_acknowledged({}, commit_retries(), !flush_failure);
         closing_ = true;
         detail::check(rd_kafka_consumer_close(handle_.get()), "closing the consumer");
         handle_.reset();
+        if (flush_failure) std::rethrow_exception(flush_failure);
         raise_failure();
         if (!committed)
             throw KafkaError("the last offsets could not be committed (" + last_consumer_error_ +
