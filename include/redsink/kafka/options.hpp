@@ -68,15 +68,4 @@ struct Progress {
     std::map<TopicPartition, PartitionProgress> partitions;  // the partitions assigned now
 };
 
-// Consumes topics of Debezium change events into sinks, one sink per topic:
-//
-//     redsink::kafka::Connector connector({.properties = {{"bootstrap.servers", "..."}, {"group.id", "..."}}});
-//     connector.route<Customer>("dbserver1.inventory.customers", customers);   // a redsink::Sink<Customer, ...>
-//     connector.run(stop);   // until `stop` is set (a SIGTERM handler): then flush, commit, leave
-//
-// Offsets: the connector takes each sink's on_commit; a partition's offset committed to Kafka is
-// the acknowledged offset + 1, never more. Before a partition is revoked, its topic's sink is
-// flushed and the partition's offset committed. With an exactly_once sink, a partition newly
-// assigned starts after the offset the sink's positions table holds (resume_positions()), not at
-
 }  // namespace redsink::kafka
