@@ -30,7 +30,9 @@ enum class Compression { zstd, gzip };
 // measurement (docs/s3-copy.md, "Compression"): zstd's level 1 took a third of gzip level 1's CPU
 // for smaller objects; its level 3 twice level 1's CPU, and its fast levels (negative) as much CPU
 // as level 1 on this data, for larger objects.
-[[nodiscard]] constexpr int default_level(Compression) noexcept { return 1; }
+[[nodiscard]] constexpr int default_level(Compression) noexcept {
+    return 1;
+}
 
 // The levels a compression takes, 0 aside (the default): zstd from its fastest "fast" level
 // (negative: less CPU, less compression; ZSTD_minCLevel()) to 19 (past 19, its "ultra" levels need
