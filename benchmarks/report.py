@@ -32,6 +32,8 @@ CONTEXT = [
     ("sink_postgres_append", "copy_per_batch", True),
     ("sink_postgres_upsert", "staged_upsert", True),
     ("sink_redshift_upsert_recreate", "staged_upsert", True),
+    ("sink_redshift_upsert_merge", "staged_upsert", True),
+    ("sink_postgres_upsert_merge", "staged_upsert", True),
     ("sink_redshift_upsert_refused", "staged_upsert", True),
     ("sink_postgres_upsert_refused", "staged_upsert", True),
 ]
@@ -51,6 +53,8 @@ LABELS = {
     "sink_redshift_append": "Sink redshift append",
     "sink_redshift_upsert": "Sink redshift upsert",
     "sink_redshift_upsert_recreate": "Sink redshift upsert, stage recreated every batch",
+    "sink_redshift_upsert_merge": "Sink redshift upsert, one MERGE",
+    "sink_postgres_upsert_merge": "Sink postgres upsert, one MERGE",
     "sink_postgres_append": "Sink postgres append",
     "sink_postgres_upsert": "Sink postgres upsert",
     "sink_redshift_upsert_refused": "Sink redshift upsert, 1 row in 10,000 dead-lettered by the server",
@@ -72,6 +76,8 @@ SINKS = [
     "sink_redshift_append",
     "sink_redshift_upsert",
     "sink_redshift_upsert_recreate",
+    "sink_redshift_upsert_merge",
+    "sink_postgres_upsert_merge",
     "sink_postgres_append",
     "sink_postgres_upsert",
     "sink_redshift_upsert_refused",
@@ -289,27 +295,40 @@ def load_s3_runs(path):
     return result, failed
 
 
+# redsink_bench_s3's S3 cases (client_s3_<name>) and how the table names them, in the table's order.
+S3_CASES = [
+    ("zstd1", "zstd, level 1"),
+    ("zstd3", "zstd, level 3"),
+    ("zstd_fast1", "zstd, level -1"),
+    ("zstd_fast5", "zstd, level -5"),
+    ("gzip1", "gzip, level 1"),
+]
+
+
 def s3_table(s3_runs):
-    """The client's CPU per row on the INSERT path and on the S3 path, per batch size, and the ratio."""
+    """The client's CPU per row on the INSERT path and on the S3 path with each compression, per
+    batch size, and the ratio."""
     lines = [
-        "| batch | INSERT: client CPU per row | cv | S3: client CPU per row | cv | S3 vs INSERT | "
+        "| batch | S3 compression | INSERT: client CPU per row | cv | S3: client CPU per row | cv | S3 vs INSERT | "
         "wall time of a pass, INSERT | wall time of a pass, S3 (no COPY) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     batches = sorted({batch for _, batch in s3_runs})
     for batch in batches:
         insert = s3_runs.get(("client_insert", batch))
-        s3 = s3_runs.get(("client_s3_copy", batch))
-        if not insert or not s3:
-            continue
-        cells = []
-        for case in (insert, s3):
-            cv = f"{case['cpu_cv'] * 100:.0f}%" if case["cpu_cv"] is not None else "-"
-            cells += [f"{case['cpu_us_per_row']:.2f} µs", cv]
-        ratio = ratio_text(s3["cpu_us_per_row"] / insert["cpu_us_per_row"])
-        lines.append(
-            f"| {batch:,} | {' | '.join(cells)} | {ratio} | {insert['wall_ms']:.0f} ms | {s3['wall_ms']:.0f} ms |"
-        )
+        for name, label in S3_CASES:
+            s3 = s3_runs.get((f"client_s3_{name}", batch))
+            if not insert or not s3:
+                continue
+            cells = []
+            for case in (insert, s3):
+                cv = f"{case['cpu_cv'] * 100:.0f}%" if case["cpu_cv"] is not None else "-"
+                cells += [f"{case['cpu_us_per_row']:.2f} µs", cv]
+            ratio = ratio_text(s3["cpu_us_per_row"] / insert["cpu_us_per_row"])
+            lines.append(
+                f"| {batch:,} | {label} | {' | '.join(cells)} | {ratio} | {insert['wall_ms']:.0f} ms | "
+                f"{s3['wall_ms']:.0f} ms |"
+            )
     if len(lines) == 2:
         return ["`redsink_bench_s3` measured no pair of cases in this run (filtered out, or failed)."]
     return lines
@@ -677,8 +696,10 @@ def main():
         "`redsink_bench_s3` (`benchmarks/s3_copy.cpp`, run under `scripts/with-s3`): 100,000 narrow "
         "rows a pass, appended by the redshift dialect's Sink with `batch_rows` 10,000 and 100,000, "
         "on the INSERT path (bound multi-row INSERTs) and on the S3 path (`redsink::s3::copy_loader`, "
-        "`min_rows` 1, the default `part_bytes`: encode, CSV, gzip level 1 into a temporary file, PUT "
-        "to the local S3 server, the COPY statement, the DELETE). Measured: the process's CPU time "
+        "`min_rows` 1, the default `part_bytes`: encode, CSV, compression into a temporary file, PUT "
+        "to the local S3 server, the COPY statement, the DELETE), the S3 path once per compression: "
+        "zstd levels 1 (the default) and 3 and its fast levels -1 and -5, and gzip level 1 (the default "
+        "before zstd). Measured: the process's CPU time "
         "per row (the sink's task included; PostgreSQL and the S3 server are other processes), 3 "
         "passes a repetition. **The server's COPY time cannot be measured here**: PostgreSQL cannot "
         "read `s3://`, so on the S3 path the COPY is not run (the runner answers the rows sent), "

@@ -1,6 +1,8 @@
 // The client's work per row on Redshift's two load paths, the redshift dialect's Sink on the
-// PostgreSQL stand-in: bound multi-row INSERTs, against COPY from S3 (encode, CSV, gzip to a
-// temporary file, PUT to the local S3 server, the COPY statement, the DELETE). Measured as the
+// PostgreSQL stand-in: bound multi-row INSERTs, against COPY from S3 (encode, CSV, compression to
+// a temporary file, PUT to the local S3 server, the COPY statement, the DELETE), the S3 path once
+// per compression: gzip level 1 (the default before zstd), zstd levels 1 and 3 and its fast levels
+// -1 and -5. Measured as the
 // process's CPU time (the sink's tasks included; the database and the S3 server are other
 // processes), so the server side counts on neither path: it cannot be measured without a
 // cluster. On the S3 path the COPY itself is not run (PostgreSQL cannot read s3://): the runner
@@ -33,7 +35,20 @@ std::string env(const char* name) {
     return value;
 }
 
-std::shared_ptr<redsink::BulkLoader> loader() {
+// A case of the S3 path: its compression and level, and its name's part (client_s3_<name>).
+struct S3Case {
+    const char* name;
+    redsink::s3::Compression compression;
+    int level;
+};
+
+constexpr S3Case s3_cases[] = {{"gzip1", redsink::s3::Compression::gzip, 1},
+                               {"zstd1", redsink::s3::Compression::zstd, 1},
+                               {"zstd3", redsink::s3::Compression::zstd, 3},
+                               {"zstd_fast1", redsink::s3::Compression::zstd, -1},
+                               {"zstd_fast5", redsink::s3::Compression::zstd, -5}};
+
+std::shared_ptr<redsink::BulkLoader> loader(const S3Case& s3) {
     return redsink::s3::copy_loader(
         {.client = {.bucket = env("REDSINK_TEST_S3_BUCKET"),
                     .region = env("REDSINK_TEST_S3_REGION"),
@@ -43,14 +58,17 @@ std::shared_ptr<redsink::BulkLoader> loader() {
                                                             .secret_access_key = env("REDSINK_TEST_S3_SECRET_KEY")}},
          .prefix = "bench",
          .min_rows = 1,
+         .compression = s3.compression,
+         .compression_level = s3.level,
          .run_copy = [](redsink::pq::Connection&, const redsink::s3::CopyCommand& command) { return command.rows; }});
 }
 
-void client_work(benchmark::State& state, bool s3) {
+// `s3`: the S3 path with that case's compression; none: the INSERT path.
+void client_work(benchmark::State& state, const S3Case* s3) {
     constexpr std::size_t rows = 100'000;
     const auto batch = static_cast<std::size_t>(state.range(0));
     try {
-        const std::string table = s3 ? "narrow_client_s3_copy" : "narrow_client_insert";
+        const std::string table = s3 ? std::string("narrow_client_s3_") + s3->name : "narrow_client_insert";
         {
             const auto conn = pg::connect(pg::conninfo());
             pg::exec(conn.get(), "CREATE SCHEMA IF NOT EXISTS redsink_bench");
@@ -61,7 +79,7 @@ void client_work(benchmark::State& state, bool s3) {
                                                                      .batch_rows = batch,
                                                                      .batch_bytes = std::size_t{1} << 32,
                                                                      .flush_interval = std::chrono::hours(1),
-                                                                     .bulk_load = s3 ? loader() : nullptr});
+                                                                     .bulk_load = s3 ? loader(*s3) : nullptr});
         std::vector<redsink::Change<Narrow>> events;
         std::int64_t offset = 0;
         for (auto _ : state) {
@@ -87,15 +105,18 @@ int main(int argc, char** argv) {
     using namespace redsink_bench;
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-    for (const bool s3 : {false, true})
-        benchmark::RegisterBenchmark(s3 ? "narrow/client_s3_copy" : "narrow/client_insert",
-                                     [s3](benchmark::State& state) { client_work(state, s3); })
+    std::vector<const S3Case*> cases = {nullptr};
+    for (const auto& s3 : s3_cases) cases.push_back(&s3);
+    for (const S3Case* s3 : cases) {
+        const auto name = s3 ? std::string("narrow/client_s3_") + s3->name : std::string("narrow/client_insert");
+        benchmark::RegisterBenchmark(name.c_str(), [s3](benchmark::State& state) { client_work(state, s3); })
             ->ArgName("batch")
             ->Arg(10'000)
             ->Arg(100'000)
             ->MeasureProcessCPUTime()
             ->Iterations(3)
             ->Unit(benchmark::kMillisecond);
+    }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

@@ -47,8 +47,8 @@ const std::vector<R>& accepted_rows() {
 
 template <class R, class SinkType, bool upsert>
 void sink_case(benchmark::State& state, std::string_view loader,
-               std::size_t stage_recreate_batches = redsink::SinkOptions{}.stage_recreate_batches,
-               bool refuses = false) {
+               std::size_t stage_recreate_batches = redsink::SinkOptions{}.stage_recreate_batches, bool refuses = false,
+               redsink::UpsertStatement upsert_statement = redsink::UpsertStatement::delete_insert) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     const auto tasks = static_cast<std::size_t>(state.range(1));
     const auto start = upsert ? Start::half_present : Start::empty;
@@ -71,7 +71,8 @@ void sink_case(benchmark::State& state, std::string_view loader,
                        .batch_bytes = std::size_t{1} << 32,
                        .flush_interval = std::chrono::hours(1),
                        .tasks = tasks,
-                       .stage_recreate_batches = stage_recreate_batches});
+                       .stage_recreate_batches = stage_recreate_batches,
+                       .upsert_statement = upsert_statement});
         std::vector<redsink::Change<R>> events;
         std::int64_t offset = 0;
         run_case<R>(
@@ -109,6 +110,21 @@ void register_sink(std::string_view loader) {
         ->Args({100'000, 1});
 }
 
+template <class R, class Dialect>
+void register_merge(std::string_view loader) {
+    const auto name = fmt::format("{}/{}", record_name<R>, loader);
+    timed_once(benchmark::RegisterBenchmark(name.c_str(),
+                                            [loader](benchmark::State& state) {
+                                                sink_case<R, UpsertSink<R, Dialect>, true>(
+                                                    state, loader, redsink::SinkOptions{}.stage_recreate_batches, false,
+                                                    redsink::UpsertStatement::merge);
+                                            }))
+        ->ArgNames({"batch", "tasks"})
+        ->Args({1'000, 1})
+        ->Args({10'000, 1})
+        ->Args({100'000, 1});
+}
+
 template <class R>
 void register_record() {
     register_sink<R, AppendSink<R, redsink::redshift>, false>("sink_redshift_append");
@@ -126,6 +142,10 @@ void register_record() {
         ->Args({10'000, 1});
     register_sink<R, AppendSink<R, redsink::postgres>, false>("sink_postgres_append");
     register_sink<R, UpsertSink<R, redsink::postgres>, true>("sink_postgres_upsert");
+    // upsert by one MERGE (UpsertStatement::merge) instead of DELETE ... USING then INSERT ...
+    // SELECT (and, on PostgreSQL, instead of INSERT ... ON CONFLICT).
+    register_merge<R, redsink::redshift>("sink_redshift_upsert_merge");
+    register_merge<R, redsink::postgres>("sink_postgres_upsert_merge");
 }
 
 // What exactly_once costs: the same stream as at_least_once, with the positions written in each

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +20,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string_view>
 #include <utility>
 
@@ -56,7 +58,32 @@ std::string gunzip(const std::string& gz) {
     return out;
 }
 
-// The stand-in's COPY: PostgreSQL cannot read s3://, so the objects the COPY names are read back,
+// One complete zstd frame (or several, back to back), decompressed.
+std::string unzstd(const std::string& compressed) {
+    const std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), &ZSTD_freeDCtx);
+    if (!context) throw std::runtime_error("ZSTD_createDCtx failed");
+    std::string out;
+    std::string buffer(ZSTD_DStreamOutSize(), '\0');
+    ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
+    std::size_t last = 0;
+    while (in.pos < in.size) {
+        ZSTD_outBuffer chunk{buffer.data(), buffer.size(), 0};
+        last = ZSTD_decompressStream(context.get(), &chunk, &in);
+        if (ZSTD_isError(last) != 0U)
+            throw std::runtime_error(std::string("an object of the batch is not valid zstd: ") +
+                                     ZSTD_getErrorName(last));
+        out.append(buffer.data(), chunk.pos);
+    }
+    if (last != 0) throw std::runtime_error("an object of the batch ends inside a zstd frame");
+    return out;
+}
+
+// An object's CSV, decompressed as the COPY says it was written.
+std::string decompress(const std::string& object, redsink::s3::Compression compression) {
+    return compression == redsink::s3::Compression::zstd ? unzstd(object) : gunzip(object);
+}
+
+// The stand-in's COPY: PostgreSQL cannot read s3://, so the objects the COPY names are read back and decompressed,
 // each NULL field (a lone NUL byte: NULL AS '\0') made an unquoted empty field, which is CSV
 // mode's NULL in PostgreSQL, and sent with COPY FROM STDIN. Its row count stands for
 // pg_last_copy_count().
@@ -65,7 +92,7 @@ redsink::s3::CopyRunner stand_in_copy(redsink::s3::ClientOptions client_options)
         redsink::s3::Client client(client_options);
         std::string fields;
         for (const auto& object : command.objects)
-            for (const char c : gunzip(client.get_object(object)))
+            for (const char c : decompress(client.get_object(object), command.compression))
                 if (c != '\0') fields.push_back(c);
         std::string sql = "COPY " + std::string(command.table) + " (";
         for (std::size_t i = 0; i < command.columns.size(); ++i) sql += (i ? ", " : "") + command.columns[i];

@@ -25,6 +25,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -207,9 +208,9 @@ public:
 
 private:
     static SinkOptions checked(SinkOptions options) {
-        check_options(options,
-                      {dialect, delivery_policy::writes_positions,
-                       error_policy::dead_letters ? std::string_view(error_policy::table) : std::string_view()});
+        check_options(options, {dialect, delivery_policy::writes_positions,
+                                error_policy::dead_letters ? std::string_view(error_policy::table) : std::string_view(),
+                                std::is_same_v<insert_mode, upsert>});
         return options;
     }
 

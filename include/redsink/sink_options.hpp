@@ -2,6 +2,7 @@
 
 #include <redsink/detail/utf8.hpp>
 #include <redsink/dialect.hpp>
+#include <redsink/policies/plan.hpp>
 #include <redsink/position.hpp>
 #include <redsink/pq/connection.hpp>
 #include <redsink/pq/error.hpp>
@@ -95,6 +96,10 @@ struct SinkOptions {
     // redsink/s3/copy.hpp, target redsink::s3) for batches of at least its min_rows() rows to
     // stage; smaller batches, and every batch without one, go by INSERT (docs/s3-copy.md).
     std::shared_ptr<BulkLoader> bulk_load{};
+    // The upsert insert mode's statements: DELETE ... USING the stage then INSERT ... SELECT (on
+    // PostgreSQL, INSERT ... ON CONFLICT where the key is enforced), or one MERGE of the stage,
+    // in both dialects (docs/policies.md#upsert; measured in docs/benchmarks.md).
+    UpsertStatement upsert_statement = UpsertStatement::delete_insert;
     // For debugging only: errors, dead letters' reasons and notices show the server's text as it
     // came (message, detail, hint, context), which may hold row values (a trigger's RAISE, a
     // duplicate key, a refused value): personal data in logs and in the dead-letter table. Off,
@@ -109,6 +114,7 @@ struct SinkTraits {
     Dialect dialect = Dialect::redshift;
     bool writes_positions = false;         // exactly_once
     std::string_view dead_letter_table{};  // with dead_letter: its table; empty without
+    bool upserts = false;                  // the insert mode is upsert
 };
 
 // Refuses options that cannot work, or cannot work with the sink's policies, with an error that
@@ -132,6 +138,8 @@ inline void check_options(const SinkOptions& options, const SinkTraits& traits) 
         refuse("SinkOptions::bulk_load cannot be combined with Fencing::partition yet");
     if (!traits.dead_letter_table.empty() && options.table == traits.dead_letter_table)
         refuse("table " + options.table + " is the dead_letter policy's table; it cannot be the target too");
+    if (options.upsert_statement == UpsertStatement::merge && !traits.upserts)
+        refuse("SinkOptions::upsert_statement (UpsertStatement::merge) is for the upsert insert mode");
     if (traits.dialect != Dialect::redshift && options.bulk_load)
         refuse("SinkOptions::bulk_load (COPY from S3) is for the redshift dialect");
     const auto& layout = options.layout;

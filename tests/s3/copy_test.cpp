@@ -4,16 +4,19 @@
 //
 // The stand-in (docs/testing.md): PostgreSQL cannot COPY from s3://, so CopyOptions::run_copy
 // logs the real statement (secrets redacted) for scripts/check-redshift-sql, downloads every
-// object the COPY loads (the one object, or each part its manifest lists), gunzips each, turns
+// object the COPY loads (the one object, or each part its manifest lists), decompresses each (zstd
+// or gzip, as the statement says, with the test's own readers of libzstd and zlib), turns
 // each NULL field (a lone NUL byte, NULL AS '\0') into an unquoted empty field, and sends them
 // with one COPY ... FROM STDIN (FORMAT csv), whose default NULL is exactly that field (a quoted ""
-// stays an empty string). Its row count stands for pg_last_copy_count().
+// stays an empty string). Its row count stands for pg_last_copy_count(). The tests that touch
+// the files run for both compressions (a GENERATE); the others with the default, zstd.
 #include "s3/support.hpp"
 
 #include <redsink/s3/copy.hpp>
 #include <redsink/sink.hpp>
 
 #include <zlib.h>
+#include <zstd.h>
 #include <support/keeping.hpp>
 #include <support/sink.hpp>
 #include <support/statement_log.hpp>
@@ -68,12 +71,42 @@ std::string gunzip(const std::string& gz) {
     return out;
 }
 
+// unzstd, written for the test with libzstd's decompression: exactly one complete zstd frame
+// (its content checksum checked), nothing after it. Throws, as gunzip.
+std::string unzstd(const std::string& zst) {
+    const std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), &ZSTD_freeDCtx);
+    if (!context) throw std::runtime_error("ZSTD_createDCtx failed");
+    ZSTD_inBuffer in{zst.data(), zst.size(), 0};
+    std::string out;
+    char buffer[1 << 15];
+    for (std::size_t left = 1; left != 0;) {
+        ZSTD_outBuffer chunk{buffer, sizeof buffer, 0};
+        left = ZSTD_decompressStream(context.get(), &chunk, &in);
+        if (ZSTD_isError(left) != 0u)
+            throw std::runtime_error(std::string("the object is not a zstd frame: ") + ZSTD_getErrorName(left));
+        out.append(buffer, chunk.pos);
+        if (left != 0 && in.pos == in.size && chunk.pos < sizeof buffer)
+            throw std::runtime_error("the object's zstd frame is incomplete");
+    }
+    if (in.pos != in.size) throw std::runtime_error("bytes after the object's zstd frame");
+    // The frame header's descriptor, after the 4-byte magic number: bit 2 is Content_Checksum_flag
+    // (RFC 8878, 3.1.1.1.1).
+    if (zst.size() < 5 || (static_cast<unsigned char>(zst[4]) & 0x04u) == 0)
+        throw std::runtime_error("the object's zstd frame has no content checksum");
+    return out;
+}
+
+// An object's CSV text, decompressed as `compression` says.
+std::string decompress(const std::string& bytes, rs3::Compression compression) {
+    return compression == rs3::Compression::zstd ? unzstd(bytes) : gunzip(bytes);
+}
+
 // Every object the sink deletes, downloaded just before (ClientOptions::on_delete), and every
 // COPY the stand-in ran. Filled on the tasks' threads, checked on the test's.
 struct Capture {
     std::mutex mutex;
     int leaks = 0;                                         // statements shown with a secret in them
-    std::map<std::string, std::string> objects;            // key -> bytes (gzip CSV, or a manifest's JSON)
+    std::map<std::string, std::string> objects;            // key -> bytes (compressed CSV, or a manifest's JSON)
     std::vector<std::string> copied_keys;                  // what each COPY's FROM named: an object or a manifest
     std::vector<std::vector<std::string>> copied_objects;  // the objects each COPY loaded
     std::vector<bool> manifests;                           // whether each COPY named a manifest
@@ -99,7 +132,7 @@ rs3::CopyRunner stand_in(Capture& capture, std::vector<std::string> secrets) {
             throw std::runtime_error("a COPY of one object names another, or a manifest");
         std::string fields;
         for (const auto& object : command.objects)
-            for (const char c : gunzip(client.get_object(object)))
+            for (const char c : decompress(client.get_object(object), command.compression))
                 if (c != '\0') fields.push_back(c);
         std::string sql = "COPY " + std::string(command.table) + " (";
         for (std::size_t i = 0; i < command.columns.size(); ++i) sql += (i ? ", " : "") + command.columns[i];
@@ -129,7 +162,8 @@ rs3::CopyRunner stand_in(Capture& capture, std::vector<std::string> secrets) {
     };
 }
 
-rs3::CopyOptions test_copy_options(Capture& capture, const std::string& prefix, std::size_t min_rows) {
+rs3::CopyOptions test_copy_options(Capture& capture, const std::string& prefix, std::size_t min_rows,
+                                   rs3::Compression compression = rs3::Compression::zstd) {
     auto client = test_options();
     client.on_delete = [&capture](std::string_view key) {
         rs3::Client reader(test_options());
@@ -140,6 +174,7 @@ rs3::CopyOptions test_copy_options(Capture& capture, const std::string& prefix, 
     return {.client = client,
             .prefix = prefix,
             .min_rows = min_rows,
+            .compression = compression,
             .run_copy = stand_in(capture, {s3_env("REDSINK_TEST_S3_SECRET_KEY")})};
 }
 
@@ -150,16 +185,19 @@ std::vector<std::string> keys_under(const std::string& prefix) {
     return keys;
 }
 
-// The fields of each record of a gzip CSV object, as Python's csv module reads them: nullopt for NULL.
-std::vector<std::vector<std::optional<std::string>>> python_read(const std::string& gz) {
+// The fields of each record of a compressed CSV object, as Python's csv module reads them: nullopt
+// for NULL. A gzip object goes to Python as it is (Python's gzip module reads it); a zstd one, which
+// Python's standard library cannot read, decompressed by the test's unzstd.
+std::vector<std::vector<std::optional<std::string>>> python_read(const std::string& object,
+                                                                 rs3::Compression compression) {
     const auto dir = std::filesystem::temp_directory_path();
-    const auto in = dir / ("redsink-copy-test-" + std::to_string(::getpid()) + ".csv.gz");
+    const auto in = dir / ("redsink-copy-test-" + std::to_string(::getpid()) + ".csv.object");
     const auto out = dir / ("redsink-copy-test-" + std::to_string(::getpid()) + ".txt");
     {
         std::ofstream file(in, std::ios::binary);
-        file << gz;
+        file << (compression == rs3::Compression::zstd ? unzstd(object) : object);
     }
-    const auto command = "/usr/bin/python3 " + std::string(REDSINK_SOURCE_DIR) + "/tests/s3/read_csv_gzip.py " +
+    const auto command = "/usr/bin/python3 " + std::string(REDSINK_SOURCE_DIR) + "/tests/s3/read_csv.py " +
                          in.string() + " " + out.string();
     REQUIRE(std::system(command.c_str()) == 0);
     std::vector<std::vector<std::optional<std::string>>> rows;
@@ -313,15 +351,15 @@ TEST_CASE("the COPY statement and the CSV fields", "[s3_copy]") {
                                                .secret_access_key = "wJalrXUtnFEMI/K7MDENG",
                                                .session_token = "FQoGZXIvYXdzEXAMPLETOKEN"}};
     const auto shown =
-        rs3::copy_sql(R"("redsink_stage")", columns, "loads", "redsink/t/k.csv.gz", "eu-west-1", keys, true);
+        rs3::copy_sql(R"("redsink_stage")", columns, "loads", "redsink/t/k.csv.zst", "eu-west-1", keys, true);
     CHECK(
         shown ==
-        R"(COPY "redsink_stage" ("redsink_op", "id") FROM 's3://loads/redsink/t/k.csv.gz' ACCESS_KEY_ID 'AKIDEXAMPLE' )"
-        R"(SECRET_ACCESS_KEY '<redacted>' SESSION_TOKEN '<redacted>' REGION 'eu-west-1' FORMAT AS CSV GZIP )"
+        R"(COPY "redsink_stage" ("redsink_op", "id") FROM 's3://loads/redsink/t/k.csv.zst' ACCESS_KEY_ID 'AKIDEXAMPLE' )"
+        R"(SECRET_ACCESS_KEY '<redacted>' SESSION_TOKEN '<redacted>' REGION 'eu-west-1' FORMAT AS CSV ZSTD )"
         R"(NULL AS '\0' DATEFORMAT 'YYYY-MM-DD' TIMEFORMAT 'auto' ROUNDEC STATUPDATE OFF COMPUPDATE OFF)");
     log_redshift_statement(shown);
     const auto sent =
-        rs3::copy_sql(R"("redsink_stage")", columns, "loads", "redsink/t/k.csv.gz", "eu-west-1", keys, false);
+        rs3::copy_sql(R"("redsink_stage")", columns, "loads", "redsink/t/k.csv.zst", "eu-west-1", keys, false);
     CHECK_THAT(sent,
                Catch::Contains("SECRET_ACCESS_KEY 'wJalrXUtnFEMI/K7MDENG' SESSION_TOKEN 'FQoGZXIvYXdzEXAMPLETOKEN'"));
     const auto role = rs3::copy_sql(R"("redsink_stage")", columns, "loads", "k", "eu-west-1",
@@ -330,9 +368,10 @@ TEST_CASE("the COPY statement and the CSV fields", "[s3_copy]") {
                                      "REGION") &&
                          !Catch::Contains("ACCESS_KEY_ID"));
     log_redshift_statement(role);
-    // A batch in parts: FROM names the manifest, and MANIFEST follows the authorization.
+    // A batch in parts: FROM names the manifest, and MANIFEST follows the authorization; gzip: GZIP
+    // in ZSTD's place.
     const auto manifest = rs3::copy_sql(R"("redsink_stage")", columns, "loads", "redsink/t/k.manifest", "eu-west-1",
-                                        keys, true, rs3::CopyFrom::manifest);
+                                        keys, true, rs3::CopyFrom::manifest, rs3::Compression::gzip);
     CHECK(
         manifest ==
         R"(COPY "redsink_stage" ("redsink_op", "id") FROM 's3://loads/redsink/t/k.manifest' ACCESS_KEY_ID 'AKIDEXAMPLE' )"
@@ -343,12 +382,14 @@ TEST_CASE("the COPY statement and the CSV fields", "[s3_copy]") {
         rs3::copy_sql(R"("redsink_stage")", columns, "loads", "k.manifest", "",
                       {.iam_role = "arn:aws:iam::123456789012:role/redsink-copy"}, false, rs3::CopyFrom::manifest);
     CHECK_THAT(role_manifest, Catch::Contains("IAM_ROLE 'arn:aws:iam::123456789012:role/redsink-copy' MANIFEST "
-                                              "FORMAT AS CSV GZIP"));
+                                              "FORMAT AS CSV ZSTD NULL AS"));
     log_redshift_statement(role_manifest);
-    const std::vector<std::string> parts = {"redsink/t/k-p000001.csv.gz", "redsink/t/k-p000002.csv.gz"};
+    CHECK(rs3::object_suffix(rs3::Compression::zstd) == ".csv.zst");
+    CHECK(rs3::object_suffix(rs3::Compression::gzip) == ".csv.gz");
+    const std::vector<std::string> parts = {"redsink/t/k-p000001.csv.zst", "redsink/t/k-p000002.csv.zst"};
     CHECK(rs3::manifest_json("loads", parts) ==
-          R"({"entries":[{"url":"s3://loads/redsink/t/k-p000001.csv.gz","mandatory":true},)"
-          R"({"url":"s3://loads/redsink/t/k-p000002.csv.gz","mandatory":true}]})");
+          R"({"entries":[{"url":"s3://loads/redsink/t/k-p000001.csv.zst","mandatory":true},)"
+          R"({"url":"s3://loads/redsink/t/k-p000002.csv.zst","mandatory":true}]})");
 
     std::string out;
     rs3::append_csv_field(out, nullptr, {});
@@ -377,10 +418,12 @@ TEST_CASE("every uploaded object, read by Python's csv module, holds the batch's
     using Sink = redsink::Sink<Tricky, redsink::primary_key<"id">, redsink::append, redsink::ignore_deletes,
                                redsink::create_table, redsink::redshift>;
     const std::string table = "s3_copy_values";
+    const auto compression = GENERATE(rs3::Compression::zstd, rs3::Compression::gzip);
+    INFO("compression " << rs3::compression_name(compression));
     drop_table(table);
     Capture capture;
     Traced traced;
-    auto loader = rs3::copy_loader(test_copy_options(capture, unique_prefix("copy-values"), 1));
+    auto loader = rs3::copy_loader(test_copy_options(capture, unique_prefix("copy-values"), 1, compression));
     std::vector<Tricky> rows;
     {
         Sink sink(test_config(), {.schema = sink_schema,
@@ -402,9 +445,10 @@ TEST_CASE("every uploaded object, read by Python's csv module, holds the batch's
     std::size_t next = 0;
     for (const auto& key : capture.copied_keys) {
         INFO("object " << key);
-        CHECK_THAT(key, Catch::StartsWith(loader->root()) && Catch::EndsWith(".csv.gz"));
+        CHECK_THAT(key,
+                   Catch::StartsWith(loader->root()) && Catch::EndsWith(std::string(rs3::object_suffix(compression))));
         REQUIRE(capture.objects.contains(key));
-        for (const auto& fields : python_read(capture.objects.at(key))) {
+        for (const auto& fields : python_read(capture.objects.at(key), compression)) {
             REQUIRE(next < rows.size());
             INFO("row id " << rows[next].id);
             CHECK(fields == tricky_fields(rows[next]));
@@ -415,6 +459,9 @@ TEST_CASE("every uploaded object, read by Python's csv module, holds the batch's
     CHECK(traced.secrets == 0);
     CHECK(capture.leaks == 0);
     CHECK(capture.manifests == std::vector<bool>{false, false, false});  // one object each: no manifest
+    for (const auto& statement : capture.statements)
+        CHECK_THAT(statement,
+                   Catch::Contains(fmt::format(" FORMAT AS CSV {} NULL AS ", rs3::copy_keyword(compression))));
     check_tricky_table(table, rows);
 }
 
@@ -422,10 +469,12 @@ TEST_CASE("a batch whose CSV passes part_bytes: parts and a manifest, one COPY, 
     using Sink = redsink::Sink<Tricky, redsink::primary_key<"id">, redsink::append, redsink::ignore_deletes,
                                redsink::create_table, redsink::redshift>;
     const std::string table = "s3_copy_parts";
+    const auto compression = GENERATE(rs3::Compression::zstd, rs3::Compression::gzip);
+    INFO("compression " << rs3::compression_name(compression));
     drop_table(table);
     Capture capture;
     Traced traced;
-    auto options = test_copy_options(capture, unique_prefix("copy-parts"), 1);
+    auto options = test_copy_options(capture, unique_prefix("copy-parts"), 1, compression);
     options.part_bytes = 1000;  // a Tricky row is some 100 to 200 bytes of CSV
     auto loader = rs3::copy_loader(options);
     std::vector<Tricky> rows;
@@ -452,7 +501,8 @@ TEST_CASE("a batch whose CSV passes part_bytes: parts and a manifest, one COPY, 
     REQUIRE(parts.size() >= 10);
     CHECK_THAT(capture.statements.front(),
                Catch::Contains("FROM 's3://" + bucket + "/" + manifest + "' ACCESS_KEY_ID '") &&
-                   Catch::Contains("' MANIFEST REGION '" + s3_env("REDSINK_TEST_S3_REGION") + "' FORMAT AS CSV GZIP"));
+                   Catch::Contains("' MANIFEST REGION '" + s3_env("REDSINK_TEST_S3_REGION") + "' FORMAT AS CSV " +
+                                   std::string(rs3::copy_keyword(compression))));
     // Every object, the manifest included, was downloaded by the seam before its deletion; there
     // was no other, and none is left.
     REQUIRE(capture.objects.size() == parts.size() + 1);
@@ -462,19 +512,20 @@ TEST_CASE("a batch whose CSV passes part_bytes: parts and a manifest, one COPY, 
     std::vector<std::string> expected;
     for (const auto& key : parts) expected.push_back("s3://" + bucket + "/" + key + " mandatory");
     CHECK(python_manifest(capture.objects.at(manifest)) == expected);
-    // Each part a complete gzip stream of whole rows, cut once its CSV reached part_bytes; read by
+    // Each part a complete zstd frame (or gzip stream) of whole rows, cut once its CSV reached part_bytes; read by
     // Python's csv module, the parts in order hold the batch's rows in order, value by value.
     std::size_t next = 0;
     for (std::size_t i = 0; i < parts.size(); ++i) {
         const auto& key = parts[i];
         INFO("part " << key);
-        CHECK_THAT(key, Catch::StartsWith(loader->root()) && Catch::EndsWith(fmt::format("-p{:06}.csv.gz", i + 1)));
+        CHECK_THAT(key, Catch::StartsWith(loader->root()) &&
+                            Catch::EndsWith(fmt::format("-p{:06}{}", i + 1, rs3::object_suffix(compression))));
         REQUIRE(capture.objects.contains(key));
-        const auto& gz = capture.objects.at(key);
-        const auto csv_bytes = gunzip(gz).size();
+        const auto& object = capture.objects.at(key);
+        const auto csv_bytes = decompress(object, compression).size();
         if (i + 1 < parts.size()) CHECK(csv_bytes >= options.part_bytes);
         CHECK(csv_bytes < options.part_bytes + 400);  // past part_bytes by less than a row
-        const auto records = python_read(gz);
+        const auto records = python_read(object, compression);
         CHECK_FALSE(records.empty());
         for (const auto& fields : records) {
             REQUIRE(next < rows.size());
@@ -496,16 +547,36 @@ TEST_CASE("CopyOptions::part_bytes 0 is refused", "[s3_copy]") {
     CHECK_THROWS_WITH(rs3::copy_loader(options), Catch::Contains("CopyOptions::part_bytes is 0"));
 }
 
+TEST_CASE("CopyOptions::compression_level out of its compression's range is refused", "[s3_copy]") {
+    Capture capture;
+    auto options = test_copy_options(capture, unique_prefix("copy-level"), 1);
+    options.compression_level = 20;
+    CHECK_THROWS_WITH(rs3::copy_loader(options), Catch::Contains(" to 19 for zstd (0: its default)"));
+    options.compression_level = -5;  // a fast level
+    CHECK_NOTHROW(rs3::copy_loader(options));
+    options.compression = rs3::Compression::gzip;
+    options.compression_level = 10;
+    CHECK_THROWS_WITH(rs3::copy_loader(options), Catch::Contains("compression_level must be 1 to 9 for gzip"));
+    options.compression_level = -1;
+    CHECK_THROWS_WITH(rs3::copy_loader(options), Catch::Contains("compression_level must be 1 to 9 for gzip"));
+    options.compression_level = 9;
+    CHECK_NOTHROW(rs3::copy_loader(options));
+}
+
 TEST_CASE("upserts and deletes through S3 leave the model's table; small batches still INSERT", "[s3_copy]") {
     using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
                                redsink::redshift>;
     const std::string table = "s3_copy_model";
-    // The default part_bytes (one object a batch), and one that cuts most batches into parts.
-    const std::uint64_t part_bytes = GENERATE(std::uint64_t{128} << 20, std::uint64_t{700});
-    INFO("part_bytes " << part_bytes);
+    // The default part_bytes (one object a batch), and one that cuts most batches into parts; zstd
+    // with both, gzip with parts.
+    const auto [part_bytes, compression] = GENERATE(
+        Catch::Generators::table<std::uint64_t, rs3::Compression>({{std::uint64_t{128} << 20, rs3::Compression::zstd},
+                                                                   {std::uint64_t{700}, rs3::Compression::zstd},
+                                                                   {std::uint64_t{700}, rs3::Compression::gzip}}));
+    INFO("part_bytes " << part_bytes << ", compression " << rs3::compression_name(compression));
     drop_table(table);
     Capture capture;
-    auto options = test_copy_options(capture, unique_prefix("copy-model"), 60);
+    auto options = test_copy_options(capture, unique_prefix("copy-model"), 60, compression);
     options.part_bytes = part_bytes;
     auto loader = rs3::copy_loader(options);
     const auto stream = random_stream({.seed = 31, .events = 3000, .keys = 400});
@@ -584,7 +655,7 @@ TEST_CASE("kept values through S3: the keep column travels in the file, the stor
     // Some file carried keep texts ('0' and '1' per column, in the second field), others NULL.
     std::size_t kept = 0;
     for (const auto& [key, object] : capture.objects)
-        for (const auto& fields : python_read(object)) {
+        for (const auto& fields : python_read(object, options.compression)) {
             REQUIRE(fields.size() == 8);
             if (fields[1]) {
                 CHECK(fields[1]->size() == 6);
@@ -716,7 +787,7 @@ TEST_CASE("a wrong secret: a 403 naming the bucket and key, no secret in it", "[
         session.stage(redsink::BulkRows(params, 2, events, ops, true));
         FAIL("the upload succeeded");
     } catch (const rs3::Error& error) {
-        check_denied(error, options.prefix + "run/t000-000000000001.csv.gz");
+        check_denied(error, options.prefix + "run/t000-000000000001.csv.zst");
     }
 }
 
@@ -763,7 +834,7 @@ TEST_CASE("a crash after the upload, before COMMIT: nothing committed; the next 
     const auto left = keys_under(prefix);
     if (part_bytes > 1000) {
         REQUIRE(left.size() == 1);
-        CHECK_THAT(left.front(), Catch::EndsWith("-000000000001.csv.gz"));
+        CHECK_THAT(left.front(), Catch::EndsWith("-000000000001.csv.zst"));
     } else {
         REQUIRE(left.size() >= 4);
         std::size_t manifests = 0;
@@ -773,7 +844,7 @@ TEST_CASE("a crash after the upload, before COMMIT: nothing committed; the next 
                 ++manifests;
                 CHECK_THAT(key, Catch::EndsWith("-000000000001.manifest"));
             } else {
-                CHECK_THAT(key, Catch::Contains("-000000000001-p") && Catch::EndsWith(".csv.gz"));
+                CHECK_THAT(key, Catch::Contains("-000000000001-p") && Catch::EndsWith(".csv.zst"));
             }
         }
         CHECK(manifests == 1);

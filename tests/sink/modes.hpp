@@ -1,7 +1,8 @@
 #pragma once
 
 // Every combination of insert and delete mode, over one seeded random stream, checked against
-// the reference model row by row. Instantiated per dialect in its own translation unit.
+// the reference model row by row, upsert with each of its statements (UpsertStatement).
+// Instantiated per dialect in its own translation unit.
 #include <redsink/sink.hpp>
 
 #include <catch2/catch.hpp>
@@ -12,10 +13,15 @@
 namespace redsink_test {
 
 template <class Dialect, class Insert, class Delete>
-void check_stream_against_model(InsertKind insert, DeleteKind remove, const std::string& table, std::uint64_t seed) {
+void check_stream_against_model(InsertKind insert, DeleteKind remove, const std::string& table, std::uint64_t seed,
+                                redsink::UpsertStatement upsert_statement = redsink::UpsertStatement::delete_insert) {
     using Sink = redsink::Sink<Account, AccountKey, Insert, Delete, redsink::create_table, Dialect>;
     drop_table(table);
-    Sink sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 97, .trace = sink_trace<Sink>()});
+    Sink sink(test_config(), {.schema = sink_schema,
+                              .table = table,
+                              .batch_rows = 97,
+                              .upsert_statement = upsert_statement,
+                              .trace = sink_trace<Sink>()});
     const auto stream = random_stream({.seed = seed, .events = 3000, .keys = 150});
     Model model(insert, remove);
     model.apply(stream);
@@ -49,16 +55,24 @@ void check_every_mode(const std::string& prefix) {
     using redsink::ignore_deletes;
     using redsink::upsert;
     using soft = redsink::soft_delete<"deleted">;
+    using redsink::UpsertStatement;
     SECTION("upsert, hard_delete") {
+        const auto statement = GENERATE(UpsertStatement::delete_insert, UpsertStatement::merge);
+        INFO("merge " << (statement == UpsertStatement::merge));
         check_stream_against_model<Dialect, upsert, hard_delete>(InsertKind::upsert, DeleteKind::hard, prefix + "_uh",
-                                                                 11);
+                                                                 11, statement);
     }
     SECTION("upsert, ignore_deletes") {
+        const auto statement = GENERATE(UpsertStatement::delete_insert, UpsertStatement::merge);
+        INFO("merge " << (statement == UpsertStatement::merge));
         check_stream_against_model<Dialect, upsert, ignore_deletes>(InsertKind::upsert, DeleteKind::ignore,
-                                                                    prefix + "_ui", 12);
+                                                                    prefix + "_ui", 12, statement);
     }
     SECTION("upsert, soft_delete") {
-        check_stream_against_model<Dialect, upsert, soft>(InsertKind::upsert, DeleteKind::soft, prefix + "_us", 13);
+        const auto statement = GENERATE(UpsertStatement::delete_insert, UpsertStatement::merge);
+        INFO("merge " << (statement == UpsertStatement::merge));
+        check_stream_against_model<Dialect, upsert, soft>(InsertKind::upsert, DeleteKind::soft, prefix + "_us", 13,
+                                                          statement);
     }
     SECTION("append, hard_delete") {
         check_stream_against_model<Dialect, append, hard_delete>(InsertKind::append, DeleteKind::hard, prefix + "_ah",

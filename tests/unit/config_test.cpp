@@ -160,6 +160,12 @@ TEST_CASE("source_name must be valid UTF-8", "[unit][config]") {
     CHECK_NOTHROW(redsink::check_options(options, {}));
 }
 
+TEST_CASE("upsert_statement merge is for the upsert insert mode", "[unit][config]") {
+    redsink::SinkOptions options{.table = "t", .upsert_statement = redsink::UpsertStatement::merge};
+    CHECK_THROWS_WITH(redsink::check_options(options, {}), Catch::Contains("is for the upsert insert mode"));
+    CHECK_NOTHROW(redsink::check_options(options, {.upserts = true}));
+}
+
 TEST_CASE("from_env prefers REDSINK_CONNINFO", "[unit][config]") {
     ScopedEnv clean(no_pg_env);
     ScopedEnv env({{"REDSINK_CONNINFO", "postgresql://a@b:1/c"}, {"PGHOST", "ignored"}});

@@ -34,9 +34,11 @@ struct Item {
 using Key = redsink::primary_key<"id">;
 
 template <class Insert, class Delete>
-ApplyPlan plan_for(Dialect dialect, bool key_enforced = true) {
+ApplyPlan plan_for(Dialect dialect, bool key_enforced = true,
+                   redsink::UpsertStatement upsert_statement = redsink::UpsertStatement::delete_insert) {
     auto spec = redsink::table_spec<Item, Key>(redsink::sql::TableRef::make("shop", "items"), dialect);
     ApplyPlan plan(std::move(spec), key_enforced);
+    plan.set_upsert_statement(upsert_statement);
     Delete::plan(plan);
     Insert::plan(plan);
     return plan;
@@ -67,6 +69,12 @@ const std::string delete_deleted =
     R"(DELETE FROM "shop"."items" USING "redsink_stage" WHERE "shop"."items"."id" = "redsink_stage"."id" AND "redsink_stage"."redsink_op" = 'd')";
 const std::string delete_replaced =
     R"(DELETE FROM "shop"."items" USING "redsink_stage" WHERE "shop"."items"."id" = "redsink_stage"."id" AND "redsink_stage"."redsink_op" <> 'd')";
+const std::string drop_staged_deletes = R"(DELETE FROM "redsink_stage" WHERE "redsink_stage"."redsink_op" = 'd')";
+const std::string merge_items =
+    R"(MERGE INTO "shop"."items" USING "redsink_stage" ON "shop"."items"."id" = "redsink_stage"."id" )"
+    R"(WHEN MATCHED THEN UPDATE SET "name" = "redsink_stage"."name" )"
+    R"(WHEN NOT MATCHED THEN INSERT ("id", "name") VALUES ("redsink_stage"."id", "redsink_stage"."name"))";
+constexpr auto merge = redsink::UpsertStatement::merge;
 
 }  // namespace
 
@@ -107,6 +115,34 @@ TEST_CASE("redshift: LOCK first, one COMMIT, the stage emptied inside the transa
                                              "DELETE FROM \"redsink_stage\"\n"
                                              "fill stage by prepared multi-row INSERTs\n" +
                                              delete_replaced + "\n" + insert_items + "  -> inserted\nCOMMIT\n");
+    }
+    SECTION("upsert by MERGE, hard_delete: the staged deletes applied, then dropped from the stage; one MERGE") {
+        const auto plan = plan_for<upsert, hard_delete>(Dialect::redshift, true, merge);
+        CHECK(plan.merges());
+        CHECK(steps_of(plan, both) == "BEGIN\n" + lock +
+                                          "DELETE FROM \"redsink_stage\"\n"
+                                          "fill stage by prepared multi-row INSERTs\n" +
+                                          delete_deleted + "  -> deleted\n" + drop_staged_deletes + "\n" + merge_items +
+                                          "  -> inserted\nCOMMIT\n");
+        CHECK(steps_of(plan, inserts) == "BEGIN\n" + lock +
+                                             "DELETE FROM \"redsink_stage\"\n"
+                                             "fill stage by prepared multi-row INSERTs\n" +
+                                             merge_items + "  -> inserted\nCOMMIT\n");
+        CHECK(steps_of(plan, deletes) == "BEGIN\n" + lock +
+                                             "DELETE FROM \"redsink_stage\"\n"
+                                             "fill stage by prepared multi-row INSERTs\n" +
+                                             delete_deleted + "  -> deleted\n" + drop_staged_deletes + "\nCOMMIT\n");
+    }
+    SECTION("upsert by MERGE, soft_delete: the flag set by an UPDATE, then by the MERGE on every staged row") {
+        const auto plan = plan_for<upsert, soft>(Dialect::redshift, true, merge);
+        const auto steps = steps_of(plan, both);
+        CHECK_THAT(steps, Catch::Contains(R"(UPDATE "shop"."items" SET "deleted" = TRUE FROM "redsink_stage")") &&
+                              Catch::Contains("  -> deleted\n" + drop_staged_deletes + "\n") &&
+                              Catch::Contains(R"(UPDATE SET "name" = "redsink_stage"."name", )"
+                                              R"("deleted" = ("redsink_stage"."redsink_op" = 'x') WHEN NOT MATCHED )"
+                                              R"(THEN INSERT ("id", "name", "deleted") VALUES ("redsink_stage"."id", )"
+                                              R"("redsink_stage"."name", ("redsink_stage"."redsink_op" = 'x')))") &&
+                              Catch::EndsWith("  -> inserted\nCOMMIT\n"));
     }
     SECTION("upsert, soft_delete: the flag is set by an UPDATE, and inserted rows carry it") {
         const auto plan = plan_for<upsert, soft>(Dialect::redshift);
@@ -167,6 +203,13 @@ TEST_CASE("postgres: COPY, TRUNCATE inside the transaction, no lock", "[unit][pl
               "BEGIN\nTRUNCATE \"redsink_stage\"\nfill stage by COPY FROM STDIN\n" + insert_items +
                   R"( ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name")" + "  -> inserted\nCOMMIT\n");
     }
+    SECTION("upsert by MERGE: one MERGE, even where the key is enforced") {
+        for (const bool enforced : {true, false}) {
+            const auto plan = plan_for<upsert, ignore_deletes>(Dialect::postgres, enforced, merge);
+            CHECK(steps_of(plan, inserts) == "BEGIN\nTRUNCATE \"redsink_stage\"\nfill stage by COPY FROM STDIN\n" +
+                                                 merge_items + "  -> inserted\nCOMMIT\n");
+        }
+    }
     SECTION("upsert where it is not: delete, then insert") {
         const auto plan = plan_for<upsert, ignore_deletes>(Dialect::postgres, false);
         CHECK(steps_of(plan, inserts) == "BEGIN\nTRUNCATE \"redsink_stage\"\nfill stage by COPY FROM STDIN\n" +
@@ -187,13 +230,22 @@ TEST_CASE("every mode, both dialects: one BEGIN and one COMMIT at most, LOCK fir
     using redsink::ignore_deletes;
     using redsink::upsert;
     using soft = redsink::soft_delete<"deleted">;
-    const std::vector<ApplyPlan> plans{
-        plan_for<append, ignore_deletes>(Dialect::redshift), plan_for<append, hard_delete>(Dialect::redshift),
-        plan_for<append, soft>(Dialect::redshift),           plan_for<upsert, ignore_deletes>(Dialect::redshift),
-        plan_for<upsert, hard_delete>(Dialect::redshift),    plan_for<upsert, soft>(Dialect::redshift),
-        plan_for<append, ignore_deletes>(Dialect::postgres), plan_for<append, hard_delete>(Dialect::postgres),
-        plan_for<append, soft>(Dialect::postgres),           plan_for<upsert, ignore_deletes>(Dialect::postgres),
-        plan_for<upsert, hard_delete>(Dialect::postgres),    plan_for<upsert, soft>(Dialect::postgres)};
+    const std::vector<ApplyPlan> plans{plan_for<append, ignore_deletes>(Dialect::redshift),
+                                       plan_for<append, hard_delete>(Dialect::redshift),
+                                       plan_for<append, soft>(Dialect::redshift),
+                                       plan_for<upsert, ignore_deletes>(Dialect::redshift),
+                                       plan_for<upsert, hard_delete>(Dialect::redshift),
+                                       plan_for<upsert, soft>(Dialect::redshift),
+                                       plan_for<append, ignore_deletes>(Dialect::postgres),
+                                       plan_for<append, hard_delete>(Dialect::postgres),
+                                       plan_for<append, soft>(Dialect::postgres),
+                                       plan_for<upsert, ignore_deletes>(Dialect::postgres),
+                                       plan_for<upsert, hard_delete>(Dialect::postgres),
+                                       plan_for<upsert, soft>(Dialect::postgres),
+                                       plan_for<upsert, hard_delete>(Dialect::redshift, true, merge),
+                                       plan_for<upsert, soft>(Dialect::redshift, true, merge),
+                                       plan_for<upsert, hard_delete>(Dialect::postgres, true, merge),
+                                       plan_for<upsert, soft>(Dialect::postgres, false, merge)};
     for (const auto& plan : plans) {
         for (const auto shape : {inserts, deletes, both}) {
             for (const StageState stage :

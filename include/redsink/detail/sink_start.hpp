@@ -178,6 +178,7 @@ public:
         const bool enforced = key_enforced(spec, state);
         auto plan = std::make_unique<ApplyPlan>(std::move(spec), enforced);
         plan->set_delete_mode(delete_mode::applies_deletes, delete_mode::keeps_rows);
+        plan->set_upsert_statement(options_.upsert_statement);
         delete_mode::plan(*plan);
         insert_mode::plan(*plan);
         if constexpr (error_policy::dead_letters)
@@ -249,15 +250,16 @@ private:
     // own statements are checked by the server when they run).
     [[nodiscard]] PrivilegeNeeds privilege_needs(const ApplyPlan& plan, const TableState& state, bool enforced,
                                                  const std::optional<sql::TableSpec>& dead_letters) const {
-        const bool on_conflict = one_row_per_key && dialect == Dialect::postgres && enforced;
+        const bool merges = plan.merges();
+        const bool on_conflict = one_row_per_key && dialect == Dialect::postgres && enforced && !merges;
         PrivilegeNeeds needs;
         needs.creates_table = state.columns.empty() && schema_policy::creates_table;
         needs.stages = delete_mode::applies_deletes || !plan.plain_inserts();
         needs.reads = needs.stages;
         needs.deletes = (delete_mode::applies_deletes && !delete_mode::keeps_rows) ||
-                        (one_row_per_key && !on_conflict) ||
+                        (one_row_per_key && !on_conflict && !merges) ||
                         (dialect == Dialect::redshift && options_.lock == ApplyLock::target);
-        needs.updates = delete_mode::keeps_rows || on_conflict;
+        needs.updates = delete_mode::keeps_rows || on_conflict || merges;
         needs.lock_table = dialect == Dialect::redshift && options_.lock == ApplyLock::sink_table;
         if (dead_letters) needs.dead_letter_table = dead_letters->name;
         if (delivery_policy::writes_positions) needs.positions_table = positions_table(target_);

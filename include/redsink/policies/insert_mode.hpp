@@ -32,12 +32,20 @@ struct append {
 };
 
 // One row per key: the batch's last event per key replaces the row. Replays are idempotent.
-// On Redshift, which never enforces keys, this is the delete-then-insert through the stage.
+// On Redshift, which never enforces keys, this is the delete-then-insert through the stage, or,
+// with UpsertStatement::merge, one MERGE (in both dialects).
 struct upsert {
     using category = policy::insert_mode;
     static constexpr Reduction reduction = Reduction::last_per_key;
     static constexpr bool requires_key = true;
     static void plan(ApplyPlan& plan) {
+        if (plan.upsert_statement() == UpsertStatement::merge) {
+            // The delete mode's statements apply the staged deletes first; then they leave the
+            // stage, which the MERGE reads whole. Both run only for a batch with deletes.
+            plan.on_deletes(ApplyPlan::drop_staged_deletes());
+            plan.on_inserts(plan.merge_staged());
+            return;
+        }
         // One statement instead of two where PostgreSQL enforces the key.
         if (plan.dialect() == Dialect::postgres && plan.key_enforced()) {
             plan.on_inserts(plan.upsert_staged());

@@ -21,6 +21,14 @@ enum class Reduction {
                                 // (newest_wins): see detail::reduce
 };
 
+// The statements upsert applies its staged rows with (SinkOptions::upsert_statement): DELETE ...
+// USING the stage, then INSERT ... SELECT (PostgreSQL: INSERT ... ON CONFLICT where the key is
+// enforced), or one MERGE, in both dialects (docs/policies.md#upsert).
+enum class UpsertStatement {
+    delete_insert,
+    merge,
+};
+
 // What a statement's affected rows count as in the sink's statistics.
 enum class RowCount {
     none,      // nothing the user sees as a change (rows replaced by an upsert, rows of the stage)
@@ -32,6 +40,7 @@ enum class RowCount {
 enum class StatementKind {
     custom,
     insert_staged,  // ApplyPlan::insert_staged(): copies the staged inserts into the target, nothing more
+    merge_staged,   // ApplyPlan::merge_staged(): updates and inserts the target from the stage
 };
 
 // One statement of an ApplyPlan, with what its affected rows mean.
@@ -61,6 +70,10 @@ public:
         keeps_rows_ = keeps_rows;
     }
     [[nodiscard]] bool applies_deletes() const noexcept { return applies_deletes_; }
+    // Which statements upsert plans (SinkOptions::upsert_statement; set by the sink before the
+    // policies plan).
+    void set_upsert_statement(UpsertStatement statement) noexcept { upsert_statement_ = statement; }
+    [[nodiscard]] UpsertStatement upsert_statement() const noexcept { return upsert_statement_; }
     [[nodiscard]] bool keeps_rows() const noexcept { return keeps_rows_; }
 
     [[nodiscard]] const sql::TableSpec& table() const noexcept { return table_; }
@@ -94,6 +107,12 @@ public:
     [[nodiscard]] PlanStatement upsert_staged() const {
         return {sql::upsert_from_stage_sql(record_table(), managed_), RowCount::inserted};
     }
+    // One MERGE of the staged rows into the target (every staged row: after drop_staged_deletes).
+    [[nodiscard]] PlanStatement merge_staged() const {
+        return {sql::merge_from_stage_sql(record_table(), managed_), RowCount::inserted, StatementKind::merge_staged};
+    }
+    // Removes the staged deletes from the stage (after the statements that apply them).
+    [[nodiscard]] static PlanStatement drop_staged_deletes() { return {sql::delete_staged_deletes_sql()}; }
     [[nodiscard]] PlanStatement update_staged(sql::Staged which,
                                               std::span<const std::pair<std::string, std::string>> sets) const {
         return {sql::update_from_stage_sql(record_table(), which, sets),
@@ -145,6 +164,13 @@ public:
                insert_statements_.front().kind == StatementKind::insert_staged;
     }
 
+    // An insert statement is a MERGE (merge_staged): it updates, and deletes nothing.
+    [[nodiscard]] bool merges() const {
+        for (const auto& statement : insert_statements_)
+            if (statement.kind == StatementKind::merge_staged) return true;
+        return false;
+    }
+
     // The table without the managed columns: what the stage holds.
     [[nodiscard]] sql::TableSpec record_table() const {
         sql::TableSpec spec = table_;
@@ -162,6 +188,7 @@ private:
     std::size_t managed_count_ = 0;
     bool applies_deletes_ = false;
     bool keeps_rows_ = false;
+    UpsertStatement upsert_statement_ = UpsertStatement::delete_insert;
     std::size_t guards_ = 0;
     std::vector<std::pair<sql::TableSpec, std::string>> own_tables_;
     std::vector<PlanStatement> delete_statements_;

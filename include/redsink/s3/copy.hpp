@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-// Redshift's bulk load path: a batch is written as gzip CSV to S3 and loaded with COPY inside its
+// Redshift's bulk load path: a batch is written as compressed CSV (zstd, or gzip) to S3 and loaded with COPY inside its
 // transaction (docs/s3-copy.md). Give a sink the loader through SinkOptions::bulk_load:
 //
 //   options.bulk_load = redsink::s3::copy_loader({.client = {.bucket = "loads", .region = "eu-west-1"},
@@ -34,12 +34,13 @@ struct CopyCommand {
     std::string_view statement{};  // as Redshift gets it: it may carry the secret; never log it
     std::string_view shown{};      // the same, each secret replaced by <redacted>: for logs
     std::string_view bucket{};
-    std::string_view key{};                  // what FROM names: the batch's one object, or its manifest
-    bool manifest = false;                   // `key` is a manifest listing `objects` (the statement says MANIFEST)
-    std::span<const std::string> objects{};  // the gzip CSV objects the COPY loads, in the batch's order
-    std::string_view table{};                // quoted
-    std::span<const std::string> columns{};  // quoted, in the order of the files' fields
-    std::uint64_t rows = 0;                  // the rows the objects hold together
+    std::string_view key{};                       // what FROM names: the batch's one object, or its manifest
+    bool manifest = false;                        // `key` is a manifest listing `objects` (the statement says MANIFEST)
+    std::span<const std::string> objects{};       // the compressed CSV objects the COPY loads, in the batch's order
+    Compression compression = Compression::zstd;  // of every object (the statement says ZSTD or GZIP)
+    std::string_view table{};                     // quoted
+    std::span<const std::string> columns{};       // quoted, in the order of the files' fields
+    std::uint64_t rows = 0;                       // the rows the objects hold together
 };
 
 // Runs a COPY on the session and returns pg_last_copy_count().
@@ -56,21 +57,28 @@ struct CopyOptions {
     // as long as the log keeps it; redsink's own traces and errors show <redacted>. If keys are
     // the only way, make them short-lived session credentials (a source with an expiration).
     std::string iam_role{};
-    // Where the sink's objects go: <prefix>/<identity>/<run>/t<task>-<batch>.csv.gz (or, for a
-    // batch in parts, t<task>-<batch>-p<part>.csv.gz and t<task>-<batch>.manifest), the identity
+    // Where the sink's objects go: <prefix>/<identity>/<run>/t<task>-<batch>.csv.zst (or, for a
+    // batch in parts, t<task>-<batch>-p<part>.csv.zst and t<task>-<batch>.manifest; .csv.gz with
+    // gzip), the identity
     // being the sink's table (and source_name). Everything under <prefix>/<identity>/ is the
     // sink's: its start deletes what is there. Not empty; no quote or backslash.
     std::string prefix = "redsink";
     // Batches with at least this many rows to stage take this path; smaller ones INSERT.
     std::size_t min_rows = 10'000;
-    int gzip_level = 1;  // 1 (fastest) to 9
-    // The CSV text (before gzip) of one object: a batch whose CSV passes it is cut at row
+    // How the objects are compressed, and COPY's option to match (ZSTD or GZIP): zstd costs the
+    // client far less CPU than gzip for smaller objects (docs/s3-copy.md, "Compression").
+    Compression compression = Compression::zstd;
+    // The compressor's level: zstd up to 19 (negative: its fast levels, less CPU and less
+    // compression), gzip 1 to 9; 0: default_level(compression), 1 for both (docs/s3-copy.md,
+    // "Compression").
+    int compression_level = 0;
+    // The CSV text (before compression) of one object: a batch whose CSV passes it is cut at row
     // boundaries into several objects (parts), loaded by one COPY through a manifest. Not 0. The
     // default keeps a batch within the sink's default batch_bytes (64 MiB of values, which count
     // more per value than CSV's quotes and comma) one object, as before parts existed, and makes a
-    // part some 30 MB of gzip: within the 1 MB to 1 GB (compressed) Redshift advises per file.
+    // part some 30 MB compressed: within the 1 MB to 1 GB (compressed) Redshift advises per file.
     std::uint64_t part_bytes = std::uint64_t{128} << 20;
-    std::filesystem::path temp_directory{};  // where the gzip file is written; empty: the system's
+    std::filesystem::path temp_directory{};  // where the compressed file is written; empty: the system's
     // Test seam: runs the COPY instead of the session (the PostgreSQL stand-in of docs/testing.md).
     CopyRunner run_copy{};
 };
@@ -147,17 +155,18 @@ struct CopyAuthorization {
 // What a COPY's FROM names: one object, or a manifest listing the objects.
 enum class CopyFrom : bool { object, manifest };
 
-// The COPY of one gzip CSV object (or of those a manifest lists, `from` manifest: then `key` is
-// the manifest's) into `table` (quoted) and its `columns` (quoted), with the
+// The COPY of one compressed CSV object (or of those a manifest lists, `from` manifest: then `key`
+// is the manifest's) into `table` (quoted) and its `columns` (quoted), with the
 // secret in it or, when `shown`, <redacted> in its place. The options read exactly what
-// write_csv_gzip writes: CSV (double quote, comma, newline), NULL as a lone NUL byte, dates as
-// YYYY-MM-DD and timestamps as the encoders render them (ISO 8601 with microseconds and, for
-// TIMESTAMPTZ, +00), which TIMEFORMAT 'auto' reads; decimals rounded as INSERT rounds them;
-// statistics and compression analysis off (a stage is new and small each time).
+// write_csv writes: the compression (ZSTD or GZIP), CSV (double quote, comma, newline), NULL as a lone NUL byte, dates
+// as YYYY-MM-DD and timestamps as the encoders render them (ISO 8601 with microseconds and, for TIMESTAMPTZ, +00),
+// which TIMEFORMAT 'auto' reads; decimals rounded as INSERT rounds them; statistics and compression analysis off (a
+// stage is new and small each time).
 [[nodiscard]] inline std::string copy_sql(std::string_view table, std::span<const std::string> columns,
                                           std::string_view bucket, std::string_view key, std::string_view region,
                                           const CopyAuthorization& authorization, bool shown,
-                                          CopyFrom from = CopyFrom::object) {
+                                          CopyFrom from = CopyFrom::object,
+                                          Compression compression = Compression::zstd) {
     std::string out = "COPY ";
     out.append(table).append(" (");
     for (std::size_t i = 0; i < columns.size(); ++i) out.append(i == 0 ? "" : ", ").append(columns[i]);
@@ -173,9 +182,8 @@ enum class CopyFrom : bool { object, manifest };
     }
     if (from == CopyFrom::manifest) out.append(" MANIFEST");
     if (!region.empty()) out.append(" REGION '").append(region).append("'");
-    out.append(
-        " FORMAT AS CSV GZIP NULL AS '\\0' DATEFORMAT 'YYYY-MM-DD' TIMEFORMAT 'auto' ROUNDEC STATUPDATE OFF COMPUPDATE "
-        "OFF");
+    out.append(" FORMAT AS CSV ").append(copy_keyword(compression));
+    out.append(" NULL AS '\\0' DATEFORMAT 'YYYY-MM-DD' TIMEFORMAT 'auto' ROUNDEC STATUPDATE OFF COMPUPDATE OFF");
     return out;
 }
 
@@ -192,7 +200,7 @@ public:
           base_(std::move(base)),
           task_(task) {}
 
-    // Uploads the rows as gzip CSV: one object, or, when the CSV passes part_bytes, one object per
+    // Uploads the rows as compressed CSV: one object, or, when the CSV passes part_bytes, one object per
     // part and then the manifest. A part is written to its temporary file, uploaded, and removed
     // before the next is written: the batch is never held twice, in memory or on disk.
     void stage(const BulkRows& rows) override {
@@ -202,12 +210,12 @@ public:
         rows_ = rows.rows();
         std::size_t next = 0;
         do {
-            GzipFile file(options_->temp_directory, options_->gzip_level);
-            next = write_csv_gzip(rows, next, options_->part_bytes, file);
+            CompressedFile file(options_->temp_directory, options_->compression, options_->compression_level);
+            next = write_csv(rows, next, options_->part_bytes, file);
             // A batch of one part keeps the key of one object; parts are numbered from 1.
-            auto key = objects_.empty() && next == rows.rows()
-                           ? base + ".csv.gz"
-                           : base + "-p" + detail::padded(objects_.size() + 1, 6) + ".csv.gz";
+            auto key =
+                objects_.empty() && next == rows.rows() ? base : base + "-p" + detail::padded(objects_.size() + 1, 6);
+            key.append(object_suffix(options_->compression));
             FileBody body(file.path());
             upload(key, body);
             bytes_ += file.bytes_out();
@@ -242,16 +250,18 @@ public:
         }
         const bool manifest = objects_.size() > 1;
         const auto from = manifest ? CopyFrom::manifest : CopyFrom::object;
-        const auto statement =
-            copy_sql(target.table, target.columns, bucket, from_, client_.region(), authorization, false, from);
-        const auto shown =
-            copy_sql(target.table, target.columns, bucket, from_, client_.region(), authorization, true, from);
+        const auto compression = options_->compression;
+        const auto statement = copy_sql(target.table, target.columns, bucket, from_, client_.region(), authorization,
+                                        false, from, compression);
+        const auto shown = copy_sql(target.table, target.columns, bucket, from_, client_.region(), authorization, true,
+                                    from, compression);
         const CopyCommand command{.statement = statement,
                                   .shown = shown,
                                   .bucket = bucket,
                                   .key = from_,
                                   .manifest = manifest,
                                   .objects = objects_,
+                                  .compression = compression,
                                   .table = target.table,
                                   .columns = target.columns,
                                   .rows = rows_};
@@ -273,7 +283,7 @@ public:
         keys_.clear();
     }
 
-    // Bytes uploaded (the gzip objects and the manifests) since the session began.
+    // Bytes uploaded (the compressed objects and the manifests) since the session began.
     [[nodiscard]] std::uint64_t bytes_uploaded() const noexcept { return bytes_; }
 
 private:
@@ -291,7 +301,7 @@ private:
     std::uint64_t rows_ = 0;
     std::uint64_t bytes_ = 0;
     std::vector<std::string> keys_;     // everything uploaded since the last discard(): deleted by it
-    std::vector<std::string> objects_;  // the last stage()'s gzip CSV objects, in order
+    std::vector<std::string> objects_;  // the last stage()'s compressed CSV objects, in order
     std::string from_;                  // what its COPY names: its one object, or its manifest
 };
 
@@ -307,7 +317,13 @@ public:
             !detail::plain_literal(options.iam_role))
             refuse("CopyOptions::prefix, the bucket and iam_role cannot hold a quote or a backslash");
         if (options.min_rows < 1) refuse("CopyOptions::min_rows must be at least 1");
-        if (options.gzip_level < 1 || options.gzip_level > 9) refuse("CopyOptions::gzip_level must be 1 to 9");
+        if (options.compression != Compression::zstd && options.compression != Compression::gzip)
+            refuse("CopyOptions::compression is neither zstd nor gzip");
+        if (options.compression_level != 0 && (options.compression_level < min_level(options.compression) ||
+                                               options.compression_level > max_level(options.compression)))
+            refuse("CopyOptions::compression_level must be " + std::to_string(min_level(options.compression)) + " to " +
+                   std::to_string(max_level(options.compression)) + " for " +
+                   std::string(compression_name(options.compression)) + " (0: its default)");
         if (options.part_bytes < 1)
             refuse(
                 "CopyOptions::part_bytes is 0: a part must be allowed at least one byte of CSV (each part holds "

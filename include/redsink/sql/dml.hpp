@@ -172,6 +172,49 @@ namespace detail {
                        detail::staged_filter(stage, Staged::inserts));
 }
 
+// Removes the staged deletes from the stage, once the delete statements applied them: a MERGE
+// reads every row of its source (Redshift's takes a table, no subquery or condition), and must
+// see only the rows to insert.
+[[nodiscard]] inline std::string delete_staged_deletes_sql() {
+    const auto stage = quote_identifier(stage_table);
+    return fmt::format("DELETE FROM {} WHERE {}", stage, detail::staged_filter(stage, Staged::deletes));
+}
+
+// One MERGE of the stage into the target, after delete_staged_deletes_sql: the target rows whose
+// key is staged get the staged values, the other staged rows are inserted; `extra` adds columns
+// set to SQL expressions (name, expression), as in insert_from_stage_sql. Both clauses, as
+// Redshift requires them (dg/r_MERGE.html); a record whose every column is in the key sets its
+// key to itself. Redshift and PostgreSQL (15) both fail it when two staged rows match one target
+// row: the stage holds one row per key (Reduction::last_per_key).
+[[nodiscard]] inline std::string merge_from_stage_sql(const TableSpec& spec,
+                                                      std::span<const std::pair<std::string, std::string>> extra = {}) {
+    const auto target = spec.name.quoted();
+    const auto stage = quote_identifier(stage_table);
+    std::string sets;
+    std::string names;
+    std::string values;
+    const auto set = [&](const std::string& name, const std::string& value) {
+        sets.append(sets.empty() ? "" : ", ").append(name).append(" = ").append(value);
+    };
+    for (const auto& column : spec.columns) {
+        const auto name = quote_identifier(column.name);
+        names.append(names.empty() ? "" : ", ").append(name);
+        values.append(values.empty() ? "" : ", ").append(stage + "." + name);
+        if (!column.key) set(name, stage + "." + name);
+    }
+    for (const auto& [name, value] : extra) {
+        names.append(", ").append(quote_identifier(name));
+        values.append(", (").append(value).append(")");
+        set(quote_identifier(name), "(" + value + ")");
+    }
+    if (sets.empty())
+        for (const auto& column : spec.columns)
+            if (column.key) set(quote_identifier(column.name), stage + "." + quote_identifier(column.name));
+    return fmt::format(
+        "MERGE INTO {} USING {} ON {} WHEN MATCHED THEN UPDATE SET {} WHEN NOT MATCHED THEN INSERT ({}) VALUES ({})",
+        target, stage, detail::key_match(spec, target, stage), sets, names, values);
+}
+
 // Sets columns of the target rows whose key is staged (in `which` staged rows): assignments
 // are (column, SQL expression).
 [[nodiscard]] inline std::string update_from_stage_sql(

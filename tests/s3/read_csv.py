@@ -1,8 +1,11 @@
 #!/usr/bin/python3
-"""Reads a gzip CSV object of the bulk load path with Python's own gzip and csv modules, as an
+"""Reads a CSV object of the bulk load path with Python's own gzip and csv modules, as an
 independent check of redsink's writer (tests/s3/copy_test.cpp).
 
-  read_csv_gzip.py IN OUT
+  read_csv.py IN OUT
+
+IN is a gzip object as uploaded (read with Python's gzip module), or the CSV text of a zstd
+object, which the test decompressed (Python's standard library has no zstd).
 
 Writes one line per CSV record to OUT: its fields separated by spaces, each field "N" for NULL (a
 field that is a lone NUL byte: NULL AS '\\0') or "V" and the hex of its UTF-8 bytes. Fails on a
@@ -16,7 +19,10 @@ import sys
 
 def main(source, target):
     with open(source, "rb") as raw:
-        text = gzip.decompress(raw.read()).decode("utf-8", errors="strict")
+        data = raw.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    text = data.decode("utf-8", errors="strict")
     out = []
     for record in csv.reader(io.StringIO(text, newline=""), dialect="excel", strict=True):
         fields = []
