@@ -63,6 +63,10 @@ LABELS = {
     "sink_redshift_upsert_once": "Sink redshift upsert, exactly_once",
     "sink_postgres_append_once": "Sink postgres append, exactly_once",
     "sink_postgres_upsert_once": "Sink postgres upsert, exactly_once",
+    "sink_redshift_append_rows": "Sink redshift append, Row",
+    "sink_redshift_upsert_rows": "Sink redshift upsert, Row",
+    "sink_postgres_append_rows": "Sink postgres append, Row",
+    "sink_postgres_upsert_rows": "Sink postgres upsert, Row",
 }
 # exactly_once against at_least_once on the same stream: (exactly_once case, at_least_once case).
 ONCE = [
@@ -71,6 +75,14 @@ ONCE = [
     ("sink_postgres_append_once", "sink_postgres_append"),
     ("sink_postgres_upsert_once", "sink_postgres_upsert"),
 ]
+# Rows whose columns are known at run time against the struct with the same columns: (Row case, struct case).
+ROWS = [
+    ("sink_redshift_append_rows", "sink_redshift_append"),
+    ("sink_redshift_upsert_rows", "sink_redshift_upsert"),
+    ("sink_postgres_append_rows", "sink_postgres_append"),
+    ("sink_postgres_upsert_rows", "sink_postgres_upsert"),
+]
+ROWS_TARGET = 0.8
 BASELINES = ["per_row_insert", "multi_row_insert", "pipelined_insert", "staged_upsert", "copy", "copy_per_batch"]
 SINKS = [
     "sink_redshift_append",
@@ -354,6 +366,28 @@ def once_table(runs):
     return lines
 
 
+def rows_table(runs):
+    """redsink::Row's rows/s against the struct's on the same stream and batch, as a ratio."""
+    lines = [
+        "| record | case | batch | struct rows/s | Row rows/s | Row vs struct | target |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for record in RECORDS:
+        for rows, plain in ROWS:
+            for batch in (10_000, 100_000):
+                theirs = runs.get((record, plain, batch, 1))
+                ours = runs.get((record, rows, batch, 1))
+                if not theirs or not ours:
+                    continue
+                ratio = ours["rows_per_second"] / theirs["rows_per_second"]
+                met = "met" if ratio >= ROWS_TARGET else "**not met**"
+                lines.append(
+                    f"| {record} | {LABELS[plain].removeprefix('Sink ')} | {batch:,} | {rate(theirs['rows_per_second'])} | "
+                    f"{rate(ours['rows_per_second'])} | {ratio_text(ratio)} | {ROWS_TARGET} {met} |"
+                )
+    return lines
+
+
 def serializable_table(runs):
     """The serializable stand-in's cases, and 4 tasks' time over 1 task's (None if either is missing)."""
     lines = ["| tasks | events/s | cv | retries | time vs 1 task |", "|---:|---:|---:|---:|---:|"]
@@ -533,7 +567,7 @@ def chart(runs, png):
                     label = LABELS.get(key[1], key[1]).removeprefix("hand: ")
                     if key[2]:
                         label += f" ({key[2] // 1000}k" + (f", {key[3]} tasks)" if key[3] > 1 else ")")
-                    color = 0x4477AA if key[1] in SINKS else 0xBBBBBB
+                    color = 0x4477AA if key[1] in SINKS or key[1].endswith("_rows") else 0xBBBBBB
                     out.write(f'{i}\t{runs[key]["rows_per_second"] / 1000:.3f}\t"{label}"\t{color}\n')
             panels.append((record, data, len(keys)))
         height = max(n for _, _, n in panels) * 22 + 120
@@ -690,6 +724,16 @@ def main():
         "`at_least_once`, becomes a transaction. Ratios of rows/s; below 1 is the cost.",
         "",
         *once_table(runs),
+        "",
+        "## Rows against structs",
+        "",
+        "The same streams written as `redsink::Row`s (docs/rows.md: a `RowSchema` made at run time from "
+        "the struct's columns and key with `row_schema_of`, each event converted by `row_of` before the "
+        "timed part, as the struct cases build their events) against the struct itself, one task. "
+        "The Row path visits a `std::variant` per value and checks each row's schema pointer. Ratios "
+        "of rows/s; the target is at least 0.8.",
+        "",
+        *rows_table(runs),
         "",
         "## Redshift's load paths: INSERT against COPY from S3, the client's work",
         "",

@@ -2,12 +2,15 @@
 // and both insert modes, at several batch sizes.
 #include "harness.hpp"
 
+#include <redsink/row_from_record.hpp>
 #include <redsink/sink.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace redsink_bench {
@@ -25,6 +28,13 @@ using AppendOnceSink = redsink::Sink<R, redsink::append, redsink::fixed_schema, 
 template <class R, class Dialect>
 using UpsertOnceSink = redsink::Sink<R, redsink::primary_key<"id">, redsink::upsert, redsink::fixed_schema,
                                      redsink::exactly_once, Dialect>;
+
+// Rows whose columns are known at run time (redsink::Row), the same columns and key as the struct.
+template <class Dialect>
+using RowAppendSink = redsink::Sink<redsink::Row, redsink::append, redsink::fixed_schema, Dialect>;
+
+template <class Dialect>
+using RowUpsertSink = redsink::Sink<redsink::Row, redsink::upsert, redsink::fixed_schema, Dialect>;
 
 template <class R, class Dialect>
 using DeadLetterSink = redsink::Sink<R, redsink::primary_key<"id">, redsink::upsert, redsink::fixed_schema, Dialect,
@@ -64,30 +74,46 @@ void sink_case(benchmark::State& state, std::string_view loader,
             setup.exec("DROP TABLE IF EXISTS " +
                        redsink::detail::positions_table(redsink::sql::TableRef::make(schema, table)).quoted());
         // batch_rows alone decides when a batch is written.
-        SinkType sink(redsink::ConnectionConfig::parse(pg::conninfo()),
-                      {.schema = std::string(schema),
-                       .table = table,
-                       .batch_rows = batch,
-                       .batch_bytes = std::size_t{1} << 32,
-                       .flush_interval = std::chrono::hours(1),
-                       .tasks = tasks,
-                       .stage_recreate_batches = stage_recreate_batches,
-                       .upsert_statement = upsert_statement});
-        std::vector<redsink::Change<R>> events;
+        const redsink::SinkOptions options{.schema = std::string(schema),
+                                           .table = table,
+                                           .batch_rows = batch,
+                                           .batch_bytes = std::size_t{1} << 32,
+                                           .flush_interval = std::chrono::hours(1),
+                                           .tasks = tasks,
+                                           .stage_recreate_batches = stage_recreate_batches,
+                                           .upsert_statement = upsert_statement};
+        using Event = redsink::Change<typename SinkType::record_type>;
+        constexpr bool rows = std::is_same_v<typename SinkType::record_type, redsink::Row>;
+        // A Row sink: the struct's columns and key as a RowSchema, each event the struct's row as a Row.
+        const auto row_schema = redsink::row_schema_of<R, redsink::primary_key<"id">>();
+        const auto make_sink = [&] {
+            if constexpr (rows)
+                return std::make_unique<SinkType>(redsink::ConnectionConfig::parse(pg::conninfo()), options,
+                                                  row_schema);
+            else
+                return std::make_unique<SinkType>(redsink::ConnectionConfig::parse(pg::conninfo()), options);
+        };
+        const auto sink = make_sink();
+        std::vector<Event> events;
         std::int64_t offset = 0;
         run_case<R>(
             state, setup, start,
-            [&](const std::vector<R>& rows) {
+            [&](const std::vector<R>& input) {
                 // The app hands the sink events it owns: building them is not the sink's work.
                 events.clear();
-                events.reserve(rows.size());
-                for (const auto& row : rows)
-                    events.push_back(upsert ? redsink::upserted(row, {0, offset++})
-                                            : redsink::created(row, {0, offset++}));
+                events.reserve(input.size());
+                for (const auto& row : input) {
+                    const redsink::Position position{0, offset++};
+                    if constexpr (rows)
+                        events.push_back({upsert ? redsink::Op::update : redsink::Op::create,
+                                          redsink::row_of(row, row_schema), position});
+                    else
+                        events.push_back(upsert ? redsink::upserted(row, position) : redsink::created(row, position));
+                }
             },
             [&](const std::vector<R>&) {
-                for (auto& event : events) sink.write(std::move(event));
-                sink.flush();
+                for (auto& event : events) sink->write(std::move(event));
+                sink->flush();
             },
             refuses ? &accepted_rows<R>() : nullptr);
     } catch (const std::exception& error) {
@@ -107,6 +133,17 @@ void register_sink(std::string_view loader) {
         ->Args({10'000, 1})
         ->Args({10'000, 2})
         ->Args({10'000, 4})
+        ->Args({100'000, 1});
+}
+
+// A Row case: the batch sizes its ratio to the struct case is reported at (one task).
+template <class R, class SinkType, bool upsert>
+void register_rows(std::string_view loader) {
+    const auto name = fmt::format("{}/{}", record_name<R>, loader);
+    timed_once(benchmark::RegisterBenchmark(
+                   name.c_str(), [loader](benchmark::State& state) { sink_case<R, SinkType, upsert>(state, loader); }))
+        ->ArgNames({"batch", "tasks"})
+        ->Args({10'000, 1})
         ->Args({100'000, 1});
 }
 
@@ -146,6 +183,11 @@ void register_record() {
     // SELECT (and, on PostgreSQL, instead of INSERT ... ON CONFLICT).
     register_merge<R, redsink::redshift>("sink_redshift_upsert_merge");
     register_merge<R, redsink::postgres>("sink_postgres_upsert_merge");
+    // The same columns as a Row (docs/rows.md): the runtime record against the struct.
+    register_rows<R, RowAppendSink<redsink::redshift>, false>("sink_redshift_append_rows");
+    register_rows<R, RowUpsertSink<redsink::redshift>, true>("sink_redshift_upsert_rows");
+    register_rows<R, RowAppendSink<redsink::postgres>, false>("sink_postgres_append_rows");
+    register_rows<R, RowUpsertSink<redsink::postgres>, true>("sink_postgres_upsert_rows");
 }
 
 // What exactly_once costs: the same stream as at_least_once, with the positions written in each

@@ -62,32 +62,47 @@ struct column_traits<varchar<N>> {
     }
 };
 
+namespace detail {
+// A decimal of `units` 10^-scale units as DECIMAL(precision, scale)'s text, refused when it has
+// more than `precision` digits. The one decimal encoder: decimal<P, S> and decimal_value (row.hpp)
+// both write through it.
+inline void encode_decimal(int128 units, int precision, int scale, ParamBuffer& out, const ColumnContext& column) {
+    const bool negative = units < 0;
+    auto magnitude = static_cast<uint128>(negative ? -units : units);
+    static constexpr auto powers = [] {
+        std::array<uint128, 39> table{};
+        table[0] = 1;
+        for (std::size_t i = 1; i < table.size(); ++i) table[i] = table[i - 1] * 10;
+        return table;
+    }();
+    if (precision < 1 || precision > 38 || magnitude >= powers[static_cast<std::size_t>(precision)])
+        refuse(column, "does not fit in DECIMAL(" + std::to_string(precision) + "," + std::to_string(scale) + ")");
+    std::array<char, 48> digits{};
+    int count = 0;
+    // 128-bit division is slow: most values fit in 64 bits.
+    const auto next = [&](auto& rest) {
+        digits[static_cast<std::size_t>(count++)] = static_cast<char>('0' + static_cast<int>(rest % 10));
+        rest /= 10;
+    };
+    while (magnitude > UINT64_MAX) next(magnitude);
+    auto small = static_cast<std::uint64_t>(magnitude);
+    do next(small);
+    while (small != 0 || count <= scale);
+    char* p = out.prepare(48);
+    if (negative) *p++ = '-';
+    for (int i = count - 1; i >= 0; --i) {
+        *p++ = digits[static_cast<std::size_t>(i)];
+        if (i == scale && scale > 0) *p++ = '.';
+    }
+    out.commit(p);
+}
+}  // namespace detail
+
 template <int P, int S>
 struct column_traits<decimal<P, S>> {
     static constexpr ColumnType type{SqlKind::decimal, 0, static_cast<std::uint8_t>(P), static_cast<std::uint8_t>(S)};
     static void encode(const decimal<P, S>& value, ParamBuffer& out, const ColumnContext& column) {
-        const bool negative = value.units < 0;
-        auto magnitude = static_cast<uint128>(negative ? -value.units : value.units);
-        if (magnitude >= static_cast<uint128>(decimal<P, S>::pow10(P)))
-            detail::refuse(column, "does not fit in DECIMAL(" + std::to_string(P) + "," + std::to_string(S) + ")");
-        std::array<char, 48> digits{};
-        int count = 0;
-        // 128-bit division is slow: most values fit in 64 bits.
-        const auto next = [&](auto& rest) {
-            digits[static_cast<std::size_t>(count++)] = static_cast<char>('0' + static_cast<int>(rest % 10));
-            rest /= 10;
-        };
-        while (magnitude > UINT64_MAX) next(magnitude);
-        auto small = static_cast<std::uint64_t>(magnitude);
-        do next(small);
-        while (small != 0 || count <= S);
-        char* p = out.prepare(48);
-        if (negative) *p++ = '-';
-        for (int i = count - 1; i >= 0; --i) {
-            *p++ = digits[static_cast<std::size_t>(i)];
-            if (i == S && S > 0) *p++ = '.';
-        }
-        out.commit(p);
+        detail::encode_decimal(value.units, P, S, out, column);
     }
 };
 

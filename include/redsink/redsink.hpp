@@ -10,6 +10,9 @@
 #include <redsink/pq.hpp>
 #include <redsink/record.hpp>
 #include <redsink/retry.hpp>
+#include <redsink/row.hpp>
+#include <redsink/row_from_record.hpp>
+#include <redsink/row_schema.hpp>
 #include <redsink/schema.hpp>
 #include <redsink/sink.hpp>
 #include <redsink/sink_options.hpp>

@@ -13,6 +13,8 @@
 #include <redsink/pq/config.hpp>
 #include <redsink/pq/connection.hpp>
 #include <redsink/record.hpp>
+#include <redsink/row.hpp>
+#include <redsink/row_schema.hpp>
 #include <redsink/schema.hpp>
 #include <redsink/sink_options.hpp>
 #include <redsink/stats.hpp>
@@ -21,6 +23,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -39,8 +42,8 @@ namespace redsink {
 // flush, on the caller's thread. A facade: the start-up is detail::SinkStart, the tasks a
 // detail::TaskGroup, exactly_once's bookkeeping a detail::PositionBook. See
 // docs/architecture.md, docs/policies.md, docs/delivery.md and docs/tasks.md.
-template <Record R, class... Policies>
-class Sink {
+template <class R, class... Policies>
+requires(Record<R> || detail::runtime_record<R>) class Sink {
     using pack = detail::policy_pack<R, Policies...>;
     using order = typename pack::order;
     static constexpr bool one_row_per_key = detail::SinkStart<R, pack>::one_row_per_key;
@@ -58,22 +61,13 @@ public:
     // Connects (once per task), makes the table ready as the schema policy allows (errors name
     // the table and column), and starts the tasks. Transient failures (the server not up yet) are
     // retried within retry_budget.
-    Sink(ConnectionConfig config, SinkOptions options)
-        : options_(checked(std::move(options))),
-          target_(sql::TableRef::make(options_.schema, options_.table)),
-          book_(target_.display(), options_.fencing),
-          batcher_(options_.tasks,
-                   {options_.batch_rows, options_.batch_bytes, options_.flush_interval, options_.super_string_limit},
-                   dialect, delivery_policy::writes_positions, order::index, one_row_per_key) {
-        sql::check_target_name(target_);
-        detail::retrying(
-            options_, "starting the sink for " + target_.display(),
-            [&] {
-                parts_ = detail::SinkStart<R, pack>(options_, target_).run(config, {acks_, latch_, pending_});
-            },
-            [&] { parts_ = {}; });
-        if constexpr (delivery_policy::writes_positions) book_.started(parts_.committed);
-    }
+    Sink(ConnectionConfig config, SinkOptions options) requires(!pack::runtime)
+        : Sink(Checked{}, std::move(config), checked(std::move(options)), nullptr) {}
+
+    // Sink<Row, ...>: the same, for rows of `schema` (docs/rows.md). Make the rows with this
+    // pointer (row_schema()): a row of another schema is a BadValue naming the column that differs.
+    Sink(ConnectionConfig config, SinkOptions options, std::shared_ptr<const RowSchema> schema) requires pack::runtime
+        : Sink(Checked{}, std::move(config), checked(std::move(options)), std::move(schema)) {}
 
     Sink(const Sink&) = delete;
     Sink& operator=(const Sink&) = delete;
@@ -206,7 +200,49 @@ public:
         parts_.tasks.set_trace(hook);
     }
 
+    // Sink<Row, ...>: the schema its rows have.
+    [[nodiscard]] const std::shared_ptr<const RowSchema>& row_schema() const noexcept requires pack::runtime {
+        return model_.schema();
+    }
+
 private:
+    using Model = detail::RecordModel<R, key_policy>;
+
+    [[nodiscard]] static Model make_model(const SinkOptions& options, std::shared_ptr<const RowSchema> schema) {
+        if constexpr (pack::runtime)
+            return Model(std::move(schema), dialect, options.super_string_limit);
+        else
+            return Model(dialect, options.super_string_limit);
+    }
+    [[nodiscard]] static detail::OrderColumn order_column(const Model& model, const sql::TableRef& target) {
+        if constexpr (pack::runtime)
+            return detail::order_column_at_start<insert_mode>(*model.schema(), target.display());
+        else
+            return {order::index, order::numeric};
+    }
+
+    struct Checked {};  // the options went through checked()
+    Sink(Checked, ConnectionConfig config, SinkOptions checked_options, std::shared_ptr<const RowSchema> schema)
+        : options_(std::move(checked_options)),
+          target_(sql::TableRef::make(options_.schema, options_.table)),
+          book_(target_.display(), options_.fencing),
+          model_(make_model(options_, std::move(schema))),
+          order_(order_column(model_, target_)),
+          batcher_(options_.tasks,
+                   {options_.batch_rows, options_.batch_bytes, options_.flush_interval, options_.super_string_limit},
+                   model_, delivery_policy::writes_positions, order_.index, one_row_per_key) {
+        sql::check_target_name(target_);
+        detail::SinkStart<R, pack>::check_model(model_, target_);
+        detail::retrying(
+            options_, "starting the sink for " + target_.display(),
+            [&] {
+                parts_ = detail::SinkStart<R, pack>(options_, target_, model_, order_)
+                             .run(config, {acks_, latch_, pending_});
+            },
+            [&] { parts_ = {}; });
+        if constexpr (delivery_policy::writes_positions) book_.started(parts_.committed);
+    }
+
     static SinkOptions checked(SinkOptions options) {
         check_options(options, {dialect, delivery_policy::writes_positions,
                                 error_policy::dead_letters ? std::string_view(error_policy::table) : std::string_view(),
@@ -255,6 +291,8 @@ private:
     std::atomic<std::size_t> events_ignored_{0};
     std::atomic<std::size_t> events_skipped_{0};
     detail::PositionBook book_;  // exactly_once
+    Model model_;                // the record's columns
+    detail::OrderColumn order_;  // newest_wins's order column
     detail::Batcher<R, key_policy> batcher_;
     detail::StartedSink parts_;  // last: its tasks are stopped before what they use goes
 };

@@ -165,10 +165,11 @@ TEST_CASE("a dead letter's values: JSON text, bytes that are not UTF-8 as \\xNN,
     using redsink_test::Everything;
     auto row = redsink_test::sample_everything(9);
     row.code = redsink::varchar<8>("far too long");
-    const auto columns = redsink::column_contexts<Everything>(redsink::Dialect::redshift);
+    const redsink::detail::RecordModel<Everything, redsink_test::EverythingKey> model(redsink::Dialect::redshift,
+                                                                                      65535);
     const redsink::Change<Everything> change{redsink::Op::create, row, {3, 77}};
     const redsink::BadValue bad("code", "is longer than VARCHAR(8)");
-    const auto letter = redsink::detail::refused_event<Everything, redsink_test::EverythingKey>(change, bad, columns);
+    const auto letter = redsink::detail::refused_event(change, bad, model);
     CHECK(letter.position == redsink::Position{3, 77});
     CHECK(letter.column == "code");
     CHECK(letter.sqlstate.empty());

@@ -147,11 +147,11 @@ TEST_CASE("newest_wins: a delete carries its key and its order value", "[unit][n
     static_assert(pack::order::index == 1 && pack::order::numeric);
     static_assert(redsink::detail::policy_pack<Item, Key, redsink::upsert>::order::index ==
                   redsink::detail::no_order_column);
-    const auto columns = redsink::column_contexts<Item>(Dialect::postgres);
+    const redsink::detail::RecordModel<Item, Key> model(Dialect::postgres, 65535);
     EncodedBatch batch;
-    redsink::detail::encode_change<Item, Key>(redsink::deleted(Item{4, 12, "gone"}, {}), batch, columns, std::nullopt,
-                                              pack::order::index);
-    redsink::detail::encode_change<Item, Key>(redsink::deleted(Item{4, 12, "gone"}, {}), batch, columns);
+    redsink::detail::encode_change(redsink::deleted(Item{4, 12, "gone"}, {}), batch, model, std::nullopt,
+                                   pack::order::index);
+    redsink::detail::encode_change(redsink::deleted(Item{4, 12, "gone"}, {}), batch, model);
     CHECK(batch.params.view(0) == "4");
     CHECK(batch.params.view(1) == "12");
     CHECK(batch.params.is_null(2));

@@ -2,14 +2,15 @@
 
 #include <redsink/change.hpp>
 #include <redsink/detail/encoded_batch.hpp>
+#include <redsink/detail/record_model.hpp>
 #include <redsink/encode.hpp>
-#include <redsink/record.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace redsink::detail {
@@ -41,14 +42,17 @@ public:
         std::size_t super_string_limit = 65535;
     };
 
-    // `order_column`: the member a delete carries besides its key (newest_wins), or none.
-    // `keeps`: events may keep stored values (Change::keep; one row per key).
-    Batcher(std::size_t tasks, Limits limits, Dialect dialect, bool by_partition = false,
+    using Model = RecordModel<R, Key>;
+
+    // `model`: the record's columns (record_model.hpp). `order_column`: the member a delete
+    // carries besides its key (newest_wins), or none. `keeps`: events may keep stored values
+    // (Change::keep; one row per key).
+    Batcher(std::size_t tasks, Limits limits, Model model, bool by_partition = false,
             std::size_t order_column = no_order_column, bool keeps = false)
         : order_column_(order_column),
           keeps_(keeps),
           limits_(limits),
-          columns_(column_contexts<R>(dialect, limits.super_string_limit)),
+          model_(std::move(model)),
           batches_(tasks),
           started_(tasks),
           by_partition_(by_partition) {}
@@ -58,7 +62,7 @@ public:
     std::size_t add(const Change<R>& change) {
         std::optional<std::size_t> hash;
         const auto task = route(change, hash);
-        encode_change<R, Key>(change, batches_[task], columns_, hash, order_column_, keeps_);
+        encode_change(change, batches_[task], model_, hash, order_column_, keeps_);
         took(task);
         return task;
     }
@@ -72,7 +76,7 @@ public:
             task = route(change, hash);
         } catch (const BadValue&) {
         }
-        batches_[task].client_refused.push_back(refused_event<R, Key>(change, bad, columns_));
+        batches_[task].client_refused.push_back(refused_event(change, bad, model_));
         took(task);
         return task;
     }
@@ -113,12 +117,9 @@ private:
     std::size_t route(const Change<R>& change, std::optional<std::size_t>& hash) {
         if (by_partition_) return static_cast<std::uint32_t>(change.position.partition) % batches_.size();
         if (batches_.size() == 1) return 0;
-        if constexpr (key_info<R, Key>::size == 0) {
-            return turn_++ % batches_.size();
-        } else {
-            hash = row_key_hash<R, Key>(change.row, scratch_, columns_);
-            return *hash % batches_.size();
-        }
+        if (model_.key_indexes().empty()) return turn_++ % batches_.size();
+        hash = row_key_hash(change.row, scratch_, model_);
+        return *hash % batches_.size();
     }
 
     // Counts an event taken into the task's batch.
@@ -134,7 +135,7 @@ private:
     std::size_t order_column_;
     bool keeps_;
     Limits limits_;
-    ColumnContexts<R> columns_;
+    Model model_;
     std::vector<EncodedBatch> batches_;
     std::vector<std::chrono::steady_clock::time_point> started_;  // per task: its batch's first row
     ParamBuffer scratch_;

@@ -1,12 +1,12 @@
 #pragma once
 
 #include <redsink/change.hpp>
+#include <redsink/detail/record_model.hpp>
 #include <redsink/detail/utf8.hpp>
 #include <redsink/dialect.hpp>
 #include <redsink/encode.hpp>
 #include <redsink/position.hpp>
 #include <redsink/pq/error.hpp>
-#include <redsink/record.hpp>
 #include <redsink/sql/identifiers.hpp>
 #include <redsink/sql/table.hpp>
 #include <redsink/types.hpp>
@@ -168,31 +168,66 @@ template <class T>
     }
 }
 
+// A Row's value when the encoder refused it (raw_text of what it holds).
+[[nodiscard]] inline std::optional<std::string> raw_text(const Value& value) {
+    return std::visit(
+        [](const auto& held) -> std::optional<std::string> {
+            using T = std::decay_t<decltype(held)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+                return std::nullopt;
+            } else if constexpr (std::is_same_v<T, decimal_value>) {
+                ParamBuffer out;
+                encode_decimal(held.units, 38, held.scale, out, ColumnContext{});
+                return std::string(out.view(0));
+            } else if constexpr (std::is_integral_v<T>) {
+                return std::to_string(held);
+            } else {
+                return raw_text(held);
+            }
+        },
+        value);
+}
+
 // The dead letter of an event the client refused: each column's text as the sink would have
 // sent it, or as raw_text shows a value it refused (a delete: its key members only).
-template <class R, class Key>
-[[nodiscard]] DeadLetter refused_event(const Change<R>& change, const BadValue& bad,
-                                       const std::array<ColumnContext, record_info<R>::size>& columns) {
-    using info = record_info<R>;
-    using keys = key_info<R, Key>;
+template <class R, class Model>
+[[nodiscard]] DeadLetter refused_event(const Change<R>& change, const BadValue& bad, const Model& model) {
     const bool removes = is_delete(change.op);
     std::vector<std::string_view> names;
     std::vector<std::optional<std::string>> texts;
     ParamBuffer scratch;
-    info::for_each(change.row, [&](auto index, const auto& value) {
-        names.push_back(columns[index].name);
-        if (removes && !keys::is_key(decltype(index)::value)) {
+    const auto add = [&](std::size_t index, const auto& value) {
+        const auto& column = model.column(index);
+        names.push_back(column.name);
+        if (removes && !model.is_key(index)) {
             texts.emplace_back();
             return;
         }
         scratch.clear();
         try {
-            encode_value(value, scratch, columns[index]);
+            encode_value(value, scratch, column);
             texts.push_back(scratch.is_null(0) ? std::nullopt : std::optional<std::string>(scratch.view(0)));
         } catch (const BadValue&) {
             texts.push_back(raw_text(value));
         }
-    });
+    };
+    // A row of another schema (a Row) shows its own columns, by their names.
+    bool fits = true;
+    try {
+        model.check(change.row);
+    } catch (const BadValue&) {
+        fits = false;
+    }
+    if constexpr (runtime_record<R>) {
+        if (!fits && change.row.schema()) {
+            const auto& theirs = *change.row.schema();
+            for (std::size_t i = 0; i < theirs.size(); ++i) {
+                names.push_back(theirs.table_column(i));
+                texts.push_back(raw_text(change.row[i]));
+            }
+        }
+    }
+    if (fits) model.for_each(change.row, add);
     return {change.position,
             change.op,
             bad.column(),

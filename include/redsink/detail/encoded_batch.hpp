@@ -3,10 +3,10 @@
 #include <redsink/change.hpp>
 #include <redsink/detail/acks.hpp>
 #include <redsink/detail/dead_letters.hpp>
+#include <redsink/detail/record_model.hpp>
 #include <redsink/detail/step.hpp>
 #include <redsink/encode.hpp>
 #include <redsink/position.hpp>
-#include <redsink/record.hpp>
 #include <redsink/sql/dml.hpp>
 
 #include <array>
@@ -82,26 +82,22 @@ struct EncodedBatch {
     return hash;
 }
 
-template <class R>
-using ColumnContexts = std::array<ColumnContext, record_info<R>::size>;
-
 // No order column: a delete carries its key alone.
 inline constexpr std::size_t no_order_column = static_cast<std::size_t>(-1);
 
 // Refuses what the event asks to keep (Change::keep) and the sink cannot: a key member, the
 // order member, any member when the sink keeps no stored values (`keeps`: one row per key).
-template <class R, class Key>
-void check_keep(const MemberSet& keep, bool keeps, std::size_t order_column) {
-    using info = record_info<R>;
-    for (std::size_t member = 0; member < info::size; ++member) {
+template <class Model>
+void check_keep(const Model& model, const MemberSet& keep, bool keeps, std::size_t order_column) {
+    for (std::size_t member = 0; member < model.size(); ++member) {
         if (!keep.contains(member)) continue;
-        const auto column = std::string(info::column_names[member]);
+        const auto column = std::string(model.column(member).name);
         if (!keeps)
             throw BadValue(column,
                            "the event does not carry its value (it asks to keep the stored one: Change::keep, such "
                            "as Debezium's unavailable value of an unchanged TOAST column), and only a sink with one "
                            "row per key (upsert, newest_wins) keeps stored values");
-        if (key_info<R, Key>::is_key(member))
+        if (model.is_key(member))
             throw BadValue(column,
                            "the event does not carry the value of this key column (Change::keep): a key "
                            "value cannot be kept");
@@ -112,30 +108,31 @@ void check_keep(const MemberSet& keep, bool keeps, std::size_t order_column) {
     }
 }
 
-// Encodes one event as the next row of `batch`. A delete encodes its key members only, and the
-// member at `order_column` (newest_wins's order column: a delete's order decides whether it is
-// stale). On a bad value nothing of the event stays in the batch, and the BadValue names the
-// column (the caller adds the table and the position). `hash` is the key's hash when the caller
-// computed it already. A member the event keeps (Change::keep) is encoded as NULL, and the
-// event's keep text says which: `keeps` says whether the sink keeps stored values at all.
-template <class R, class Key>
-void encode_change(const Change<R>& change, EncodedBatch& batch, const ColumnContexts<R>& columns,
+// Encodes one event as the next row of `batch`, through the record's model (record_model.hpp). A
+// delete encodes its key members only, and the member at `order_column` (newest_wins's order
+// column: a delete's order decides whether it is stale). On a bad value nothing of the event
+// stays in the batch, and the BadValue names the column (the caller adds the table and the
+// position). `hash` is the key's hash when the caller computed it already. A member the event
+// keeps (Change::keep) is encoded as NULL, and the event's keep text says which: `keeps` says
+// whether the sink keeps stored values at all.
+template <class R, class Model>
+void encode_change(const Change<R>& change, EncodedBatch& batch, const Model& model,
                    std::optional<std::size_t> hash = std::nullopt, std::size_t order_column = no_order_column,
                    bool keeps = false) {
-    using info = record_info<R>;
-    using keys = key_info<R, Key>;
-    batch.columns = info::size;
+    const std::size_t size = model.size();
+    model.check(change.row);
+    batch.columns = size;
     const bool removes = is_delete(change.op);
     const bool keeping = !removes && !change.keep.empty();
-    if (keeping) check_keep<R, Key>(change.keep, keeps, order_column);
+    if (keeping) check_keep(model, change.keep, keeps, order_column);
     const auto mark = batch.params.mark();
     try {
-        info::for_each(change.row, [&](auto index, const auto& value) {
-            constexpr std::size_t member = decltype(index)::value;
+        model.for_each(change.row, [&](auto index, const auto& value) {
+            const std::size_t member = index;
             if (keeping && change.keep.contains(member))
                 batch.params.push_null();
-            else if (!removes || keys::is_key(member) || member == order_column)
-                encode_value(value, batch.params, columns[index]);
+            else if (!removes || model.is_key(member) || member == order_column)
+                encode_value(value, batch.params, model.column(member));
             else
                 batch.params.push_null();
         });
@@ -144,44 +141,45 @@ void encode_change(const Change<R>& change, EncodedBatch& batch, const ColumnCon
         throw;
     }
     // A kept row carries its keep text: one character per column.
-    const auto row_bytes = batch.params.bytes() - mark.bytes + (keeping ? info::size + 1 : 0);
-    if (columns[0].dialect == Dialect::redshift && row_bytes > max_statement_value_bytes) {
+    const auto row_bytes = batch.params.bytes() - mark.bytes + (keeping ? size + 1 : 0);
+    if (model.dialect() == Dialect::redshift && row_bytes > max_statement_value_bytes) {
         batch.params.rollback(mark);
         throw BadValue("(row)", "its values take " + std::to_string(row_bytes) +
                                     " bytes, more than one Redshift statement (16 MB) can carry");
     }
     if (keeping) {
-        char* out = batch.keeps.prepare(info::size);
-        for (std::size_t member = 0; member < info::size; ++member)
-            out[member] = change.keep.contains(member) ? '1' : '0';
-        batch.keeps.commit(out + info::size);
+        char* out = batch.keeps.prepare(size);
+        for (std::size_t member = 0; member < size; ++member) out[member] = change.keep.contains(member) ? '1' : '0';
+        batch.keeps.commit(out + size);
         ++batch.events_keeping;
     } else {
         batch.keeps.push_null();
     }
-    const auto first = batch.events() * info::size;
-    batch.key_hashes.push_back(hash ? *hash : key_hash(batch.params, first, keys::indexes));
+    const auto first = batch.events() * size;
+    batch.key_hashes.push_back(hash ? *hash : key_hash(batch.params, first, model.key_indexes()));
     batch.ops.push_back(removes ? sql::op_delete : sql::op_insert);
     batch.changes.push_back(change.op);
     batch.positions.push_back(change.position);
     batch.row_bytes.push_back(static_cast<std::uint32_t>(row_bytes));
 }
 
+// 0, 1, 2, ...: the positions of a key's values encoded alone, one after the other.
+inline constexpr auto value_positions = [] {
+    std::array<std::size_t, 1600> out{};
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = i;
+    return out;
+}();
+
 // The key's hash of a row, encoding its key members into `scratch` (for routing, before the row
 // is encoded into its task's batch).
-template <class R, class Key>
-[[nodiscard]] std::size_t row_key_hash(const R& row, ParamBuffer& scratch, const ColumnContexts<R>& columns) {
-    using keys = key_info<R, Key>;
+template <class R, class Model>
+[[nodiscard]] std::size_t row_key_hash(const R& row, ParamBuffer& scratch, const Model& model) {
+    model.check(row);
     scratch.clear();
-    record_info<R>::for_each(row, [&](auto index, const auto& value) {
-        if constexpr (keys::is_key(decltype(index)::value)) encode_value(value, scratch, columns[index]);
+    model.for_each(row, [&](auto index, const auto& value) {
+        if (model.is_key(index)) encode_value(value, scratch, model.column(index));
     });
-    static constexpr auto positions = [] {
-        std::array<std::size_t, keys::size> out{};
-        for (std::size_t i = 0; i < out.size(); ++i) out[i] = i;
-        return out;
-    }();
-    return key_hash(scratch, 0, positions);
+    return key_hash(scratch, 0, std::span(value_positions.data(), model.key_indexes().size()));
 }
 
 }  // namespace redsink::detail

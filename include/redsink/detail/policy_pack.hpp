@@ -1,10 +1,14 @@
 #pragma once
 
 #include <redsink/detail/encoded_batch.hpp>
+#include <redsink/detail/record_model.hpp>
+#include <redsink/detail/reduce.hpp>
 #include <redsink/policies.hpp>
 #include <redsink/record.hpp>
+#include <redsink/row_schema.hpp>
 
 #include <cstddef>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -86,10 +90,7 @@ struct order_column_of {
 };
 
 template <class R, class Key, class Mode>
-requires requires {
-    Mode::order_member;
-}
-struct order_column_of<R, Key, Mode> {
+requires(!runtime_record<R> && requires { Mode::order_member; }) struct order_column_of<R, Key, Mode> {
 private:
     using info = record_info<R>;
     template <std::size_t... I>
@@ -112,6 +113,39 @@ public:
                                     info::column_types[index].kind != SqlKind::timestamp &&
                                     info::column_types[index].kind != SqlKind::timestamptz;
 };
+
+// A Row's order column is found in its schema when the sink starts (order_column_at_start).
+template <class Key, class Mode>
+struct order_column_of<Row, Key, Mode> {
+    static constexpr std::size_t index = no_order_column;
+    static constexpr bool numeric = false;
+};
+
+// newest_wins's order column in a Row's schema, with the checks order_column_of makes at compile
+// time for a struct, as errors naming the table and the column.
+template <class Mode>
+[[nodiscard]] OrderColumn order_column_at_start(const RowSchema& schema, const std::string& table) {
+    if constexpr (!requires { Mode::order_member; }) {
+        return {};
+    } else {
+        const auto name = Mode::order_member.view();
+        const auto fail = [&](const std::string& why) {
+            throw Error(ErrorKind::schema, {},
+                        "newest_wins<\"" + std::string(name) + "\"> for table " + table + ": " + why);
+        };
+        const auto index = schema.find(name);
+        if (!index) fail("the row schema has no such column");
+        const auto& type = schema.column(*index).type;
+        const auto kind = type.kind;
+        if (kind != SqlKind::int16 && kind != SqlKind::int32 && kind != SqlKind::int64 && kind != SqlKind::date &&
+            kind != SqlKind::timestamp && kind != SqlKind::timestamptz)
+            fail("the column is " + sql_type_name(type, Dialect::postgres) +
+                 "; events are ordered by an integer, date or timestamp column");
+        if (type.nullable) fail("the column is nullable; the order column must be one every event carries");
+        if (schema.is_key(*index)) fail("the column is part of the key; order events by a column outside the key");
+        return {*index, kind != SqlKind::date && kind != SqlKind::timestamp && kind != SqlKind::timestamptz};
+    }
+}
 
 // Policies folded over the defaults: append, ignore_deletes, fixed_schema, at_least_once, redshift,
 // stop_on_error.
@@ -154,7 +188,12 @@ struct policy_pack {
     static_assert(DialectPolicy<dialect>, "redsink: the dialect policy does not model redsink::DialectPolicy");
     static_assert(ErrorPolicy<on_error>, "redsink: the error policy does not model redsink::ErrorPolicy");
 
-    static constexpr bool has_key = !std::is_void_v<key>;
+    // A Row's key is its schema's: checked when the sink starts (SinkStart::check_row_key).
+    static constexpr bool runtime = runtime_record<Record>;
+    static_assert(!runtime || std::is_void_v<key>,
+                  "redsink: a Row's key columns are those its RowSchema marks (RowColumn::key); "
+                  "primary_key<...> is for reflected structs");
+    static constexpr bool has_key = !std::is_void_v<key> || runtime;
     // Matching a row to its update or delete needs the key.
     static_assert(has_key || !insert_mode::requires_key,
                   "redsink: upsert needs the record's key to find the row it replaces: add "

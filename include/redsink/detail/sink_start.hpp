@@ -8,6 +8,7 @@
 #include <redsink/detail/executor.hpp>
 #include <redsink/detail/failure_latch.hpp>
 #include <redsink/detail/positions.hpp>
+#include <redsink/detail/record_model.hpp>
 #include <redsink/detail/reduce.hpp>
 #include <redsink/detail/task.hpp>
 #include <redsink/detail/task_group.hpp>
@@ -131,14 +132,32 @@ class SinkStart {
     using schema_policy = typename Pack::schema;
     using error_policy = typename Pack::on_error;
     using delivery_policy = typename Pack::delivery;
-    using order = typename Pack::order;
     static constexpr Dialect dialect = Pack::dialect_value;
 
 public:
+    using Model = RecordModel<R, key_policy>;
     // One row per key (upsert, newest_wins).
     static constexpr bool one_row_per_key = insert_mode::reduction != Reduction::inserts_after_last_delete;
 
-    SinkStart(const SinkOptions& options, const sql::TableRef& target) : options_(options), target_(target) {}
+    // `model`: the record's columns; `order`: newest_wins's order column, or none.
+    SinkStart(const SinkOptions& options, const sql::TableRef& target, const Model& model, OrderColumn order)
+        : options_(options), target_(target), model_(model), order_(order) {}
+
+    // What the policies need of the record that only a Row's schema says, as errors naming the
+    // table (a struct's are compile-time checks): a key for matching rows.
+    static void check_model(const Model& model, const sql::TableRef& target) {
+        if (!model.key_indexes().empty()) return;
+        if (insert_mode::requires_key)
+            throw Error(ErrorKind::schema, {},
+                        "the sink for " + target.display() +
+                            " matches each row to the one it replaces by its key, and the row schema has no key "
+                            "column: mark them (RowColumn::key), or append");
+        if (delete_mode::applies_deletes)
+            throw Error(ErrorKind::schema, {},
+                        "the sink for " + target.display() +
+                            " deletes rows by their key, and the row schema has no key column: mark them "
+                            "(RowColumn::key), or ignore deletes");
+    }
 
     [[nodiscard]] StartedSink run(const ConnectionConfig& config, TaskWiring wiring) const {
         StartedSink out;
@@ -172,7 +191,7 @@ public:
     // the table and column): the policies plan once, knowing what the table will be.
     [[nodiscard]] TablePlan plan_table(pq::Connection& conn) const {
         TablePlan out;
-        auto spec = table_spec<R, key_policy>(target_, dialect, options_.layout);
+        auto spec = model_.table_spec(target_, options_.layout);
         spec.unique_key = one_row_per_key;
         const auto state = inspect_table(conn, target_);
         const bool enforced = key_enforced(spec, state);
@@ -236,10 +255,7 @@ private:
                            .bulk_min_rows = options_.bulk_load ? options_.bulk_load->min_rows() : 0});
         Applier made(std::move(executor), plan, {.lock = options_.lock},
                      {options_.max_attempts, options_.retry_budget, options_.retry_backoff, options_.retry_backoff_max},
-                     Reducer{insert_mode::reduction,
-                             delete_mode::keeps_rows,
-                             key_info<R, key_policy>::indexes,
-                             {order::index, order::numeric}},
+                     Reducer{insert_mode::reduction, delete_mode::keeps_rows, model_.key_indexes(), order_},
                      {.dead_letters = error_policy::dead_letters ? options_.max_refused_rows : 0},
                      options_.session_hook);
         made.give_up_on(options_.stop);
@@ -269,6 +285,8 @@ private:
 
     const SinkOptions& options_;
     const sql::TableRef& target_;
+    const Model& model_;
+    OrderColumn order_;
 };
 
 }  // namespace redsink::detail

@@ -1,0 +1,359 @@
+// Sink<Row, ...>: records whose columns are known at run time (a RowSchema), through the same
+// Sink, policies, plan and encoders as reflected structs. The seeded Account stream of
+// support/stream.hpp is written as Rows, and the table is compared row by row with the same
+// std::map model the struct tests use; bad values, rows of another schema, start-time checks.
+#include <redsink/sink.hpp>
+
+#include <catch2/catch.hpp>
+#include <support/sink.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace redsink_test;
+using redsink::ColumnType;
+using redsink::Row;
+using redsink::RowColumn;
+using redsink::RowSchema;
+using redsink::SqlKind;
+
+namespace {
+
+using RowChange = redsink::Change<Row>;
+
+// Account's columns as a RowSchema: what reflection says of the struct, said at run time.
+std::shared_ptr<const RowSchema> account_schema(bool keyed = true) {
+    return std::make_shared<const RowSchema>(std::vector<RowColumn>{
+        {"id", ColumnType{SqlKind::int64}, keyed},
+        {"version", ColumnType{SqlKind::int64}},
+        {"name", ColumnType{SqlKind::text}},
+        {"note", ColumnType{.kind = SqlKind::text, .nullable = true}},
+        {"balance", ColumnType{.kind = SqlKind::decimal, .precision = 12, .scale = 2}},
+        {"active", ColumnType{SqlKind::boolean}},
+    });
+}
+
+// The event as a Row: a delete carries its key (and the version, newest_wins's order column) and
+// NULL elsewhere.
+RowChange as_row(const AccountChange& change, const std::shared_ptr<const RowSchema>& schema) {
+    Row row(schema);
+    row[0] = change.row.id;
+    row[1] = change.row.version;
+    if (!redsink::is_delete(change.op)) {
+        row[2] = change.row.name;
+        if (change.row.note) row[3] = *change.row.note;
+        row[4] = redsink::decimal_value::from(change.row.balance);
+        row[5] = change.row.active;
+    }
+    return {change.op, std::move(row), change.position};
+}
+
+std::vector<RowChange> as_rows(const std::vector<AccountChange>& stream,
+                               const std::shared_ptr<const RowSchema>& schema) {
+    std::vector<RowChange> out;
+    out.reserve(stream.size());
+    for (const auto& change : stream) out.push_back(as_row(change, schema));
+    return out;
+}
+
+template <class Dialect, class Insert, class Delete>
+void check_rows_against_model(InsertKind insert, DeleteKind remove, const std::string& table, std::uint64_t seed,
+                              std::size_t tasks, redsink::UpsertStatement statement) {
+    using Sink = redsink::Sink<Row, Insert, Delete, redsink::create_table, Dialect>;
+    const bool redshift = Sink::dialect == redsink::Dialect::redshift;
+    // The redshift dialect writes to the serializable stand-in's database.
+    (redshift ? redsink::pq::Connection(serializable_config()) : reader())
+        .exec("DROP TABLE IF EXISTS " + qualified(table));
+    Sink sink(redshift ? serializable_config() : test_config(),
+              {.schema = sink_schema,
+               .table = table,
+               .batch_rows = 97,
+               .tasks = tasks,
+               .upsert_statement = statement,
+               .trace = sink_trace<Sink>()},
+              account_schema());
+    const auto stream = random_stream({.seed = seed, .events = 3000, .keys = 150});
+    Model model(insert, remove);
+    model.apply(stream);
+    for (const auto& change : as_rows(stream, sink.row_schema())) sink.write(change);
+    sink.flush();
+
+    auto conn = redshift ? redsink::pq::Connection(serializable_config()) : reader();
+    const auto rows = table_rows(conn, qualified(table), remove == DeleteKind::soft);
+    const auto expected = model.rows();
+    REQUIRE(rows.size() == expected.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        INFO("row " << i);
+        CHECK(rows[i] == expected[i]);
+    }
+    const auto stats = sink.stats();
+    CHECK(stats.events_in == stream.size());
+    CHECK(stats.acknowledged == last_positions(stream));
+}
+
+// The table's columns as the catalog has them: name, type, NOT NULL.
+std::vector<std::string> catalog_columns(redsink::pq::Connection& conn, const std::string& table) {
+    const auto result = conn.exec(
+        "SELECT attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN ' NOT NULL' ELSE '' "
+        "END FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        qualified(table));
+    std::vector<std::string> out;
+    for (int row = 0; row < result.rows(); ++row) out.emplace_back(result.get(row, 0));
+    return out;
+}
+
+using PgUpsert = redsink::Sink<Row, redsink::upsert, redsink::hard_delete, redsink::create_table, redsink::postgres>;
+
+}  // namespace
+
+TEST_CASE("Sink<Row>: every mode leaves the model's table, in both dialects, with 1 and 4 tasks", "[pg][sink][row]") {
+    using redsink::UpsertStatement;
+    using soft = redsink::soft_delete<"deleted">;
+    const std::size_t tasks = GENERATE(1, 4);
+    DYNAMIC_SECTION("tasks " << tasks) {
+        SECTION("postgres, upsert, hard_delete") {
+            const auto statement = GENERATE(UpsertStatement::delete_insert, UpsertStatement::merge);
+            check_rows_against_model<redsink::postgres, redsink::upsert, redsink::hard_delete>(
+                InsertKind::upsert, DeleteKind::hard, "row_pg_upsert", 501, tasks, statement);
+        }
+        SECTION("postgres, append, ignore_deletes") {
+            check_rows_against_model<redsink::postgres, redsink::append, redsink::ignore_deletes>(
+                InsertKind::append, DeleteKind::ignore, "row_pg_append", 502, tasks, UpsertStatement::delete_insert);
+        }
+        SECTION("redshift, upsert, hard_delete") {
+            const auto statement = GENERATE(UpsertStatement::delete_insert, UpsertStatement::merge);
+            check_rows_against_model<redsink::redshift, redsink::upsert, redsink::hard_delete>(
+                InsertKind::upsert, DeleteKind::hard, "row_rs_upsert", 503, tasks, statement);
+        }
+        SECTION("redshift, upsert, soft_delete") {
+            check_rows_against_model<redsink::redshift, redsink::upsert, soft>(
+                InsertKind::upsert, DeleteKind::soft, "row_rs_soft", 504, tasks, UpsertStatement::delete_insert);
+        }
+        SECTION("redshift, append, ignore_deletes") {
+            check_rows_against_model<redsink::redshift, redsink::append, redsink::ignore_deletes>(
+                InsertKind::append, DeleteKind::ignore, "row_rs_append", 505, tasks, UpsertStatement::delete_insert);
+        }
+    }
+}
+
+TEST_CASE("Sink<Row>: the table it creates has the schema's columns, types and key", "[pg][sink][row]") {
+    drop_table("row_created");
+    const auto schema = std::make_shared<const RowSchema>(std::vector<RowColumn>{
+        {"Tenant", ColumnType{SqlKind::int32}, true},
+        {"id", ColumnType{SqlKind::int64}, true},
+        {"code", ColumnType{.kind = SqlKind::varchar, .length = 12, .nullable = true}},
+        {"amount", ColumnType{.kind = SqlKind::decimal, .precision = 20, .scale = 4, .nullable = true}},
+        {"ratio", ColumnType{.kind = SqlKind::real, .nullable = true}},
+        {"score", ColumnType{.kind = SqlKind::double_precision, .nullable = true}},
+        {"small", ColumnType{.kind = SqlKind::int16, .nullable = true}},
+        {"born", ColumnType{.kind = SqlKind::date, .nullable = true}},
+        {"seen", ColumnType{.kind = SqlKind::timestamp, .nullable = true}},
+        {"at", ColumnType{.kind = SqlKind::timestamptz, .nullable = true}},
+        {"doc", ColumnType{.kind = SqlKind::json, .nullable = true}},
+        {"flag", ColumnType{SqlKind::boolean}},
+    });
+    PgUpsert sink(test_config(), {.schema = sink_schema, .table = "row_created"}, schema);
+    Row row(schema);
+    row.set("Tenant", std::int32_t{7})
+        .set("id", std::int64_t{1})
+        .set("code", std::string("ab\xC3\xA4"))
+        .set("amount", redsink::decimal_value::parse("-12.5"))
+        .set("ratio", 0.5f)
+        .set("score", 2.25)
+        .set("small", std::int16_t{-3})
+        .set("born", std::chrono::year_month_day{std::chrono::year{2024}, std::chrono::month{2}, std::chrono::day{29}})
+        .set("seen", redsink::timestamp::from(std::chrono::sys_days{std::chrono::year{2026} / 12 / 3} +
+                                              std::chrono::hours{9} + std::chrono::microseconds{5}))
+        .set("at", redsink::timestamptz::from(std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}))
+        .set("doc", redsink::json(R"({"a": [1, "x"]})"))
+        .set("flag", true);
+    sink.write(redsink::upserted(row, {0, 1}));
+    Row sparse(schema);
+    sparse.set("Tenant", std::int32_t{7}).set("id", std::int64_t{2}).set("flag", false);
+    sink.write(redsink::upserted(sparse, {0, 2}));
+    sink.flush();
+
+    auto conn = reader();
+    CHECK(catalog_columns(conn, "row_created") ==
+          std::vector<std::string>{"tenant integer NOT NULL", "id bigint NOT NULL", "code character varying(12)",
+                                   "amount numeric(20,4)", "ratio real", "score double precision", "small smallint",
+                                   "born date", "seen timestamp without time zone", "at timestamp with time zone",
+                                   "doc jsonb", "flag boolean NOT NULL"});
+    const auto result = conn.exec(
+        "SELECT tenant, id, coalesce(code, '-'), coalesce(amount::text, '-'), coalesce(ratio::text, '-'), "
+        "coalesce(score::text, '-'), coalesce(small::text, '-'), coalesce(born::text, '-'), coalesce(seen::text, '-'), "
+        "coalesce((at AT TIME ZONE 'UTC')::text, '-'), coalesce(doc::text, '-'), flag FROM " +
+        qualified("row_created") + " ORDER BY id");
+    REQUIRE(result.rows() == 2);
+    std::vector<std::string> first;
+    for (int column = 0; column < result.columns(); ++column) first.emplace_back(result.get(0, column));
+    CHECK(first == std::vector<std::string>{"7", "1", "ab\xC3\xA4", "-12.5000", "0.5", "2.25", "-3", "2024-02-29",
+                                            "2026-12-03 09:00:00.000005", "2026-01-01 00:00:00", R"({"a": [1, "x"]})",
+                                            "t"});
+    CHECK(std::string(result.get(1, 2)) == "-");
+    CHECK(std::string(result.get(1, 11)) == "f");
+}
+
+TEST_CASE("Sink<Row>: a bad value or a row of another schema names table, column and position, and stops the sink",
+          "[pg][sink][row]") {
+    auto conn = reader();
+    const auto schema = account_schema();
+    const auto run = [&](const std::string& table, const Row& bad_row) -> std::string {
+        drop_table(table);
+        PgUpsert sink(test_config(), {.schema = sink_schema, .table = table}, schema);
+        const auto good = as_row(redsink::upserted(Account{1, 1, "ok", {}, {}, true}, {0, 1}), schema);
+        sink.write(good);
+        try {
+            sink.write(redsink::upserted(bad_row, {0, 2}));
+            sink.flush();
+        } catch (const redsink::BadValue& bad) {
+            // The event before it was not handed over: not written, not acknowledged; the sink stopped.
+            CHECK(table_rows(conn, qualified(table)).empty());
+            CHECK(sink.stats().acknowledged.empty());
+            CHECK_THROWS(sink.write(good));
+            return bad.what();
+        }
+        FAIL("no error");
+        return {};
+    };
+    Row wrong_kind(schema);
+    wrong_kind.set("id", std::int64_t{2}).set("version", std::string("two")).set("name", std::string("x"));
+    wrong_kind.set("balance", redsink::decimal_value::parse("1")).set("active", true);
+    CHECK(run("row_bad_kind", wrong_kind) ==
+          "bad value for table sink_test.row_bad_kind in column \"version\" at partition 0, offset 2: holds a string "
+          "value, and the column is BIGINT");
+
+    Row missing(schema);
+    missing.set("id", std::int64_t{2}).set("version", std::int64_t{2}).set("active", true);
+    missing.set("balance", redsink::decimal_value::parse("1"));
+    CHECK(run("row_bad_null", missing) ==
+          "bad value for table sink_test.row_bad_null in column \"name\" at partition 0, offset 2: is NULL, and the "
+          "column is NOT NULL");
+
+    Row precise(schema);
+    precise.set("id", std::int64_t{2}).set("version", std::int64_t{2}).set("name", std::string("x"));
+    precise.set("balance", redsink::decimal_value::parse("1.005")).set("active", true);
+    CHECK(run("row_bad_scale", precise) ==
+          "bad value for table sink_test.row_bad_scale in column \"balance\" at partition 0, offset 2: has more "
+          "fractional digits than DECIMAL(12,2) keeps");
+
+    auto wider_columns = schema->columns();
+    wider_columns.push_back({"email", ColumnType{.kind = SqlKind::text, .nullable = true}});
+    Row wider(std::make_shared<const RowSchema>(wider_columns));
+    wider.set("id", std::int64_t{2});
+    CHECK(run("row_bad_schema", wider) ==
+          "bad value for table sink_test.row_bad_schema in column \"email\" at partition 0, offset 2: is in the row's "
+          "schema and not in the sink's (the sink writes the columns of its own RowSchema)");
+}
+
+TEST_CASE("Sink<Row>: dead_letter takes bad values and rows of another schema, with their values",
+          "[pg][sink][row][dead_letter]") {
+    using Sink = redsink::Sink<Row, redsink::upsert, redsink::hard_delete, redsink::create_table, redsink::postgres,
+                               redsink::dead_letter<"row_dead_letters">>;
+    drop_table("row_lettered");
+    auto conn = reader();
+    conn.exec("DROP TABLE IF EXISTS sink_test.row_dead_letters");
+    const auto schema = account_schema();
+    Sink sink(test_config(), {.schema = sink_schema, .table = "row_lettered", .batch_rows = 10}, schema);
+    const auto stream = random_stream({.seed = 77, .events = 200, .keys = 30});
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    auto rows = as_rows(stream, schema);
+    std::map<std::int64_t, std::string> expected_letters;  // offset in partition 0 -> column
+    auto narrower_columns = schema->columns();
+    narrower_columns.pop_back();
+    const auto narrower = std::make_shared<const RowSchema>(narrower_columns);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        auto& change = rows[i];
+        const bool is_insert = !redsink::is_delete(change.op);
+        if (is_insert && change.position.partition == 0 && i % 7 == 3) {
+            change.row.set("name", std::int64_t{5});
+            expected_letters[change.position.offset] = "name";
+            continue;
+        }
+        if (is_insert && change.position.partition == 0 && i % 11 == 5) {
+            Row other(narrower);
+            other.set("id", change.row.get("id"));
+            change.row = other;
+            expected_letters[change.position.offset] = "active";
+            continue;
+        }
+        model.apply(stream[i]);
+    }
+    for (const auto& change : rows) sink.write(change);
+    sink.flush();
+    CHECK(table_rows(conn, qualified("row_lettered")) == model.rows());
+    const auto letters = conn.exec(
+        "SELECT source_offset, column_name, row_values FROM sink_test.row_dead_letters WHERE source_partition = 0 "
+        "ORDER BY 1");
+    REQUIRE(static_cast<std::size_t>(letters.rows()) == expected_letters.size());
+    for (int i = 0; i < letters.rows(); ++i) {
+        const auto offset = letters.as<std::int64_t>(i, 0);
+        INFO("offset " << offset);
+        CHECK(expected_letters[offset] == letters.get(i, 1));
+        CHECK(std::string(letters.get(i, 2)).find("\"id\":") != std::string::npos);
+    }
+    CHECK(sink.stats().dead_letters == expected_letters.size());
+}
+
+TEST_CASE("Sink<Row>: newest_wins finds its order column in the schema; start-time checks name the table",
+          "[pg][sink][row][newest_wins]") {
+    using Guard = redsink::Sink<Row, redsink::newest_wins<"version">, redsink::hard_delete, redsink::create_table,
+                                redsink::postgres>;
+    drop_table("row_newest");
+    const auto schema = account_schema();
+    Guard sink(test_config(), {.schema = sink_schema, .table = "row_newest", .batch_rows = 7}, schema);
+    // Each event a version of its own, delivered shuffled: per key, the event of the highest
+    // version decides (a delete: no row).
+    std::vector<std::int64_t> versions(400);
+    std::iota(versions.begin(), versions.end(), 1);
+    std::mt19937_64 random(9);
+    std::shuffle(versions.begin(), versions.end(), random);
+    std::map<std::int64_t, std::pair<std::int64_t, std::optional<Account>>> model;  // id -> newest version, row
+    std::vector<AccountChange> events;
+    for (std::int64_t i = 0; i < 400; ++i) {
+        const Account row{static_cast<std::int64_t>(random() % 20),
+                          versions[static_cast<std::size_t>(i)],
+                          "n" + std::to_string(i),
+                          {},
+                          redsink::decimal<12, 2>(i),
+                          true};
+        const bool remove = random() % 5 == 0;
+        events.push_back(remove ? redsink::deleted(row, {0, i}) : redsink::upserted(row, {0, i}));
+        auto& [version, current] = model[row.id];
+        if (row.version > version) {
+            version = row.version;
+            current = remove ? std::nullopt : std::optional<Account>(row);
+        }
+    }
+    for (const auto& change : as_rows(events, schema)) sink.write(change);
+    sink.flush();
+    std::vector<std::string> expected;
+    for (const auto& [id, entry] : model)
+        if (entry.second) expected.push_back(row_text(*entry.second));
+    std::sort(expected.begin(), expected.end());
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified("row_newest")) == expected);
+
+    const auto message = [](auto make) -> std::string {
+        try {
+            make();
+        } catch (const redsink::Error& error) {
+            return error.what();
+        }
+        return "no error";
+    };
+    CHECK(message([] { PgUpsert({}, {.schema = sink_schema, .table = "row_keyless"}, account_schema(false)); }) ==
+          "the sink for sink_test.row_keyless matches each row to the one it replaces by its key, and the row schema "
+          "has no key column: mark them (RowColumn::key), or append");
+    const auto unversioned = std::make_shared<const RowSchema>(
+        std::vector<RowColumn>{{"id", ColumnType{SqlKind::int64}, true}, {"name", ColumnType{SqlKind::text}}});
+    CHECK(message([&] { Guard({}, {.schema = sink_schema, .table = "row_unversioned"}, unversioned); }) ==
+          "newest_wins<\"version\"> for table sink_test.row_unversioned: the row schema has no such column");
+}
