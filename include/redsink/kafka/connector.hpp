@@ -10,6 +10,7 @@
 #include <redsink/kafka/route.hpp>
 #include <redsink/position.hpp>
 #include <redsink/retry.hpp>
+#include <redsink/stats.hpp>
 
 #include <librdkafka/rdkafka.h>
 
@@ -103,6 +104,7 @@ public:
         auto conf = detail::make_conf(properties);
         rd_kafka_conf_set_opaque(conf.get(), this);
         rd_kafka_conf_set_rebalance_cb(conf.get(), &Connector::rebalance_callback);
+        if (options_.on_statistics) rd_kafka_conf_set_stats_cb(conf.get(), &Connector::statistics_callback);
         std::array<char, 512> reason{};
         handle_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), reason.data(), reason.size()));
         if (!handle_) throw KafkaError(std::string("cannot create the consumer: ") + reason.data());
@@ -189,15 +191,24 @@ public:
                              committer_.last_code());
     }
 
+    // What the connector reports, with messages_per_second since the previous call (which starts
+    // the next rate's window).
     [[nodiscard]] Progress progress() {
-        Progress out;
-        out.messages = messages_;
+        Progress out = totals();
         const auto now = std::chrono::steady_clock::now();
         const std::chrono::duration<double> elapsed = now - last_rate_;
         if (elapsed.count() > 0)
             out.messages_per_second = static_cast<double>(messages_ - messages_at_rate_) / elapsed.count();
         last_rate_ = now;
         messages_at_rate_ = messages_;
+        return out;
+    }
+
+    // progress() without the rate (messages_per_second is 0) and without touching its window: for
+    // a second reader, such as metrics, besides a progress log.
+    [[nodiscard]] Progress totals() const {
+        Progress out;
+        out.messages = messages_;
         out.offset_commits = committer_.commits();
         out.commit_failures = committer_.failures();
         out.consumer_errors = consumer_errors_;
@@ -205,6 +216,13 @@ public:
         out.rebalances = rebalances_;
         out.last_commit = committer_.last_time();
         out.partitions = detail::partitions_progress(handle_.get(), offsets_);
+        return out;
+    }
+
+    // Each routed topic's sink's statistics (Sink::stats()), by topic.
+    [[nodiscard]] std::map<std::string, SinkStats> sink_stats() const {
+        std::map<std::string, SinkStats> out;
+        for (const auto& [name, route] : routes_) out.emplace(name, route->stats());
         return out;
     }
 
@@ -233,6 +251,17 @@ private:
             // librdkafka's C code is between here and poll(): poll() raises it.
             if (!self->failure_) self->failure_ = std::current_exception();
         }
+    }
+
+    // librdkafka's statistics (every statistics.interval.ms), served by poll(): to on_statistics.
+    static int statistics_callback(rd_kafka_t*, char* json, std::size_t size, void* opaque) {
+        auto* self = static_cast<Connector*>(opaque);
+        try {
+            self->options_.on_statistics(std::string_view(json, size));
+        } catch (...) {
+            if (!self->failure_) self->failure_ = std::current_exception();
+        }
+        return 0;  // librdkafka frees the text
     }
 
     void rebalanced(rd_kafka_resp_err_t error, rd_kafka_topic_partition_list_t& partitions) {
