@@ -9,6 +9,7 @@
 // docs/connector.md lists the properties and shows how to add a table. SIGTERM or SIGINT stops it
 // within shutdown.timeout.ms: every sink flushed, the offsets of what was committed committed, the
 // group left; a second signal exits at once.
+#include "connector_metrics.hpp"
 #include "connector_properties.hpp"
 
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #include <stdexcept>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -60,6 +62,7 @@ namespace {
 
 using connector::ConfigError;
 using connector::Settings;
+namespace metrics = connector::metrics;
 
 // ---- sinks, by the settings ---------------------------------------------------------------------
 
@@ -232,13 +235,33 @@ void log_progress(redsink::kafka::Connector& connector) {
 
 // Runs until a signal; 0 when the stop flushed and committed everything, else the error is thrown.
 int run(const Settings& settings, const ShutdownClock& clock) {
+    // metrics.port: the server reads what this thread publishes (metrics::Server).
+    std::optional<metrics::Server> server;
+    std::map<std::string, double> statistics;  // librdkafka's last, from poll() on this thread
+    auto consumer_options = settings.kafka;
+    if (settings.metrics_port != 0) {
+        server.emplace(settings.metrics_port);
+        log(Level::info, "metrics: serving GET /metrics on port " + std::to_string(server->port()));
+        consumer_options.on_statistics = [&statistics](std::string_view json) {
+            if (auto read = metrics::read_statistics(json); !read.empty()) statistics = std::move(read);
+        };
+    }
     std::vector<std::unique_ptr<SinkHolder>> sinks;
     std::optional<redsink::kafka::Connector> connector;
     try {
-        connector.emplace(settings.kafka);
+        connector.emplace(std::move(consumer_options));
     } catch (const redsink::kafka::KafkaError& error) {
         throw ConfigError(error.what());
     }
+    const auto publish_metrics = [&] {
+        if (!server) return;
+        metrics::Snapshot snapshot;
+        for (auto& [topic, stats] : connector->sink_stats())
+            snapshot.tables.emplace(settings.schema + "." + settings.tables.at(topic), std::move(stats));
+        snapshot.consumer = connector->totals();
+        snapshot.statistics = statistics;
+        server->publish(std::move(snapshot));
+    };
     log(Level::info, "writing to " + settings.connection.redacted() + " (" + settings.dialect + ", insert.mode=" +
                          settings.insert_mode + ", delete.enabled=" + (settings.delete_enabled ? "true" : "false") +
                          ", schema.evolution=" + settings.evolution + ", tasks.max=" + std::to_string(settings.tasks) +
@@ -267,9 +290,14 @@ int run(const Settings& settings, const ShutdownClock& clock) {
     const auto now = [] { return std::chrono::steady_clock::now(); };
     auto next_progress = now() + settings.progress_interval;
     auto next_assignment_check = now();
+    auto next_metrics = now();
     bool assigned = false;
     while (signals.load() == 0) {
         connector->poll();
+        if (server && now() >= next_metrics) {
+            next_metrics = now() + std::chrono::seconds(1);
+            publish_metrics();
+        }
         if (now() >= next_assignment_check) {
             next_assignment_check = now() + std::chrono::milliseconds(200);
             if (const bool held = !connector->assignment().empty(); held != assigned) {

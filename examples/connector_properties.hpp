@@ -13,6 +13,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
@@ -45,7 +46,7 @@ struct PropertySpec {
 };
 
 // Every property but the open-ended ones (kafka.<property>, topic.<topic>.table).
-inline constexpr std::array<PropertySpec, 21> property_table{{
+inline constexpr std::array<PropertySpec, 22> property_table{{
     {"connection.hostname", "", "connection.url (its host)", "the warehouse's host; without it, REDSINK_CONNINFO"},
     {"connection.port", "5439", "connection.url (its port)", "the warehouse's port"},
     {"connection.username", "", "connection.username, connection.user", "the user", "connection.user"},
@@ -65,6 +66,7 @@ inline constexpr std::array<PropertySpec, 21> property_table{{
     {"topics", "", "topics", "comma-separated topics; each one's last part names its source table"},
     {"name", "redsink-connector", "name", "the sessions' application_name"},
     {"progress.interval.ms", "5000", "", "how often progress is logged"},
+    {"metrics.port", "0", "", "serves Prometheus metrics at GET /metrics on this port; 0: none"},
     {"shutdown.timeout.ms", "30000", "task.shutdown.graceful.timeout.ms", "how long a stop may take",
      "task.shutdown.graceful.timeout.ms"},
     {"kafka.session.timeout.ms", "10000", "consumer.override.session.timeout.ms",
@@ -236,6 +238,16 @@ inline std::size_t positive(const Properties& properties, const std::string& key
     throw ConfigError("the property " + key + " is \"" + text + "\"; expected a positive number");
 }
 
+// A TCP port to listen on: 0 (none) to 65535.
+inline std::uint16_t port_number(const Properties& properties, const std::string& key, const std::string& fallback) {
+    const auto text = optional_property(properties, key, fallback);
+    unsigned value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error == std::errc{} && end == text.data() + text.size() && value <= 65535)
+        return static_cast<std::uint16_t>(value);
+    throw ConfigError("the property " + key + " is \"" + text + "\"; expected a port number, 0 (none) to 65535");
+}
+
 inline std::vector<std::string> split_list(const std::string& text) {
     std::vector<std::string> out;
     std::stringstream in(text);
@@ -260,6 +272,7 @@ struct Settings {
     std::map<std::string, std::string> tables;  // topic -> table
     std::chrono::milliseconds progress_interval{5000};
     std::chrono::milliseconds shutdown_timeout{30'000};
+    std::uint16_t metrics_port = 0;  // 0: no metrics
 };
 
 inline Settings settings_from(const Properties& properties) {
@@ -290,6 +303,7 @@ inline Settings settings_from(const Properties& properties) {
     out.batch_rows = positive(properties, "batch.rows", "10000");
     out.progress_interval = std::chrono::milliseconds(positive(properties, "progress.interval.ms", "5000"));
     out.shutdown_timeout = std::chrono::milliseconds(positive(properties, "shutdown.timeout.ms", "30000"));
+    out.metrics_port = port_number(properties, "metrics.port", "0");
     auto& kafka = out.kafka.properties;
     kafka["bootstrap.servers"] = required(properties, "bootstrap.servers");
     kafka["group.id"] = optional_property(properties, "group.id", "redsink-connector");

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -127,7 +128,15 @@ TEST_CASE("offsets are committed for what the table holds, and a new consumer re
     const auto before = stream.ends();
     stream.produce(1000, 400);
     UpsertSink sink(redsink_test::test_config(), options_for("kafka_resume"));
-    redsink::kafka::Connector connector({.properties = cluster.consumer("resume")});
+    // With librdkafka's statistics, to on_statistics on the polling thread.
+    auto properties = cluster.consumer("resume");
+    properties["statistics.interval.ms"] = "100";
+    std::vector<std::string> statistics;
+    const auto polling = std::this_thread::get_id();
+    redsink::kafka::Connector connector({.properties = properties, .on_statistics = [&](std::string_view json) {
+                                             CHECK(std::this_thread::get_id() == polling);
+                                             statistics.emplace_back(json);
+                                         }});
     connector.route<Customer>(topic, sink);
     REQUIRE(poll_until(connector, [&] { return connector.progress().messages >= 1000; }));
     // Nothing read twice: a few more polls find nothing.
@@ -140,6 +149,16 @@ TEST_CASE("offsets are committed for what the table holds, and a new consumer re
         CHECK(partition.high_watermark == stream.ends()[static_cast<std::size_t>(where.partition)]);
         CHECK(partition.lag == 0);
     }
+    // totals(): progress() without the rate; sink_stats(): the sink's stats by topic.
+    const auto totals = connector.totals();
+    CHECK(totals.messages == 1000);
+    CHECK(totals.messages_per_second == 0);
+    CHECK(totals.partitions.size() == progress.partitions.size());
+    const auto stats = connector.sink_stats();
+    REQUIRE(stats.size() == 1);
+    CHECK(stats.at(topic).events_in == 1000);
+    REQUIRE(poll_until(connector, [&] { return !statistics.empty(); }));
+    CHECK_THAT(statistics.back(), Catch::StartsWith("{") && Catch::Contains("\"rxmsgs\":"));
     connector.close();
     CHECK(sink.stats().events_in == 1000);
     CHECK(table_rows("kafka_resume") == model_rows(stream.model()));

@@ -5,6 +5,8 @@
 #include <kafka/mock.hpp>
 #include <support/sink.hpp>
 
+#include <connector_metrics.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
@@ -18,17 +20,25 @@
 #include <unistd.h>
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -397,7 +407,10 @@ TEST_CASE("the connector program: unknown properties, bad values, the environmen
              {"shutdown.timeout.ms=soon", "shutdown.timeout.ms is \"soon\"; expected a positive number"},
              {"batch.size=-1", "batch.rows is \"-1\"; expected a positive number"},  // Connect's name
              {"batch.size=5\nbatch.rows=5", "batch.size and batch.rows are one property"},
-             {"kafka.fetch.wait.max.ms=never", "the property kafka.fetch.wait.max.ms was refused"}}) {
+             {"kafka.fetch.wait.max.ms=never", "the property kafka.fetch.wait.max.ms was refused"},
+             {"metrics.port=http", "metrics.port is \"http\"; expected a port number, 0 (none) to 65535"},
+             {"metrics.port=65536", "metrics.port is \"65536\"; expected a port number"},
+             {"metrics.port=-1", "metrics.port is \"-1\"; expected a port number"}}) {
         const auto [code, text] = with(valid + "topics=a.b.customers\n" + line + "\n");
         INFO(text);
         CHECK(code == 2);
@@ -418,7 +431,7 @@ TEST_CASE("the connector program: unknown properties, bad values, the environmen
     // The command line.
     const auto [help_code, help_text] = run_program(directory, "--help");
     CHECK(help_code == 0);
-    for (const auto* name : {"connection.hostname", "also as batch.size", "shutdown.timeout.ms",
+    for (const auto* name : {"connection.hostname", "also as batch.size", "shutdown.timeout.ms", "metrics.port",
                              "kafka.session.timeout.ms", "default 30000", "exit codes:", "fenced", "--check"})
         CHECK_THAT(help_text, Catch::Contains(name));
     const auto [version_code, version_text] = run_program(directory, "--version");
@@ -551,5 +564,265 @@ TEST_CASE(
     CHECK(WEXITSTATUS(status) == 1);
     CHECK_THAT(text, Catch::Contains("shutdown.timeout.ms spent: exiting now"));
     CHECK(committed() == before);
+    std::filesystem::remove_all(directory);
+}
+
+namespace {
+
+// One HTTP/1.1 request to 127.0.0.1:`port` on a plain socket: the status line and headers, and
+// the body (read to the end: the server closes the connection). Nothing when it cannot connect.
+std::optional<std::pair<std::string, std::string>> http_get(int port, const std::string& path,
+                                                            const std::string& method = "GET") {
+    const int socket = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(socket >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::connect(socket, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(socket);
+        return std::nullopt;
+    }
+    const auto request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nAccept: text/plain\r\n\r\n";
+    REQUIRE(::send(socket, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+    std::string reply;
+    std::array<char, 4096> buffer{};
+    for (ssize_t got = 0; (got = ::recv(socket, buffer.data(), buffer.size(), 0)) > 0;)
+        reply.append(buffer.data(), static_cast<std::size_t>(got));
+    ::close(socket);
+    const auto split = reply.find("\r\n\r\n");
+    if (split == std::string::npos) return std::pair{reply, std::string()};
+    return std::pair{reply.substr(0, split), reply.substr(split + 4)};
+}
+
+// The text format's samples by the text before the value (name{label="value",...}), and the
+// families' types by name. Fails the test on a line that is neither a comment nor a sample.
+struct Scrape {
+    std::map<std::string, double> samples;
+    std::map<std::string, std::string> types;
+    std::map<std::string, std::string> helps;
+
+    [[nodiscard]] std::optional<double> value(const std::string& sample) const {
+        const auto at = samples.find(sample);
+        return at == samples.end() ? std::nullopt : std::optional(at->second);
+    }
+};
+Scrape parse_scrape(const std::string& text) {
+    Scrape out;
+    std::stringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) {
+            const auto rest = line.substr(7);
+            const auto space = rest.find(' ');
+            REQUIRE(space != std::string::npos);
+            (line[2] == 'T' ? out.types : out.helps)[rest.substr(0, space)] = rest.substr(space + 1);
+            continue;
+        }
+        INFO(line);
+        const auto space = line.rfind(' ');
+        REQUIRE(space != std::string::npos);
+        const auto value = line.substr(space + 1);
+        double number = 0;
+        if (value == "NaN")
+            number = std::numeric_limits<double>::quiet_NaN();
+        else
+            REQUIRE(std::from_chars(value.data(), value.data() + value.size(), number).ec == std::errc{});
+        REQUIRE(out.samples.emplace(line.substr(0, space), number).second);  // no sample twice
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the connector's metrics: the text format, its escapes, and the HTTP answers", "[kafka][metrics]") {
+    namespace metrics = connector::metrics;
+    CHECK(metrics::escape_label(R"(plain)") == "plain");
+    CHECK(metrics::escape_label("a\"b\\c\nd") == R"(a\"b\\c\nd)");
+    CHECK(metrics::escape_help("say \"x\" \\ then\nmore") == R"(say "x" \\ then\nmore)");
+    CHECK(metrics::format_value(3) == "3");
+    CHECK(metrics::format_value(0.25) == "0.25");
+    CHECK(metrics::format_value(1e20) == "1e+20");
+    CHECK(metrics::format_value(std::numeric_limits<double>::quiet_NaN()) == "NaN");
+    CHECK(metrics::format_value(-std::numeric_limits<double>::infinity()) == "-Inf");
+
+    metrics::Exposition text;
+    text.family("redsink_example_total", "counter", "An example, with a\nnewline.");
+    text.sample("redsink_example_total", {{"table", "s.t"}, {"partition", "2"}}, 7);
+    text.sample("redsink_example_total", {}, 0.5);
+    CHECK(text.text() ==
+          "# HELP redsink_example_total An example, with a\\nnewline.\n"
+          "# TYPE redsink_example_total counter\n"
+          "redsink_example_total{table=\"s.t\",partition=\"2\"} 7\n"
+          "redsink_example_total 0.5\n");
+
+    // A snapshot: a table whose name needs escapes, a partition with its lag, one without.
+    metrics::Snapshot snapshot;
+    redsink::SinkStats stats;
+    stats.events = 12;
+    stats.events_in = 13;
+    stats.events_pending = 1;
+    stats.batches = 3;
+    stats.retries = 2;
+    stats.dead_letters = 1;
+    stats.db_time = std::chrono::milliseconds(1500);
+    snapshot.tables.emplace("inventory.\"odd\\name\"", stats);
+    snapshot.tables.emplace("inventory.customers", redsink::SinkStats{});
+    snapshot.consumer.messages = 13;
+    snapshot.consumer.partitions[{"dbserver1.inventory.customers", 0}].lag = 5;
+    snapshot.consumer.partitions[{"dbserver1.inventory.customers", 1}].lag = -1;  // unknown: no sample
+    snapshot.statistics = metrics::read_statistics(R"({"name":"rdkafka#consumer-1","rxmsgs":42,"replyq":0,
+        "brokers":{"localhost:9092/1":{"rxmsgs":41}}})");
+    CHECK(snapshot.statistics == std::map<std::string, double>{{"replyq", 0}, {"rxmsgs", 42}});
+    CHECK(metrics::read_statistics("not json").empty());
+    const auto rendered = metrics::render(snapshot);
+    INFO(rendered);
+    const auto scrape = parse_scrape(rendered);
+    const std::string odd = R"({table="inventory.\"odd\\name\""})";
+    CHECK(scrape.value("redsink_events_total" + odd) == 12);
+    CHECK(scrape.value("redsink_events_received_total" + odd) == 13);
+    CHECK(scrape.value("redsink_events_pending" + odd) == 1);
+    CHECK(scrape.value("redsink_batches_total" + odd) == 3);
+    CHECK(scrape.value("redsink_retries_total" + odd) == 2);
+    CHECK(scrape.value("redsink_dead_letters_total" + odd) == 1);
+    CHECK(scrape.value("redsink_commit_seconds_total" + odd) == 1.5);
+    CHECK(scrape.value(R"(redsink_events_total{table="inventory.customers"})") == 0);
+    CHECK(scrape.value(R"(redsink_consumer_lag{topic="dbserver1.inventory.customers",partition="0"})") == 5);
+    CHECK_FALSE(scrape.value(R"(redsink_consumer_lag{topic="dbserver1.inventory.customers",partition="1"})"));
+    CHECK(scrape.value("redsink_consumer_messages_total") == 13);
+    CHECK(scrape.value("redsink_consumer_partitions") == 2);
+    CHECK(scrape.value("redsink_kafka_messages_received_total") == 42);
+    CHECK(scrape.value("redsink_kafka_reply_queue") == 0);
+    CHECK_FALSE(scrape.value("redsink_kafka_sent_bytes_total"));  // not in the statistics
+    // Every sample's family has its HELP and TYPE, given once, before its samples.
+    for (const auto& [sample, value] : scrape.samples) {
+        const auto name = sample.substr(0, sample.find('{'));
+        CHECK(scrape.types.contains(name));
+        CHECK(scrape.helps.contains(name));
+        CHECK(rendered.find("# TYPE " + name + " ") < rendered.find("\n" + sample + " "));
+    }
+    CHECK(scrape.types.at("redsink_events_total") == "counter");
+    CHECK(scrape.types.at("redsink_commit_seconds_total") == "counter");
+    CHECK(scrape.types.at("redsink_consumer_lag") == "gauge");
+    CHECK(scrape.types.at("redsink_events_pending") == "gauge");
+
+    // The HTTP answers: /metrics (a query string ignored), 404 elsewhere, 405 for other methods.
+    const auto body = [] { return std::string("x 1\n"); };
+    const auto ok = metrics::answer("GET /metrics?name[]=x HTTP/1.1", body);
+    CHECK_THAT(ok, Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
+    CHECK_THAT(ok, Catch::Contains("\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+    CHECK_THAT(ok, Catch::Contains("\r\nContent-Length: 4\r\n"));
+    CHECK_THAT(ok, Catch::EndsWith("\r\n\r\nx 1\n"));
+    CHECK_THAT(metrics::answer("HEAD /metrics HTTP/1.1", body), Catch::EndsWith("Connection: close\r\n\r\n"));
+    CHECK_THAT(metrics::answer("GET / HTTP/1.1", body), Catch::StartsWith("HTTP/1.1 404 Not Found\r\n"));
+    CHECK_THAT(metrics::answer("GET /metricsx HTTP/1.1", body), Catch::StartsWith("HTTP/1.1 404 "));
+    CHECK_THAT(metrics::answer("POST /metrics HTTP/1.1", body), Catch::StartsWith("HTTP/1.1 405 "));
+    CHECK_THAT(metrics::answer("garbage", body), Catch::StartsWith("HTTP/1.1 405 "));
+}
+
+TEST_CASE("the connector program: metrics.port serves the tables' counters and the partitions' lag",
+          "[kafka][metrics]") {
+    redsink_test::kafka::MockCluster cluster;
+    std::vector<std::unique_ptr<TableStream>> streams;
+    std::string topics, renames;
+    std::uint32_t seed = 40;
+    for (auto table : {inventory_tables()[0], inventory_tables()[1]}) {  // customers (2 partitions), products
+        table.table = "e2e_metrics_" + table.source;
+        redsink_test::drop_table(table.table);
+        auto stream = std::make_unique<TableStream>(cluster, table, seed++);
+        cluster.create_topic(stream->topic(), table.partitions);
+        topics += (topics.empty() ? "" : ",") + stream->topic();
+        renames += "topic." + stream->topic() + ".table=" + table.table + "\n";
+        stream->produce(400, 150);
+        streams.push_back(std::move(stream));
+    }
+    const auto directory =
+        std::filesystem::temp_directory_path() / fmt::format("redsink-connector-metrics-{}", ::getpid());
+    std::filesystem::create_directories(directory);
+    const auto path = directory / "c.properties";
+    const auto port = closed_port();
+    std::ofstream(path) << "table.schema=" << redsink_test::sink_schema << "\ndialect=postgres\nbatch.rows=100\n"
+                        << "bootstrap.servers=" << cluster.bootstraps()
+                        << "\ngroup.id=connector-metrics\ntopics=" << topics << "\n"
+                        << renames << "metrics.port=" << port << "\nkafka.statistics.interval.ms=200\n"
+                        << "progress.interval.ms=300\nkafka.session.timeout.ms=6000\n"
+                        << "kafka.heartbeat.interval.ms=500\nkafka.fetch.wait.max.ms=50\n";
+    const auto output = directory / "out.txt";
+    const auto child = spawn_program(path, output,
+                                     {std::string("REDSINK_CONNINFO=") + std::getenv("REDSINK_TEST_CONNINFO"),
+                                      "REDSINK_CONNECTION_PASSWORD=hunter2-metrics"});
+    const auto table_label = [](const TableStream& stream) {
+        return fmt::format(R"({{table="{}.{}"}})", redsink_test::sink_schema, stream.table().table);
+    };
+    const auto partition_label = [](const TableStream& stream, int partition) {
+        return fmt::format(R"({{topic="{}",partition="{}"}})", stream.topic(), partition);
+    };
+    // Until every event is counted, each partition's lag is 0, and librdkafka's statistics came.
+    std::string head, body;
+    const auto complete = [&] {
+        const auto reply = http_get(port, "/metrics");
+        if (!reply) return false;  // not listening yet
+        std::tie(head, body) = *reply;
+        const auto scrape = parse_scrape(body);
+        for (const auto& stream : streams) {
+            std::int64_t produced = 0;
+            for (const auto end : stream->ends()) produced += end;
+            if (scrape.value("redsink_events_total" + table_label(*stream)) != static_cast<double>(produced))
+                return false;
+            for (int p = 0; p < stream->table().partitions; ++p)
+                if (scrape.value("redsink_consumer_lag" + partition_label(*stream, p)) != 0) return false;
+        }
+        return scrape.value("redsink_kafka_messages_received_total").has_value();
+    };
+    const auto give_up = std::chrono::steady_clock::now() + 90s;
+    int status = 0;
+    bool exited = false;
+    while (!complete() && std::chrono::steady_clock::now() < give_up) {
+        if ((exited = ::waitpid(child, &status, WNOHANG) != 0)) break;
+        std::this_thread::sleep_for(200ms);
+    }
+    INFO(head << "\n\n" << body << "\n" << redsink_test::read_file(output.string()));
+    REQUIRE_FALSE(exited);
+    REQUIRE(complete());
+    CHECK_THAT(head, Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
+    CHECK_THAT(head, Catch::Contains("Content-Type: text/plain; version=0.0.4"));
+    const auto scrape = parse_scrape(body);
+    for (const auto& stream : streams) {
+        std::int64_t produced = 0;
+        for (const auto end : stream->ends()) produced += end;
+        const auto label = table_label(*stream);
+        CHECK(scrape.value("redsink_events_total" + label) == static_cast<double>(produced));
+        CHECK(scrape.value("redsink_events_received_total" + label) == static_cast<double>(produced));
+        CHECK(scrape.value("redsink_events_pending" + label) == 0);
+        CHECK(scrape.value("redsink_batches_total" + label) >= 1);
+        CHECK(scrape.value("redsink_retries_total" + label) == 0);
+        CHECK(scrape.value("redsink_dead_letters_total" + label) == 0);
+        CHECK(scrape.value("redsink_commit_seconds_total" + label) > 0);
+        CHECK(stream->table_rows() == stream->model());
+    }
+    CHECK(scrape.value("redsink_consumer_partitions") == 3);
+    CHECK(scrape.value("redsink_consumer_messages_total") ==
+          scrape.value("redsink_events_received_total" + table_label(*streams[0])).value() +
+              scrape.value("redsink_events_received_total" + table_label(*streams[1])).value());
+    CHECK(scrape.types.at("redsink_events_total") == "counter");
+    CHECK(scrape.types.at("redsink_consumer_lag") == "gauge");
+    CHECK(body.find("hunter2") == std::string::npos);
+    CHECK(body.find("password") == std::string::npos);
+
+    const auto missing = http_get(port, "/");
+    REQUIRE(missing);
+    CHECK_THAT(missing->first, Catch::StartsWith("HTTP/1.1 404 Not Found\r\n"));
+    const auto posted = http_get(port, "/metrics", "POST");
+    REQUIRE(posted);
+    CHECK_THAT(posted->first, Catch::StartsWith("HTTP/1.1 405 "));
+
+    ::kill(child, SIGTERM);
+    (void)wait_exit(child, status);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const auto text = redsink_test::read_file(output.string());
+    CHECK_THAT(text, Catch::Contains(fmt::format("metrics: serving GET /metrics on port {}", port)));
+    CHECK(text.find("hunter2") == std::string::npos);
     std::filesystem::remove_all(directory);
 }

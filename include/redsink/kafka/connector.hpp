@@ -3,16 +3,17 @@
 // The Kafka front end: consumes topics of Debezium change events, each into its sink, and
 // commits a partition's offsets only once the warehouse committed what was read from it.
 // See docs/kafka.md.
+#include <redsink/kafka/commit.hpp>
 #include <redsink/kafka/handle.hpp>
 #include <redsink/kafka/offsets.hpp>
 #include <redsink/kafka/options.hpp>
 #include <redsink/kafka/route.hpp>
 #include <redsink/position.hpp>
 #include <redsink/retry.hpp>
+#include <redsink/stats.hpp>
 
 #include <librdkafka/rdkafka.h>
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -103,6 +104,7 @@ public:
         auto conf = detail::make_conf(properties);
         rd_kafka_conf_set_opaque(conf.get(), this);
         rd_kafka_conf_set_rebalance_cb(conf.get(), &Connector::rebalance_callback);
+        if (options_.on_statistics) rd_kafka_conf_set_stats_cb(conf.get(), &Connector::statistics_callback);
         std::array<char, 512> reason{};
         handle_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), reason.data(), reason.size()));
         if (!handle_) throw KafkaError(std::string("cannot create the consumer: ") + reason.data());
@@ -186,37 +188,41 @@ public:
         if (!committed)
             throw KafkaError("the last offsets could not be committed (" + last_consumer_error_ +
                                  "): what they cover is in the warehouse and will be read again",
-                             last_commit_error_);
+                             committer_.last_code());
     }
 
+    // What the connector reports, with messages_per_second since the previous call (which starts
+    // the next rate's window).
     [[nodiscard]] Progress progress() {
-        Progress out;
-        out.messages = messages_;
+        Progress out = totals();
         const auto now = std::chrono::steady_clock::now();
         const std::chrono::duration<double> elapsed = now - last_rate_;
         if (elapsed.count() > 0)
             out.messages_per_second = static_cast<double>(messages_ - messages_at_rate_) / elapsed.count();
         last_rate_ = now;
         messages_at_rate_ = messages_;
-        out.offset_commits = offset_commits_;
-        out.commit_failures = commit_failures_;
+        return out;
+    }
+
+    // progress() without the rate (messages_per_second is 0) and without touching its window: for
+    // a second reader, such as metrics, besides a progress log.
+    [[nodiscard]] Progress totals() const {
+        Progress out;
+        out.messages = messages_;
+        out.offset_commits = committer_.commits();
+        out.commit_failures = committer_.failures();
         out.consumer_errors = consumer_errors_;
         out.last_consumer_error = last_consumer_error_;
         out.rebalances = rebalances_;
-        out.last_commit = last_commit_time_;
-        for (const auto& [where, state] : offsets_.held()) {
-            PartitionProgress one = offsets_.progress(where, state);
-            std::int64_t low = -1, high = -1;
-            if (handle_ &&
-                rd_kafka_get_watermark_offsets(handle_.get(), where.topic.c_str(), where.partition, &low, &high) ==
-                    RD_KAFKA_RESP_ERR_NO_ERROR &&
-                high >= 0) {
-                one.high_watermark = high;
-                const auto from = one.next_offset >= 0 ? one.next_offset : one.committed;
-                if (from >= 0) one.lag = std::max<std::int64_t>(0, high - from);
-            }
-            out.partitions.emplace(where, one);
-        }
+        out.last_commit = committer_.last_time();
+        out.partitions = detail::partitions_progress(handle_.get(), offsets_);
+        return out;
+    }
+
+    // Each routed topic's sink's statistics (Sink::stats()), by topic.
+    [[nodiscard]] std::map<std::string, SinkStats> sink_stats() const {
+        std::map<std::string, SinkStats> out;
+        for (const auto& [name, route] : routes_) out.emplace(name, route->stats());
         return out;
     }
 
@@ -245,6 +251,17 @@ private:
             // librdkafka's C code is between here and poll(): poll() raises it.
             if (!self->failure_) self->failure_ = std::current_exception();
         }
+    }
+
+    // librdkafka's statistics (every statistics.interval.ms), served by poll(): to on_statistics.
+    static int statistics_callback(rd_kafka_t*, char* json, std::size_t size, void* opaque) {
+        auto* self = static_cast<Connector*>(opaque);
+        try {
+            self->options_.on_statistics(std::string_view(json, size));
+        } catch (...) {
+            if (!self->failure_) self->failure_ = std::current_exception();
+        }
+        return 0;  // librdkafka frees the text
     }
 
     void rebalanced(rd_kafka_resp_err_t error, rd_kafka_topic_partition_list_t& partitions) {
@@ -309,36 +326,9 @@ private:
         if (failure) std::rethrow_exception(failure);
     }
 
-    // Commits, for the partitions held (or only those of `only`), the next offset to read where it
-    // moved (OffsetBook::to_commit), tried as `retries` allows while librdkafka's code is transient
-    // (a coordinator moving or coming back). A failed commit is counted, not thrown: the warehouse
-    // holds the rows, and the offsets go with the next commit (or the messages are read again,
-    // which at-least-once allows). False when it failed.
+    // OffsetCommitter::commit on this consumer's partitions.
     bool commit_acknowledged(const std::set<TopicPartition>& only, const RetryPolicy& retries, bool flushed = false) {
-        const auto moved = offsets_.to_commit(only, flushed);
-        if (moved.empty()) return true;
-        auto list = detail::make_list();
-        for (const auto& [where, next] : moved)
-            rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition)->offset = next;
-        try {
-            with_retries<KafkaError>(
-                retries, {},
-                [&] {
-                    const auto error = rd_kafka_commit(handle_.get(), list.get(), 0);
-                    if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return;
-                    ++commit_failures_;
-                    last_commit_error_ = error;
-                    last_consumer_error_ = std::string("committing offsets: ") + rd_kafka_err2str(error);
-                    throw KafkaError(last_consumer_error_, error);
-                },
-                [](const KafkaError& error) { return error.retryable(); });
-        } catch (const KafkaError&) {
-            return false;
-        }
-        ++offset_commits_;
-        last_commit_time_ = std::chrono::system_clock::now();
-        offsets_.committed(moved);
-        return true;
+        return committer_.commit(handle_.get(), offsets_, only, retries, flushed);
     }
 
     // Idle, with a partition read again from below what its sink had acknowledged: flush that
@@ -399,12 +389,10 @@ private:
     bool closing_ = false;
     std::exception_ptr failure_;
     detail::OffsetBook offsets_;
-    std::uint64_t messages_ = 0, messages_at_rate_ = 0, offset_commits_ = 0, commit_failures_ = 0, consumer_errors_ = 0,
-                  rebalances_ = 0;
+    std::uint64_t messages_ = 0, messages_at_rate_ = 0, consumer_errors_ = 0, rebalances_ = 0;
     std::string last_consumer_error_;
-    rd_kafka_resp_err_t last_commit_error_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+    detail::OffsetCommitter committer_{last_consumer_error_};  // after the string it writes to
     std::size_t since_pending_check_ = 0;
-    std::optional<std::chrono::system_clock::time_point> last_commit_time_;
     std::chrono::steady_clock::time_point started_{}, last_commit_{}, last_rate_{};
 };
 

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace redsink::kafka {
 
@@ -36,6 +38,10 @@ struct ConnectorOptions {
     std::chrono::milliseconds retry_budget{5'000};
     std::chrono::milliseconds retry_backoff{200};
     std::chrono::milliseconds retry_backoff_max{1'000};
+    // librdkafka's statistics, a JSON text (its STATISTICS.md), every statistics.interval.ms of
+    // `properties` (librdkafka's default 0: never). Called by poll() on its thread; the text is
+    // valid only during the call. What it throws, poll() throws.
+    std::function<void(std::string_view json)> on_statistics = {};
 };
 
 // A topic and partition.

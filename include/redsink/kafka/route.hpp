@@ -4,6 +4,7 @@
 #include <redsink/debezium.hpp>
 #include <redsink/position.hpp>
 #include <redsink/sink_options.hpp>
+#include <redsink/stats.hpp>
 
 #include <librdkafka/rdkafka.h>
 
@@ -34,6 +35,8 @@ public:
     [[nodiscard]] virtual std::optional<Positions> claim_partitions(const std::set<std::int32_t>& partitions) = 0;
     // Events taken and not committed yet.
     [[nodiscard]] virtual std::size_t pending() const = 0;
+    // The sink's statistics (Sink::stats()).
+    [[nodiscard]] virtual SinkStats stats() const = 0;
     [[nodiscard]] virtual const void* sink_address() const noexcept = 0;
     [[nodiscard]] const std::string& topic() const noexcept { return topic_; }
 
@@ -82,6 +85,7 @@ public:
         return std::nullopt;
     }
     [[nodiscard]] std::size_t pending() const override { return sink_.stats().events_pending; }
+    [[nodiscard]] SinkStats stats() const override { return sink_.stats(); }
     [[nodiscard]] const void* sink_address() const noexcept override { return &sink_; }
 
 private:
