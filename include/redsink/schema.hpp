@@ -7,6 +7,7 @@
 #include <redsink/sql/dml.hpp>
 #include <redsink/sql/table.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -124,7 +125,20 @@ inline TableSetup prepare_table(pq::Connection& conn, const sql::TableSpec& spec
             fail("has no column \"" + expected.name + "\" (" + sql_type_name(expected.type, spec.dialect) +
                  ") for the record's member; add it, or use evolve_schema");
         if (expected.key) fail("has no key column \"" + expected.name + "\"; the sink never changes a table's key");
-        conn.exec(sql::add_column_sql(spec, expected));
+        // Two sinks adding a column at once (tasks of several processes, a running Sink<Row> and
+        // another): the loser finds it added, and checks it as any column it found.
+        try {
+            conn.exec(sql::add_column_sql(spec, expected));
+        } catch (const Error&) {
+            const auto now = read_table_columns(conn, spec.name);
+            const auto added = std::find_if(
+                now.begin(), now.end(), [&](const sql::CatalogColumn& column) { return column.name == expected.name; });
+            if (added == now.end()) throw;
+            if (auto problem = sql::incompatibility(expected, *added, spec.dialect))
+                fail("column \"" + expected.name + "\", added meanwhile, cannot be written: " + *problem +
+                     "; the sink never changes a column's type");
+            continue;
+        }
         setup.added_columns.push_back(expected.name);
     }
     for (const auto& actual : catalog) {

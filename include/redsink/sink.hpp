@@ -64,8 +64,11 @@ public:
     Sink(ConnectionConfig config, SinkOptions options) requires(!pack::runtime)
         : Sink(Checked{}, std::move(config), checked(std::move(options)), nullptr) {}
 
-    // Sink<Row, ...>: the same, for rows of `schema` (docs/rows.md). Make the rows with this
-    // pointer (row_schema()): a row of another schema is a BadValue naming the column that differs.
+    // Sink<Row, ...>: the same, for rows of `schema` (docs/rows.md). A row of another schema fits by
+    // column name (a column it lacks is NULL); one that adds columns has them added first with
+    // evolve_schema (everything taken before it is committed first, the table altered, the sink
+    // started again on the wider schema), and is otherwise a BadValue naming the column, as is a
+    // changed type or key.
     Sink(ConnectionConfig config, SinkOptions options, std::shared_ptr<const RowSchema> schema) requires pack::runtime
         : Sink(Checked{}, std::move(config), checked(std::move(options)), std::move(schema)) {}
 
@@ -102,6 +105,8 @@ public:
             acks_.complete({&ticket, 1});
             ++events_ignored_;
         } else {
+            if constexpr (pack::runtime && schema_policy::adds_columns)
+                if (auto added = model_.new_columns(change.row); !added.empty()) evolve(std::move(added));
             std::size_t task = 0;
             try {
                 task = batcher_.add(change);
@@ -176,6 +181,11 @@ public:
     [[nodiscard]] SinkStats stats() const {
         SinkStats total;
         parts_.tasks.add_stats(total);
+        // What the tasks of an earlier start did (Sink<Row>: started again to add columns).
+        for (std::size_t i = 0; i < retired_.size() && i < total.tasks.size(); ++i) {
+            total.tasks[i] += retired_[i];
+            static_cast<TaskStats&>(total) += retired_[i];
+        }
         total.events_in = events_in_.load();
         total.events_ignored = events_ignored_.load();
         total.events_skipped = events_skipped_.load();
@@ -196,8 +206,9 @@ public:
     // Receives the SQL text of every statement the tasks send (never values). Set it before the
     // first write: the tasks' threads call it.
     void set_trace(pq::TraceHook hook) {
-        if (parts_.claim_conn) parts_.claim_conn->set_trace(hook);
-        parts_.tasks.set_trace(hook);
+        trace_ = std::move(hook);
+        if (parts_.claim_conn) parts_.claim_conn->set_trace(trace_);
+        parts_.tasks.set_trace(trace_);
     }
 
     // Sink<Row, ...>: the schema its rows have.
@@ -223,24 +234,68 @@ private:
 
     struct Checked {};  // the options went through checked()
     Sink(Checked, ConnectionConfig config, SinkOptions checked_options, std::shared_ptr<const RowSchema> schema)
-        : options_(std::move(checked_options)),
+        : config_(std::move(config)),
+          options_(std::move(checked_options)),
           target_(sql::TableRef::make(options_.schema, options_.table)),
           book_(target_.display(), options_.fencing),
           model_(make_model(options_, std::move(schema))),
           order_(order_column(model_, target_)),
-          batcher_(options_.tasks,
-                   {options_.batch_rows, options_.batch_bytes, options_.flush_interval, options_.super_string_limit},
-                   model_, delivery_policy::writes_positions, order_.index, one_row_per_key) {
+          batcher_(make_batcher()) {
         sql::check_target_name(target_);
         detail::SinkStart<R, pack>::check_model(model_, target_);
+        start("starting the sink for " + target_.display());
+        if constexpr (delivery_policy::writes_positions) book_.started(parts_.committed);
+    }
+
+    [[nodiscard]] detail::Batcher<R, key_policy> make_batcher() const {
+        return {options_.tasks,
+                {options_.batch_rows, options_.batch_bytes, options_.flush_interval, options_.super_string_limit},
+                model_,
+                delivery_policy::writes_positions,
+                order_.index,
+                one_row_per_key};
+    }
+
+    // Connects, plans for the table and starts the tasks, with retries. `epochs`: the partitions a
+    // sink started again holds (Fencing::partition).
+    void start(const std::string& what, std::shared_ptr<detail::PartitionEpochs> epochs = nullptr) {
         detail::retrying(
-            options_, "starting the sink for " + target_.display(),
+            options_, what,
             [&] {
                 parts_ = detail::SinkStart<R, pack>(options_, target_, model_, order_)
-                             .run(config, {acks_, latch_, pending_});
+                             .run(config_, {acks_, latch_, pending_}, epochs);
             },
             [&] { parts_ = {}; });
-        if constexpr (delivery_policy::writes_positions) book_.started(parts_.committed);
+    }
+
+    // Sink<Row>, evolve_schema: a row brought columns the sink's schema lacks. Everything taken so
+    // far is committed first, in order; then the sink starts again on its schema with them added
+    // (nullable: earlier rows have no value for them), which adds them to the table (another sink
+    // may have added them meanwhile: prepare_table finds them) and plans anew.
+    void evolve(std::vector<RowColumn> added) requires pack::runtime {
+        flush();
+        auto columns = model_.schema()->columns();
+        for (auto& column : added) {
+            column.type.nullable = true;
+            columns.push_back(std::move(column));
+        }
+        auto schema = std::make_shared<const RowSchema>(std::move(columns));
+        const auto epochs = parts_.positions ? parts_.positions->partitions : nullptr;
+        parts_.tasks.stop();
+        SinkStats done;
+        parts_.tasks.add_stats(done);
+        retired_.resize(done.tasks.size());
+        for (std::size_t i = 0; i < done.tasks.size(); ++i) retired_[i] += done.tasks[i];
+        parts_ = {};
+        model_ = Model(std::move(schema), dialect, options_.super_string_limit);
+        batcher_ = make_batcher();
+        try {
+            start("adding columns to " + target_.display(), epochs);
+        } catch (...) {
+            latch_.stop(std::current_exception());
+            throw;
+        }
+        if (trace_) set_trace(trace_);
     }
 
     static SinkOptions checked(SinkOptions options) {
@@ -282,8 +337,11 @@ private:
     // Hands the tasks their ready batches (or all); false when a task holds a failed batch.
     [[nodiscard]] bool hand_over(bool all) { return parts_.tasks.hand_over(batcher_, all); }
 
+    ConnectionConfig config_;
     SinkOptions options_;
     sql::TableRef target_;
+    pq::TraceHook trace_;
+    std::vector<TaskStats> retired_;  // per task: what the tasks of earlier starts did
     detail::Acknowledger acks_;
     detail::FailureLatch latch_;
     std::atomic<std::size_t> pending_{0};

@@ -4,6 +4,7 @@
 // std::map model the struct tests use; bad values, rows of another schema, start-time checks.
 #include <redsink/sink.hpp>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 #include <support/sink.hpp>
 
@@ -250,7 +251,7 @@ TEST_CASE("Sink<Row>: a bad value or a row of another schema names table, column
     wider.set("id", std::int64_t{2});
     CHECK(run("row_bad_schema", wider) ==
           "bad value for table sink_test.row_bad_schema in column \"email\" at partition 0, offset 2: is in the row's "
-          "schema and not in the sink's (the sink writes the columns of its own RowSchema)");
+          "schema and not in the table's: the sink adds columns with evolve_schema");
 }
 
 TEST_CASE("Sink<Row>: dead_letter takes bad values and rows of another schema, with their values",
@@ -266,9 +267,10 @@ TEST_CASE("Sink<Row>: dead_letter takes bad values and rows of another schema, w
     Model model(InsertKind::upsert, DeleteKind::hard);
     auto rows = as_rows(stream, schema);
     std::map<std::int64_t, std::string> expected_letters;  // offset in partition 0 -> column
-    auto narrower_columns = schema->columns();
-    narrower_columns.pop_back();
-    const auto narrower = std::make_shared<const RowSchema>(narrower_columns);
+    // A schema whose "version" is an INTEGER: a type the sink never changes.
+    auto changed_columns = schema->columns();
+    changed_columns[1].type = ColumnType{SqlKind::int32};
+    const auto changed = std::make_shared<const RowSchema>(changed_columns);
     for (std::size_t i = 0; i < rows.size(); ++i) {
         auto& change = rows[i];
         const bool is_insert = !redsink::is_delete(change.op);
@@ -278,10 +280,11 @@ TEST_CASE("Sink<Row>: dead_letter takes bad values and rows of another schema, w
             continue;
         }
         if (is_insert && change.position.partition == 0 && i % 11 == 5) {
-            Row other(narrower);
-            other.set("id", change.row.get("id"));
+            Row other(changed);
+            for (std::size_t column = 0; column < changed->size(); ++column) other[column] = change.row[column];
+            other.set("version", std::int32_t{1});
             change.row = other;
-            expected_letters[change.position.offset] = "active";
+            expected_letters[change.position.offset] = "version";
             continue;
         }
         model.apply(stream[i]);
@@ -298,6 +301,8 @@ TEST_CASE("Sink<Row>: dead_letter takes bad values and rows of another schema, w
         INFO("offset " << offset);
         CHECK(expected_letters[offset] == letters.get(i, 1));
         CHECK(std::string(letters.get(i, 2)).find("\"id\":") != std::string::npos);
+        if (expected_letters[offset] == "version")
+            CHECK(std::string(letters.get(i, 2)).find("\"version\":\"1\"") != std::string::npos);
     }
     CHECK(sink.stats().dead_letters == expected_letters.size());
 }
@@ -356,4 +361,154 @@ TEST_CASE("Sink<Row>: newest_wins finds its order column in the schema; start-ti
         std::vector<RowColumn>{{"id", ColumnType{SqlKind::int64}, true}, {"name", ColumnType{SqlKind::text}}});
     CHECK(message([&] { Guard({}, {.schema = sink_schema, .table = "row_unversioned"}, unversioned); }) ==
           "newest_wins<\"version\"> for table sink_test.row_unversioned: the row schema has no such column");
+}
+
+namespace {
+
+// The source's schema as it grows: v1 without note and active, v2 adds note, v3 adds active
+// (NOT NULL at the source; the sink adds it nullable, older rows have no value for it).
+std::vector<std::shared_ptr<const RowSchema>> growing_schemas() {
+    std::vector<RowColumn> columns{{"id", ColumnType{SqlKind::int64}, true},
+                                   {"version", ColumnType{SqlKind::int64}},
+                                   {"name", ColumnType{SqlKind::text}},
+                                   {"balance", ColumnType{.kind = SqlKind::decimal, .precision = 12, .scale = 2}}};
+    std::vector<std::shared_ptr<const RowSchema>> out{std::make_shared<const RowSchema>(columns)};
+    columns.push_back({"note", ColumnType{.kind = SqlKind::text, .nullable = true}});
+    out.push_back(std::make_shared<const RowSchema>(columns));
+    columns.push_back({"active", ColumnType{SqlKind::boolean}});
+    out.push_back(std::make_shared<const RowSchema>(columns));
+    return out;
+}
+
+// One row as text in the table's column order after the stream: id|version|name|balance|note|active.
+std::string grown_text(const AccountChange& change, std::size_t version) {
+    return fmt::format("{}|{}|{}|{}|{}|{}", change.row.id, change.row.version, change.row.name,
+                       cents_text(change.row.balance.units),
+                       version >= 1 ? change.row.note.value_or("<NULL>") : "<NULL>",
+                       version >= 2 ? (change.row.active ? "true" : "false") : "<NULL>");
+}
+
+// The table's rows as grown_text writes them (`active`: the table has that column).
+std::vector<std::string> grown_rows(redsink::pq::Connection& conn, const std::string& table, bool active = true) {
+    const auto result =
+        conn.exec("SELECT id, version, name, balance, coalesce(note, '<NULL>')" +
+                  std::string(active ? ", coalesce(active::text, '<NULL>')" : "") + " FROM " + qualified(table));
+    std::vector<std::string> out;
+    for (int row = 0; row < result.rows(); ++row) {
+        std::string text;
+        for (int column = 0; column < result.columns(); ++column)
+            text += (column > 0 ? "|" : "") + std::string(result.get(row, column));
+        out.push_back(std::move(text));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+template <class Dialect>
+void check_growing_stream(const std::string& table, std::size_t tasks) {
+    using Sink = redsink::Sink<Row, redsink::upsert, redsink::hard_delete, redsink::evolve_schema, Dialect>;
+    const bool redshift = Sink::dialect == redsink::Dialect::redshift;
+    const auto config = redshift ? serializable_config() : test_config();
+    redsink::pq::Connection conn(config);
+    conn.exec("DROP TABLE IF EXISTS " + qualified(table));
+    const auto schemas = growing_schemas();
+    Sink sink(config,
+              {.schema = sink_schema, .table = table, .batch_rows = 50, .tasks = tasks, .trace = sink_trace<Sink>()},
+              schemas[0]);
+    const auto stream = random_stream({.seed = 900 + tasks, .events = 2400, .keys = 120});
+    std::map<std::int64_t, std::string> model;
+    std::mt19937_64 random(tasks);
+    for (std::size_t i = 0; i < stream.size(); ++i) {
+        const auto& change = stream[i];
+        // Phase by phase the source's schema grows; an older producer still sends v2 in phase 3.
+        std::size_t version = i < 800 ? 0 : i < 1600 ? 1 : (random() % 4 == 0 ? 1 : 2);
+        Row row(schemas[version]);
+        row.set("id", change.row.id);
+        if (!redsink::is_delete(change.op)) {
+            row.set("version", change.row.version).set("name", change.row.name);
+            row.set("balance", redsink::decimal_value::from(change.row.balance));
+            if (version >= 1 && change.row.note) row.set("note", *change.row.note);
+            if (version >= 2) row.set("active", change.row.active);
+            model[change.row.id] = grown_text(change, version);
+        } else {
+            model.erase(change.row.id);
+        }
+        sink.write({change.op, std::move(row), change.position});
+    }
+    sink.flush();
+
+    std::vector<std::string> expected;
+    for (const auto& [id, text] : model) expected.push_back(text);
+    std::sort(expected.begin(), expected.end());
+    const auto rows = grown_rows(conn, table);
+    REQUIRE(rows.size() == expected.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        INFO("row " << i);
+        CHECK(rows[i] == expected[i]);
+    }
+    CHECK(sink.row_schema()->size() == 6);
+    CHECK(sink.row_schema()->column(5).type.nullable);
+    const auto stats = sink.stats();
+    CHECK(stats.events_in == stream.size());
+    CHECK(stats.events + stats.events_ignored == stream.size());
+    CHECK(stats.acknowledged == last_positions(stream));
+
+    // What the sink never does: change a type or the key. The sink stops, naming both types.
+    auto changed = schemas[2]->columns();
+    changed[1].type = ColumnType{SqlKind::int32};
+    Row narrower(std::make_shared<const RowSchema>(changed));
+    narrower.set("id", std::int64_t{1});
+    CHECK_THROWS_WITH(sink.write(redsink::upserted(narrower, {0, 100000})),
+                      "bad value for table sink_test." + table +
+                          " in column \"version\" at partition 0, offset 100000: is INTEGER in the row's schema and "
+                          "BIGINT in the sink's: the sink never changes a column's type");
+}
+
+}  // namespace
+
+TEST_CASE("Sink<Row>, evolve_schema: columns the source adds are added while the stream runs, older rows NULL",
+          "[pg][sink][row][evolve]") {
+    const std::size_t tasks = GENERATE(1, 4);
+    SECTION("postgres") {
+        check_growing_stream<redsink::postgres>("row_grow_pg_" + std::to_string(tasks), tasks);
+    }
+    SECTION("redshift") {
+        check_growing_stream<redsink::redshift>("row_grow_rs_" + std::to_string(tasks), tasks);
+    }
+}
+
+TEST_CASE("Sink<Row>, evolve_schema: two sinks on one table both meet a new column; one adds it, the other finds it",
+          "[pg][sink][row][evolve]") {
+    using Sink = redsink::Sink<Row, redsink::upsert, redsink::hard_delete, redsink::evolve_schema, redsink::redshift>;
+    const auto config = serializable_config();
+    redsink::pq::Connection conn(config);
+    conn.exec("DROP TABLE IF EXISTS " + qualified("row_grow_two"));
+    const auto schemas = growing_schemas();
+    Sink first(config, {.schema = sink_schema, .table = "row_grow_two", .batch_rows = 20, .tasks = 2}, schemas[0]);
+    Sink second(config, {.schema = sink_schema, .table = "row_grow_two", .batch_rows = 20, .tasks = 2}, schemas[0]);
+    std::map<std::int64_t, std::string> model;
+    const auto write = [&](Sink& sink, std::int64_t id, std::size_t version, std::int64_t offset) {
+        Row row(schemas[version]);
+        row.set("id", id).set("version", offset).set("name", std::string("n") + std::to_string(offset));
+        row.set("balance", redsink::decimal_value::parse("1.5"));
+        if (version >= 1) row.set("note", std::string("v1"));
+        sink.write(redsink::upserted(row, {0, offset}));
+        model[id] = fmt::format("{}|{}|n{}|1.50|{}", id, offset, offset, version >= 1 ? "v1" : "<NULL>");
+    };
+    // Keys 0-99 go to the first sink, 100-199 to the second; both then see v2 at once.
+    for (std::int64_t i = 0; i < 100; ++i) {
+        write(first, i, 0, i);
+        write(second, 100 + i, 0, i);
+    }
+    for (std::int64_t i = 0; i < 100; ++i) {
+        write(second, 100 + (i * 7) % 100, 1, 1000 + i);
+        write(first, (i * 3) % 100, 1, 1000 + i);
+    }
+    first.flush();
+    second.flush();
+    std::vector<std::string> expected;
+    for (const auto& [id, text] : model) expected.push_back(text);
+    std::sort(expected.begin(), expected.end());
+    CHECK(grown_rows(conn, "row_grow_two", false) == expected);
+    CHECK(first.setup().added_columns.size() + second.setup().added_columns.size() == 1);
 }

@@ -152,7 +152,8 @@ TEST_CASE("a Row encodes as the struct with the same columns would, and a row of
     CHECK(redsink::detail::row_key_hash(row, scratch, model) ==
           redsink::detail::key_hash(batch.params, 0, std::vector<std::size_t>{0}));
 
-    // Equal schemas in other objects fit; others are named by their first difference.
+    // Other schemas fit by name: a column they lack is NULL, the order does not matter; a type or
+    // key that differs is named, and so is a column the sink's schema lacks.
     const auto copy = std::make_shared<const RowSchema>(*schema);
     CHECK_NOTHROW(model.check(Row(copy)));
     const auto differs = [&](std::vector<RowColumn> columns) -> std::string {
@@ -165,13 +166,40 @@ TEST_CASE("a Row encodes as the struct with the same columns would, and a row of
     };
     auto columns = schema->columns();
     columns[1].type = ColumnType{SqlKind::varchar, 10};
-    CHECK(differs(columns) == "name: is VARCHAR(10) NOT NULL in the row's schema and TEXT NOT NULL in the sink's");
+    CHECK(differs(columns) ==
+          "name: is VARCHAR(10) in the row's schema and TEXT in the sink's: the sink never changes a column's type");
     columns = schema->columns();
-    columns.pop_back();
-    CHECK(differs(columns) == "note: is in the sink's row schema and not in the row's");
+    columns[1].key = true;
+    CHECK(differs(columns) ==
+          "name: is a key column of the row's schema and not of the sink's: the sink never changes a table's key");
     columns = schema->columns();
-    std::swap(columns[1], columns[2]);
-    CHECK(differs(columns) == "(row): has its columns in another order than the sink's row schema");
+    columns.erase(columns.begin());
+    CHECK(differs(columns) ==
+          "id: is a key column of the sink's and not in the row's schema: the sink never changes a table's key");
+    columns = schema->columns();
+    columns.push_back({"email", ColumnType{SqlKind::text}});
+    CHECK(differs(columns) ==
+          "email: is in the row's schema and not in the table's: the sink adds columns with evolve_schema");
+    const auto wider = std::make_shared<const RowSchema>(columns);
+    CHECK(model.new_columns(Row(wider)).size() == 1);
+    CHECK(model.new_columns(Row(schema)).empty());
+
+    // A row of two columns in another order: the sink's columns in its own order, "note" NULL.
+    const auto narrow = std::make_shared<const RowSchema>(std::vector<RowColumn>{
+        {"name", ColumnType{.kind = SqlKind::text, .nullable = true}}, {"id", ColumnType{SqlKind::int64}, true}});
+    CHECK(differs(narrow->columns()) == "fits");
+    CHECK(model.new_columns(Row(narrow)).empty());
+    Row reordered(narrow);
+    reordered.set("id", std::int64_t{9}).set("name", std::string("Bo"));
+    redsink::detail::encode_change(redsink::upserted(reordered, {}), batch, model);
+    CHECK(batch.params.view(6) == "9");
+    CHECK(batch.params.view(7) == "Bo");
+    CHECK(batch.params.is_null(8));
+    Row unnamed(narrow);
+    unnamed.set("id", std::int64_t{9});
+    CHECK_THROWS_WITH(redsink::detail::encode_change(redsink::upserted(unnamed, {}), batch, model),
+                      "bad value in column \"name\": is NULL, and the column is NOT NULL");
+    CHECK(batch.events() == 3);
     CHECK_THROWS_AS(redsink::detail::encode_change(redsink::upserted(Row(), {}), batch, model), redsink::BadValue);
-    CHECK(batch.events() == 2);
+    CHECK(batch.events() == 3);
 }

@@ -58,8 +58,11 @@ private:
     std::array<ColumnContext, info::size> columns_;
 };
 
-// A Row: the sink's RowSchema, given when it starts. A row of another schema does not fit (a
-// BadValue naming the first column that differs).
+// A Row: the sink's RowSchema. A row of another schema fits by column name: a column it lacks
+// is NULL, the order does not matter; a column whose type differs (VARCHAR's length included) and
+// a different key do not fit (a BadValue naming the column and both types), and a column the
+// sink's schema lacks is one the sink must add first (new_columns) or, without evolve_schema, a
+// BadValue. How a schema fits is worked out once and kept until a row of another schema comes.
 template <>
 class RecordModel<Row, void> {
 public:
@@ -79,34 +82,36 @@ public:
     [[nodiscard]] bool is_key(std::size_t index) const noexcept { return schema_->is_key(index); }
     [[nodiscard]] const std::shared_ptr<const RowSchema>& schema() const noexcept { return schema_; }
 
-    // Calls f(index, value) for each of the row's values in column order.
+    // Calls f(index, value) for each of the sink's columns in order, with the row's value of it
+    // (NULL when the row's schema lacks it). The row fits (check).
     template <class F>
     void for_each(const Row& row, F&& f) const {
-        for (std::size_t i = 0; i < columns_.size(); ++i) f(i, row[i]);
+        if (row.schema() == schema_) {
+            for (std::size_t i = 0; i < columns_.size(); ++i) f(i, row[i]);
+            return;
+        }
+        static const Value null;
+        const auto& from = fit(row).from;
+        for (std::size_t i = 0; i < columns_.size(); ++i) f(i, from[i] == none ? null : row[from[i]]);
     }
 
-    // A row of another schema than the sink's is a BadValue naming the first column that differs.
+    // A row that does not fit is a BadValue naming the column.
     void check(const Row& row) const {
-        const auto& theirs = row.schema();
-        if (theirs == schema_) return;
-        if (!theirs) throw BadValue("(row)", "has no row schema");
-        if (*theirs == *schema_) return;
-        for (std::size_t i = 0; i < theirs->size(); ++i) {
-            const auto& column = theirs->column(i);
-            const auto ours = schema_->find(column.name);
-            if (!ours)
-                throw BadValue(column.name,
-                               "is in the row's schema and not in the sink's (the sink writes the "
-                               "columns of its own RowSchema)");
-            const auto& expected = schema_->column(*ours);
-            if (expected.type != column.type || expected.key != column.key)
-                throw BadValue(column.name, "is " + describe(column) + " in the row's schema and " +
-                                                describe(expected) + " in the sink's");
-        }
-        for (const auto& column : schema_->columns())
-            if (!theirs->find(column.name))
-                throw BadValue(column.name, "is in the sink's row schema and not in the row's");
-        throw BadValue("(row)", "has its columns in another order than the sink's row schema");
+        if (row.schema() == schema_) return;
+        if (!row.schema()) throw BadValue("(row)", "has no row schema");
+        const auto& found = fit(row);
+        if (!found.column.empty()) throw BadValue(found.column, found.problem);
+        if (!found.added.empty())
+            throw BadValue(found.added.front().name,
+                           "is in the row's schema and not in the table's: the sink adds columns with evolve_schema");
+    }
+
+    // The columns of the row's schema that the sink's lacks, when the rest of it fits: what the
+    // sink adds (evolve_schema) before it takes the row.
+    [[nodiscard]] std::vector<RowColumn> new_columns(const Row& row) const {
+        if (row.schema() == schema_ || !row.schema()) return {};
+        const auto& found = fit(row);
+        return found.column.empty() ? found.added : std::vector<RowColumn>{};
     }
 
     [[nodiscard]] sql::TableSpec table_spec(sql::TableRef name, sql::RedshiftLayout layout) const {
@@ -114,13 +119,65 @@ public:
     }
 
 private:
-    [[nodiscard]] std::string describe(const RowColumn& column) const {
-        return sql_type_name(column.type, dialect()) + (column.type.nullable ? " NULL" : " NOT NULL") +
-               (column.key ? " (key)" : "");
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+    // How a row schema fits the sink's: per sink column, the row's column or none; the columns
+    // the sink's lacks; or the first column that does not fit, and why.
+    struct Fit {
+        std::shared_ptr<const RowSchema> schema;
+        std::vector<std::size_t> from;
+        std::vector<RowColumn> added;
+        std::string column;
+        std::string problem;
+    };
+
+    const Fit& fit(const Row& row) const {
+        if (fit_.schema == row.schema()) return fit_;
+        const auto& theirs = *row.schema();
+        Fit out{row.schema(), std::vector<std::size_t>(columns_.size(), none), {}, {}, {}};
+        const auto refuse = [&](const std::string& column, std::string why) {
+            if (out.column.empty()) {
+                out.column = column;
+                out.problem = std::move(why);
+            }
+        };
+        for (std::size_t j = 0; j < theirs.size(); ++j) {
+            const auto& column = theirs.column(j);
+            const auto ours = schema_->find(column.name);
+            if (!ours) {
+                if (column.key)
+                    refuse(column.name,
+                           "is a key column of the row's schema and not of the sink's: the sink never "
+                           "changes a table's key");
+                else
+                    out.added.push_back(column);
+                continue;
+            }
+            const auto& expected = schema_->column(*ours);
+            auto type = column.type;
+            type.nullable = expected.type.nullable;
+            if (type != expected.type)
+                refuse(column.name, "is " + sql_type_name(column.type, dialect()) + " in the row's schema and " +
+                                        sql_type_name(expected.type, dialect()) +
+                                        " in the sink's: the sink never changes a column's type");
+            else if (column.key != expected.key)
+                refuse(column.name, std::string(column.key ? "is" : "is not") +
+                                        " a key column of the row's schema and" + (expected.key ? " is" : " not") +
+                                        " of the sink's: the sink never changes a table's key");
+            out.from[*ours] = j;
+        }
+        for (std::size_t i = 0; i < columns_.size(); ++i)
+            if (out.from[i] == none && schema_->is_key(i))
+                refuse(schema_->column(i).name,
+                       "is a key column of the sink's and not in the row's schema: the "
+                       "sink never changes a table's key");
+        fit_ = std::move(out);
+        return fit_;
     }
 
     std::shared_ptr<const RowSchema> schema_;
     std::vector<ColumnContext> columns_;
+    mutable Fit fit_;  // the last other schema seen (the app's thread)
 };
 
 }  // namespace redsink::detail

@@ -159,14 +159,16 @@ public:
                             "(RowColumn::key), or ignore deletes");
     }
 
-    [[nodiscard]] StartedSink run(const ConnectionConfig& config, TaskWiring wiring) const {
+    // `epochs`: with Fencing::partition, the partitions the sink holds already (a sink started again).
+    [[nodiscard]] StartedSink run(const ConnectionConfig& config, TaskWiring wiring,
+                                  std::shared_ptr<PartitionEpochs> epochs = nullptr) const {
         StartedSink out;
         out.settings = sql::session_settings_sql(dialect, options_.statement_timeout, options_.lock_timeout);
         pq::Connection first = connect(config, out.settings);
         out.table = plan_table(first);
         if (dialect == Dialect::redshift && options_.lock == ApplyLock::sink_table) prepare_lock_table(first, target_);
         const bool by_partition = options_.fencing == Fencing::partition;
-        if constexpr (delivery_policy::writes_positions) take_identity(first, config, out);
+        if constexpr (delivery_policy::writes_positions) take_identity(first, config, out, std::move(epochs));
         if (options_.bulk_load) {
             auto identity = target_.display();
             if (!options_.source_name.empty()) identity += "/" + options_.source_name;
@@ -226,14 +228,15 @@ private:
 
     // exactly_once: the positions table ready, and the identity taken (the fence), or with
     // Fencing::partition nothing held until claim_partitions.
-    void take_identity(pq::Connection& conn, const ConnectionConfig& config, StartedSink& out) const {
+    void take_identity(pq::Connection& conn, const ConnectionConfig& config, StartedSink& out,
+                       std::shared_ptr<PartitionEpochs> epochs) const {
         const auto spec = positions_table_spec(target_, dialect);
         prepare_positions_table(conn, spec, target_);
         PositionsTarget positions{spec.name, target_.display(), options_.source_name, 0,
                                   writer_name(config.application_name)};
         out.lock_sql = sql::lock_table_sql(options_.lock == ApplyLock::target ? target_ : sql::lock_table(target_));
         if (options_.fencing == Fencing::partition) {
-            positions.partitions = std::make_shared<PartitionEpochs>();
+            positions.partitions = epochs ? std::move(epochs) : std::make_shared<PartitionEpochs>();
         } else {
             auto claim = claim_identity(conn, positions, dialect, out.lock_sql);
             positions.epoch = claim.epoch;
