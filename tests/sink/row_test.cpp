@@ -2,6 +2,7 @@
 // Sink, policies, plan and encoders as reflected structs. The seeded Account stream of
 // support/stream.hpp is written as Rows, and the table is compared row by row with the same
 // std::map model the struct tests use; bad values, rows of another schema, start-time checks.
+#include <redsink/detail/positions.hpp>
 #include <redsink/sink.hpp>
 
 #include <fmt/format.h>
@@ -404,6 +405,41 @@ std::vector<std::string> grown_rows(redsink::pq::Connection& conn, const std::st
     return out;
 }
 
+// The stream as its source sends it while its schema grows: phase by phase (v1, v2, v3), an older
+// producer still sending v2 in phase 3; and the final table, id -> grown_text.
+std::pair<std::vector<RowChange>, std::map<std::int64_t, std::string>> grown_stream(
+    const std::vector<AccountChange>& stream, const std::vector<std::shared_ptr<const RowSchema>>& schemas,
+    std::uint64_t seed) {
+    std::vector<RowChange> events;
+    std::map<std::int64_t, std::string> model;
+    std::mt19937_64 random(seed);
+    for (std::size_t i = 0; i < stream.size(); ++i) {
+        const auto& change = stream[i];
+        const std::size_t third = stream.size() / 3;
+        const std::size_t version = i < third ? 0 : i < 2 * third ? 1 : (random() % 4 == 0 ? 1 : 2);
+        Row row(schemas[version]);
+        row.set("id", change.row.id);
+        if (!redsink::is_delete(change.op)) {
+            row.set("version", change.row.version).set("name", change.row.name);
+            row.set("balance", redsink::decimal_value::from(change.row.balance));
+            if (version >= 1 && change.row.note) row.set("note", *change.row.note);
+            if (version >= 2) row.set("active", change.row.active);
+            model[change.row.id] = grown_text(change, version);
+        } else {
+            model.erase(change.row.id);
+        }
+        events.push_back({change.op, std::move(row), change.position});
+    }
+    return {std::move(events), std::move(model)};
+}
+
+std::vector<std::string> texts(const std::map<std::int64_t, std::string>& model) {
+    std::vector<std::string> out;
+    for (const auto& [id, text] : model) out.push_back(text);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 template <class Dialect>
 void check_growing_stream(const std::string& table, std::size_t tasks) {
     using Sink = redsink::Sink<Row, redsink::upsert, redsink::hard_delete, redsink::evolve_schema, Dialect>;
@@ -416,30 +452,11 @@ void check_growing_stream(const std::string& table, std::size_t tasks) {
               {.schema = sink_schema, .table = table, .batch_rows = 50, .tasks = tasks, .trace = sink_trace<Sink>()},
               schemas[0]);
     const auto stream = random_stream({.seed = 900 + tasks, .events = 2400, .keys = 120});
-    std::map<std::int64_t, std::string> model;
-    std::mt19937_64 random(tasks);
-    for (std::size_t i = 0; i < stream.size(); ++i) {
-        const auto& change = stream[i];
-        // Phase by phase the source's schema grows; an older producer still sends v2 in phase 3.
-        std::size_t version = i < 800 ? 0 : i < 1600 ? 1 : (random() % 4 == 0 ? 1 : 2);
-        Row row(schemas[version]);
-        row.set("id", change.row.id);
-        if (!redsink::is_delete(change.op)) {
-            row.set("version", change.row.version).set("name", change.row.name);
-            row.set("balance", redsink::decimal_value::from(change.row.balance));
-            if (version >= 1 && change.row.note) row.set("note", *change.row.note);
-            if (version >= 2) row.set("active", change.row.active);
-            model[change.row.id] = grown_text(change, version);
-        } else {
-            model.erase(change.row.id);
-        }
-        sink.write({change.op, std::move(row), change.position});
-    }
+    const auto [events, model] = grown_stream(stream, schemas, tasks);
+    for (const auto& change : events) sink.write(change);
     sink.flush();
 
-    std::vector<std::string> expected;
-    for (const auto& [id, text] : model) expected.push_back(text);
-    std::sort(expected.begin(), expected.end());
+    const auto expected = texts(model);
     const auto rows = grown_rows(conn, table);
     REQUIRE(rows.size() == expected.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -511,4 +528,46 @@ TEST_CASE("Sink<Row>, evolve_schema: two sinks on one table both meet a new colu
     std::sort(expected.begin(), expected.end());
     CHECK(grown_rows(conn, "row_grow_two", false) == expected);
     CHECK(first.setup().added_columns.size() + second.setup().added_columns.size() == 1);
+}
+
+TEST_CASE(
+    "Sink<Row>, evolve_schema, exactly_once: a stop after a schema change and a replay from the start write "
+    "nothing twice; Fencing::partition keeps its claims",
+    "[pg][sink][row][evolve][exactly_once]") {
+    using Sink = redsink::Sink<Row, redsink::upsert, redsink::hard_delete, redsink::evolve_schema,
+                               redsink::exactly_once, redsink::postgres>;
+    auto conn = reader();
+    const auto fencing = GENERATE(redsink::Fencing::identity, redsink::Fencing::partition);
+    const std::string table = fencing == redsink::Fencing::identity ? "row_once_identity" : "row_once_partition";
+    conn.exec("DROP TABLE IF EXISTS " + qualified(table));
+    conn.exec("DROP TABLE IF EXISTS " +
+              redsink::detail::positions_table(redsink::sql::TableRef::make(sink_schema, table)).quoted());
+    const auto schemas = growing_schemas();
+    const auto stream = random_stream({.seed = 1234, .events = 1800, .keys = 100});
+    const auto [events, model] = grown_stream(stream, schemas, 5);
+    redsink::SinkOptions options{.schema = sink_schema, .table = table, .batch_rows = 40, .tasks = 2};
+    options.fencing = fencing;
+    const auto claim = [&](Sink& sink) {
+        if (fencing == redsink::Fencing::partition) (void)sink.claim_partitions({0, 1, 2});
+    };
+    {
+        // Past the first schema change (at event 600), then stopped with events in flight: what
+        // was not committed is not acknowledged.
+        Sink sink(test_config(), options, schemas[0]);
+        claim(sink);
+        for (std::size_t i = 0; i < 900; ++i) sink.write(events[i]);
+        sink.flush();
+        CHECK(sink.row_schema()->size() == 5);
+        for (std::size_t i = 900; i < 1000; ++i) sink.write(events[i]);
+    }
+    // Started again on the schema it started with, and the source replays from the start.
+    Sink sink(test_config(), options, schemas[0]);
+    claim(sink);
+    for (const auto& change : events) sink.write(change);
+    sink.flush();
+    CHECK(grown_rows(conn, table) == texts(model));
+    const auto stats = sink.stats();
+    CHECK(stats.events_skipped >= 900);
+    CHECK(stats.events_in == stats.events + stats.events_ignored + stats.events_skipped + stats.events_pending);
+    CHECK(sink.resume_positions() == last_positions(stream));
 }
