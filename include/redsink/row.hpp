@@ -29,29 +29,8 @@ struct decimal_value {
 
     // Decimal text ("-12.5", "0.01"): digits, one sign, one point; at most 38 digits.
     [[nodiscard]] static decimal_value parse(std::string_view text) {
-        const auto fail = [&](const char* why) {
-            throw std::invalid_argument("redsink::decimal_value: '" + std::string(text) + "' " + why);
-        };
-        std::string_view digits = text;
-        const bool negative = !digits.empty() && digits.front() == '-';
-        if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) digits.remove_prefix(1);
-        const auto point = digits.find('.');
-        const auto whole = digits.substr(0, point);
-        const auto fraction = point == std::string_view::npos ? std::string_view{} : digits.substr(point + 1);
-        const auto all_digits = [](std::string_view part) {
-            return part.find_first_not_of("0123456789") == std::string_view::npos;
-        };
-        if ((whole.empty() && fraction.empty()) || !all_digits(whole) || !all_digits(fraction))
-            fail("is not a decimal number");
-        const auto first = whole.find_first_not_of('0');
-        const auto significant = first == std::string_view::npos ? 0 : whole.size() - first;
-        if (significant + fraction.size() > 38) fail("has more than 38 digits");
-        decimal_value out;
-        for (const char c : whole) out.units = out.units * 10 + (c - '0');
-        for (const char c : fraction) out.units = out.units * 10 + (c - '0');
-        if (negative) out.units = -out.units;
-        out.scale = static_cast<int>(fraction.size());
-        return out;
+        const auto parsed = detail::parse_decimal_text(text, "redsink::decimal_value");
+        return {parsed.units, parsed.scale};
     }
     template <int P, int S>
     [[nodiscard]] static constexpr decimal_value from(const decimal<P, S>& value) noexcept {

@@ -33,6 +33,44 @@ struct varchar {
 __extension__ using int128 = __int128;
 __extension__ using uint128 = unsigned __int128;
 
+namespace detail {
+
+// Decimal text ("-12.5", "0.01"): digits, one sign, one point, at most 38 digits in all (the
+// whole part's leading zeros not counted); its value as a count of 10^-scale units. Anything else
+// is refused with std::invalid_argument, `what` first.
+struct DecimalText {
+    int128 units = 0;
+    int scale = 0;
+};
+
+[[nodiscard]] inline DecimalText parse_decimal_text(std::string_view text, std::string_view what) {
+    const auto fail = [&](const char* why) {
+        throw std::invalid_argument(std::string(what) + ": '" + std::string(text) + "' " + why);
+    };
+    std::string_view digits = text;
+    const bool negative = !digits.empty() && digits.front() == '-';
+    if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) digits.remove_prefix(1);
+    const auto point = digits.find('.');
+    const auto whole = digits.substr(0, point);
+    const auto fraction = point == std::string_view::npos ? std::string_view{} : digits.substr(point + 1);
+    const auto all_digits = [](std::string_view part) {
+        return part.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    if ((whole.empty() && fraction.empty()) || !all_digits(whole) || !all_digits(fraction))
+        fail("is not a decimal number");
+    const auto first = whole.find_first_not_of('0');
+    const auto significant = first == std::string_view::npos ? 0 : whole.size() - first;
+    if (significant + fraction.size() > 38) fail("has more than 38 digits");
+    DecimalText out;
+    for (const char c : whole) out.units = out.units * 10 + (c - '0');
+    for (const char c : fraction) out.units = out.units * 10 + (c - '0');
+    if (negative) out.units = -out.units;
+    out.scale = static_cast<int>(fraction.size());
+    return out;
+}
+
+}  // namespace detail
+
 // An exact number with P significant digits, S of them after the point, held as an integer
 // count of 10^-S units. Whether it fits in P digits is checked when it is encoded.
 template <int P, int S>
@@ -68,30 +106,15 @@ struct decimal {
 
 private:
     static int128 parse_units(std::string_view text) {
-        const auto fail = [&](const char* why) {
-            throw std::invalid_argument("redsink::decimal<" + std::to_string(P) + ", " + std::to_string(S) + ">: '" +
-                                        std::string(text) + "' " + why);
-        };
-        std::string_view digits = text;
-        const bool negative = !digits.empty() && digits.front() == '-';
-        if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) digits.remove_prefix(1);
-        const auto point = digits.find('.');
-        const auto whole = digits.substr(0, point);
-        const auto fraction = point == std::string_view::npos ? std::string_view{} : digits.substr(point + 1);
-        const auto all_digits = [](std::string_view part) {
-            return part.find_first_not_of("0123456789") == std::string_view::npos;
-        };
-        if ((whole.empty() && fraction.empty()) || !all_digits(whole) || !all_digits(fraction))
-            fail("is not a decimal number");
-        if (fraction.size() > static_cast<std::size_t>(S)) fail("has more fractional digits than the scale allows");
-        const auto first = whole.find_first_not_of('0');
-        const auto significant = first == std::string_view::npos ? 0 : whole.size() - first;
-        if (significant + static_cast<std::size_t>(S) > 38) fail("has more than 38 digits at this scale");
-        int128 units = 0;
-        for (const char c : whole) units = units * 10 + (c - '0');
-        for (const char c : fraction) units = units * 10 + (c - '0');
-        units *= pow10(S - static_cast<int>(fraction.size()));
-        return negative ? -units : units;
+        const auto what = "redsink::decimal<" + std::to_string(P) + ", " + std::to_string(S) + ">";
+        const auto parsed = detail::parse_decimal_text(text, what);
+        if (parsed.scale > S)
+            throw std::invalid_argument(what + ": '" + std::string(text) +
+                                        "' has more fractional digits than the scale allows");
+        // At this scale the value takes its whole digits and S more.
+        if (parsed.units / pow10(parsed.scale) >= pow10(38 - S) || -parsed.units / pow10(parsed.scale) >= pow10(38 - S))
+            throw std::invalid_argument(what + ": '" + std::string(text) + "' has more than 38 digits at this scale");
+        return parsed.units * pow10(S - parsed.scale);
     }
 };
 

@@ -8,6 +8,7 @@
 #include <redsink/sink.hpp>
 
 #include <catch2/catch.hpp>
+#include <support/compare.hpp>
 #include <support/keeping.hpp>
 #include <support/sink.hpp>
 
@@ -46,11 +47,7 @@ void check_keeping(const std::string& table, std::uint64_t seed, std::size_t tas
     auto conn = reader();
     const auto rows = table_rows(conn, qualified(table), Delete::keeps_rows);
     const auto expected = model.rows();
-    REQUIRE(rows.size() == expected.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        INFO("row " << i);
-        CHECK(rows[i] == expected[i]);
-    }
+    check_same_rows(rows, expected);
 }
 
 template <class Dialect>

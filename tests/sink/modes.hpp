@@ -6,6 +6,7 @@
 #include <redsink/sink.hpp>
 
 #include <catch2/catch.hpp>
+#include <support/compare.hpp>
 #include <support/sink.hpp>
 
 #include <string>
@@ -30,11 +31,7 @@ void check_stream_against_model(InsertKind insert, DeleteKind remove, const std:
     auto conn = reader();
     const auto rows = table_rows(conn, qualified(table), remove == DeleteKind::soft);
     const auto expected = model.rows();
-    REQUIRE(rows.size() == expected.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        INFO("row " << i);
-        CHECK(rows[i] == expected[i]);
-    }
+    check_same_rows(rows, expected);
     const auto& stats = sink.stats();
     CHECK(stats.events_in == stream.size());
     // batch_rows counts the rows to write; ignored deletes ride along.

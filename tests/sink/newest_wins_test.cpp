@@ -7,6 +7,7 @@
 #include <redsink/sink.hpp>
 
 #include <catch2/catch.hpp>
+#include <support/compare.hpp>
 #include <support/sink.hpp>
 
 #include <algorithm>
@@ -168,11 +169,7 @@ void check_guard(const std::string& table, std::uint64_t seed, std::size_t tasks
     auto conn = reader();
     const auto rows = table_rows(conn, qualified(table), soft);
     const auto expected = model.rows(soft);
-    REQUIRE(rows.size() == expected.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        INFO("row " << i);
-        CHECK(rows[i] == expected[i]);
-    }
+    check_same_rows(rows, expected);
     CHECK(tombstone_rows(conn, table) == model.tombstones());
 }
 

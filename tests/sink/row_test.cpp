@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
+#include <support/compare.hpp>
 #include <support/sink.hpp>
 
 #include <algorithm>
@@ -90,11 +91,7 @@ void check_rows_against_model(InsertKind insert, DeleteKind remove, const std::s
     auto conn = redshift ? redsink::pq::Connection(serializable_config()) : reader();
     const auto rows = table_rows(conn, qualified(table), remove == DeleteKind::soft);
     const auto expected = model.rows();
-    REQUIRE(rows.size() == expected.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        INFO("row " << i);
-        CHECK(rows[i] == expected[i]);
-    }
+    check_same_rows(rows, expected);
     const auto stats = sink.stats();
     CHECK(stats.events_in == stream.size());
     CHECK(stats.acknowledged == last_positions(stream));
@@ -391,18 +388,8 @@ std::string grown_text(const AccountChange& change, std::size_t version) {
 
 // The table's rows as grown_text writes them (`active`: the table has that column).
 std::vector<std::string> grown_rows(redsink::pq::Connection& conn, const std::string& table, bool active = true) {
-    const auto result =
-        conn.exec("SELECT id, version, name, balance, coalesce(note, '<NULL>')" +
-                  std::string(active ? ", coalesce(active::text, '<NULL>')" : "") + " FROM " + qualified(table));
-    std::vector<std::string> out;
-    for (int row = 0; row < result.rows(); ++row) {
-        std::string text;
-        for (int column = 0; column < result.columns(); ++column)
-            text += (column > 0 ? "|" : "") + std::string(result.get(row, column));
-        out.push_back(std::move(text));
-    }
-    std::sort(out.begin(), out.end());
-    return out;
+    return query_rows(conn, "SELECT id, version, name, balance, note" + std::string(active ? ", active::text" : "") +
+                                " FROM " + qualified(table));
 }
 
 // The stream as its source sends it while its schema grows: phase by phase (v1, v2, v3), an older
@@ -458,11 +445,7 @@ void check_growing_stream(const std::string& table, std::size_t tasks) {
 
     const auto expected = texts(model);
     const auto rows = grown_rows(conn, table);
-    REQUIRE(rows.size() == expected.size());
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        INFO("row " << i);
-        CHECK(rows[i] == expected[i]);
-    }
+    check_same_rows(rows, expected);
     CHECK(sink.row_schema()->size() == 6);
     CHECK(sink.row_schema()->column(5).type.nullable);
     const auto stats = sink.stats();

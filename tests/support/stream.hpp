@@ -135,11 +135,9 @@ private:
     std::multimap<std::int64_t, std::pair<Account, bool>> rows_;
 };
 
-// The table's rows as text, sorted, comparable with Model::rows().
-inline std::vector<std::string> table_rows(redsink::pq::Connection& conn, const std::string& table,
-                                           bool soft_deleted = false) {
-    const auto result = conn.exec("SELECT id, version, name, coalesce(note, '<NULL>'), balance, active" +
-                                  std::string(soft_deleted ? ", deleted" : "") + " FROM " + table);
+// A query's rows as text, columns joined by '|', NULL as <NULL>, sorted.
+inline std::vector<std::string> query_rows(redsink::pq::Connection& conn, const std::string& query) {
+    const auto result = conn.exec(query);
     std::vector<std::string> out;
     for (int row = 0; row < result.rows(); ++row) {
         std::string text;
@@ -151,6 +149,13 @@ inline std::vector<std::string> table_rows(redsink::pq::Connection& conn, const 
     }
     std::sort(out.begin(), out.end());
     return out;
+}
+
+// The table's rows as text, sorted, comparable with Model::rows().
+inline std::vector<std::string> table_rows(redsink::pq::Connection& conn, const std::string& table,
+                                           bool soft_deleted = false) {
+    return query_rows(conn, "SELECT id, version, name, coalesce(note, '<NULL>'), balance, active" +
+                                std::string(soft_deleted ? ", deleted" : "") + " FROM " + table);
 }
 
 }  // namespace redsink_test
