@@ -202,4 +202,15 @@ TEST_CASE("a Row encodes as the struct with the same columns would, and a row of
     CHECK(batch.events() == 3);
     CHECK_THROWS_AS(redsink::detail::encode_change(redsink::upserted(Row(), {}), batch, model), redsink::BadValue);
     CHECK(batch.events() == 3);
+
+    // Schemas that interleave (producers of two versions): each keeps its own fit.
+    for (int round = 0; round < 3; ++round) {
+        CHECK(model.new_columns(Row(wider)).size() == 1);
+        CHECK_NOTHROW(model.check(Row(narrow)));
+        CHECK_NOTHROW(model.check(Row(copy)));
+    }
+    redsink::detail::encode_change(redsink::upserted(reordered, {}), batch, model);
+    CHECK(batch.params.view(9) == "9");
+    CHECK(batch.params.view(10) == "Bo");
+    CHECK(batch.params.is_null(11));
 }

@@ -6,6 +6,7 @@
 #include <redsink/row.hpp>
 #include <redsink/sql/table.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <memory>
@@ -131,8 +132,17 @@ private:
         std::string problem;
     };
 
+    // The fit of the row's schema, worked out once: the last few other schemas are kept (during a
+    // rollout, producers of an older and a newer schema interleave, and each switch would
+    // otherwise work it out again).
     const Fit& fit(const Row& row) const {
-        if (fit_.schema == row.schema()) return fit_;
+        for (std::size_t i = 0; i < fits_.size(); ++i) {
+            if (fits_[i].schema != row.schema()) continue;
+            if (i > 0)
+                std::rotate(fits_.begin(), fits_.begin() + static_cast<std::ptrdiff_t>(i),
+                            fits_.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+            return fits_.front();
+        }
         const auto& theirs = *row.schema();
         Fit out{row.schema(), std::vector<std::size_t>(columns_.size(), none), {}, {}, {}};
         const auto refuse = [&](const std::string& column, std::string why) {
@@ -171,13 +181,15 @@ private:
                 refuse(schema_->column(i).name,
                        "is a key column of the sink's and not in the row's schema: the "
                        "sink never changes a table's key");
-        fit_ = std::move(out);
-        return fit_;
+        if (fits_.size() == kept_fits) fits_.pop_back();
+        fits_.insert(fits_.begin(), std::move(out));
+        return fits_.front();
     }
 
     std::shared_ptr<const RowSchema> schema_;
     std::vector<ColumnContext> columns_;
-    mutable Fit fit_;  // the last other schema seen (the app's thread)
+    static constexpr std::size_t kept_fits = 4;
+    mutable std::vector<Fit> fits_;  // the other schemas seen last, most recent first (the app's thread)
 };
 
 }  // namespace redsink::detail
