@@ -40,7 +40,14 @@ public:
     [[nodiscard]] bool contains(std::size_t member) const noexcept {
         return member / 64 < words_.size() && ((words_[member / 64] >> (member % 64)) & 1) != 0;
     }
-    [[nodiscard]] bool empty() const noexcept { return words_.empty(); }
+    void erase(std::size_t member) noexcept {
+        if (member / 64 < words_.size()) words_[member / 64] &= ~(std::uint64_t{1} << (member % 64));
+    }
+    [[nodiscard]] bool empty() const noexcept {
+        for (const auto word : words_)
+            if (word != 0) return false;
+        return true;
+    }
     void clear() noexcept { words_.clear(); }
 
 private:

@@ -5,3 +5,4 @@
 #include <redsink/debezium/decoder.hpp>
 #include <redsink/debezium/error.hpp>
 #include <redsink/debezium/message.hpp>
+#include <redsink/debezium/row_decoder.hpp>

@@ -55,7 +55,19 @@ public:
         values_.resize(schema_->size());
     }
 
+    // `values` under `schema`: one per column, in its order.
+    Row(std::shared_ptr<const RowSchema> schema, std::vector<Value> values)
+        : schema_(std::move(schema)), values_(std::move(values)) {
+        if (!schema_) throw Error(ErrorKind::other, {}, "redsink::Row: no schema");
+        if (values_.size() != schema_->size())
+            throw Error(ErrorKind::other, {},
+                        "redsink::Row: " + std::to_string(values_.size()) + " values for a schema of " +
+                            std::to_string(schema_->size()) + " columns");
+    }
+
     [[nodiscard]] const std::shared_ptr<const RowSchema>& schema() const noexcept { return schema_; }
+    // The values, taken out of the row (to put them under another schema of the same columns).
+    [[nodiscard]] std::vector<Value> take_values() && noexcept { return std::move(values_); }
     [[nodiscard]] std::size_t size() const noexcept { return values_.size(); }
     [[nodiscard]] Value& operator[](std::size_t index) noexcept { return values_[index]; }
     [[nodiscard]] const Value& operator[](std::size_t index) const noexcept { return values_[index]; }

@@ -97,17 +97,6 @@ void check_rows_against_model(InsertKind insert, DeleteKind remove, const std::s
     CHECK(stats.acknowledged == last_positions(stream));
 }
 
-// The table's columns as the catalog has them: name, type, NOT NULL.
-std::vector<std::string> catalog_columns(redsink::pq::Connection& conn, const std::string& table) {
-    const auto result = conn.exec(
-        "SELECT attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN ' NOT NULL' ELSE '' "
-        "END FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-        qualified(table));
-    std::vector<std::string> out;
-    for (int row = 0; row < result.rows(); ++row) out.emplace_back(result.get(row, 0));
-    return out;
-}
-
 using PgUpsert = redsink::Sink<Row, redsink::upsert, redsink::hard_delete, redsink::create_table, redsink::postgres>;
 
 }  // namespace

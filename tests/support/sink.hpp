@@ -58,6 +58,17 @@ inline std::string qualified(const std::string& table) {
     return std::string(sink_schema) + "." + table;
 }
 
+// The table's columns as the catalog has them: name, type, NOT NULL.
+inline std::vector<std::string> catalog_columns(redsink::pq::Connection& conn, const std::string& table) {
+    const auto result = conn.exec(
+        "SELECT attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN ' NOT NULL' ELSE '' "
+        "END FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        qualified(table));
+    std::vector<std::string> out;
+    for (int row = 0; row < result.rows(); ++row) out.emplace_back(result.get(row, 0));
+    return out;
+}
+
 // A trace hook that feeds the grammar check when the sink writes the Redshift dialect, then
 // calls `then`.
 template <class Sink>

@@ -101,6 +101,9 @@ struct FieldSchema {
     Logical logical = Logical::none;
     std::optional<int> scale;      // Decimal's parameters.scale
     std::optional<int> precision;  // Decimal's parameters."connect.decimal.precision"
+    // The source column's length ("__debezium.source.column.length", with Debezium's
+    // column.propagate.source.type): characters of a VARCHAR or CHAR.
+    std::optional<int> length;
     bool optional = false;
 
     // "bytes (org.apache.kafka.connect.data.Decimal, scale 2)": for error messages.
@@ -117,7 +120,7 @@ struct FieldSchema {
 };
 
 // The schema of a message's row: the `after` struct of an envelope, or the row itself (unwrapped).
-struct RowSchema {
+struct MessageSchema {
     bool envelope = false;
     std::vector<FieldSchema> fields;
 
@@ -133,12 +136,12 @@ namespace detail {
 class SchemaReader {
 public:
     // `text` is a schema object's JSON; `path` names it in errors.
-    RowSchema read(std::string_view text, const std::string& path) {
+    MessageSchema read(std::string_view text, const std::string& path) {
         padded_ = simdjson::padded_string(text);
         auto document = checked(parser_.iterate(padded_), path, "is not valid JSON");
         auto root = checked(document.get_object(), path, "is not a schema object");
         auto top = read_field(root, path, true);
-        RowSchema row;
+        MessageSchema row;
         const auto find = [&](std::string_view name) -> Parsed* {
             for (auto& field : top.fields)
                 if (field.schema.field == name) return &field;
@@ -226,6 +229,8 @@ private:
             if (name == "scale") out.scale = integer(text, path + ".parameters.scale");
             if (name == "connect.decimal.precision")
                 out.precision = integer(text, path + ".parameters.connect.decimal.precision");
+            if (name == "__debezium.source.column.length")
+                out.length = integer(text, path + ".parameters.__debezium.source.column.length");
         }
     }
 
