@@ -5,9 +5,13 @@
 // process that restarts anywhere writes the same events again.
 #include <redsink/sink.hpp>
 
+#include <support/rows.hpp>
 #include <support/stream.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -58,6 +62,53 @@ inline std::vector<std::string> account_model(std::int64_t per_partition) {
     for (std::int32_t partition = 0; partition < once_partitions; ++partition)
         for (std::int64_t offset = 0; offset < per_partition; ++offset) model.apply(account_event(partition, offset));
     return model.rows();
+}
+
+// Rows whose source adds a column half-way: each partition's events from offset per_partition / 2
+// on carry `region`. A process started again starts on the first schema, as an app that does
+// not know of the change; the sink adds the column when the first such row comes.
+template <class Dialect>
+using RowsOnce = redsink::Sink<redsink::Row, redsink::upsert, redsink::hard_delete, redsink::exactly_once,
+                               redsink::evolve_schema, Dialect>;
+
+inline const std::shared_ptr<const RowSchema>& rows_first_schema() {
+    static const auto schema = account_schema();
+    return schema;
+}
+inline const std::shared_ptr<const RowSchema>& rows_region_schema() {
+    static const auto schema = [] {
+        auto columns = account_schema()->columns();
+        columns.push_back({"region", ColumnType{.kind = SqlKind::text, .nullable = true}});
+        return std::make_shared<const RowSchema>(std::move(columns));
+    }();
+    return schema;
+}
+
+inline RowChange account_row_event(std::int32_t partition, std::int64_t offset, std::int64_t per_partition) {
+    const auto change = account_event(partition, offset);
+    if (offset < per_partition / 2) return as_row(change, rows_first_schema());
+    auto out = as_row(change, rows_region_schema());
+    if (!redsink::is_delete(change.op)) out.row.set("region", "region " + std::to_string(offset % 7));
+    return out;
+}
+
+// The table the whole Rows stream leaves: row_text and the region (or <NULL>), by key.
+inline std::vector<std::string> account_rows_model(std::int64_t per_partition) {
+    std::map<std::int64_t, std::string> rows;
+    for (std::int32_t partition = 0; partition < once_partitions; ++partition)
+        for (std::int64_t offset = 0; offset < per_partition; ++offset) {
+            const auto change = account_event(partition, offset);
+            if (redsink::is_delete(change.op)) {
+                rows.erase(change.row.id);
+                continue;
+            }
+            rows[change.row.id] = row_text(change.row) + "|" +
+                                  (offset < per_partition / 2 ? "<NULL>" : "region " + std::to_string(offset % 7));
+        }
+    std::vector<std::string> out;
+    for (const auto& [id, text] : rows) out.push_back(text);
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 }  // namespace redsink_test

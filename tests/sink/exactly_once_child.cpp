@@ -3,7 +3,7 @@
 // must on purpose. The parent kills it at random moments and starts it again.
 //
 //   redsink_exactly_once_child MODE DIALECT TASKS TABLE EVENTS SEED [PACE_MS]
-//     MODE     append | upsert
+//     MODE     append | upsert | rows (upsert of Rows whose source adds a column half-way)
 //     DIALECT  postgres | redshift
 //     EVENTS   events per partition
 //     SEED     how far back each partition resumes (random, seeded)
@@ -37,15 +37,15 @@ struct Args {
     int pace_ms = 2;
 };
 
-template <class Sink, class Event>
-int stream(const Args& args, Event event) {
+template <class Sink, class Event, class... Schema>
+int stream(const Args& args, Event event, const Schema&... schema) {
     redsink::SinkOptions options;
     options.schema = "sink_test";
     options.table = args.table;
     options.batch_rows = 150;
     options.flush_interval = std::chrono::milliseconds(20);
     options.tasks = args.tasks;
-    Sink sink(redsink::ConnectionConfig::parse(std::getenv("REDSINK_TEST_CONNINFO")), options);
+    Sink sink(redsink::ConnectionConfig::parse(std::getenv("REDSINK_TEST_CONNINFO")), options, schema...);
     // Resume before the committed positions, by up to 300 events: those are skipped.
     const auto resume = sink.resume_positions();
     std::mt19937_64 random(args.seed);
@@ -80,6 +80,13 @@ int stream(const Args& args, Event event) {
 template <class Dialect>
 int run(const Args& args) {
     if (args.mode == "append") return stream<AppendOnce<Dialect>>(args, entry_event);
+    if (args.mode == "rows")
+        return stream<RowsOnce<Dialect>>(
+            args,
+            [&](std::int32_t partition, std::int64_t offset) {
+                return account_row_event(partition, offset, args.events);
+            },
+            rows_first_schema());
     return stream<UpsertOnce<Dialect>>(args, account_event);
 }
 

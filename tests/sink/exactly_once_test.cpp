@@ -3,6 +3,8 @@
 // and a child process killed at random moments and restarted with other task counts.
 #include "exactly_once.hpp"
 
+#include <support/compare.hpp>
+
 #include <redsink/sink.hpp>
 
 #include <catch2/catch.hpp>
@@ -434,6 +436,18 @@ TEST_CASE("exactly_once: a child process killed at random moments, restarted wit
         kill_and_restart("upsert", "postgres", "once_kill_upsert", 4000);
         auto conn = reader();
         CHECK(table_rows(conn, qualified("once_kill_upsert")) == account_model(4000));
+    }
+    SECTION("Rows whose source adds a column half-way (evolve_schema), killed before and after the change") {
+        // Each start is on the first schema; a process that comes to the second adds the column,
+        // or finds it added by an earlier one.
+        drop_once_tables("once_kill_rows");
+        kill_and_restart("rows", "postgres", "once_kill_rows", 1500);
+        auto conn = reader();
+        check_same_rows(query_rows(conn,
+                                   "SELECT id, version, name, coalesce(note, '<NULL>'), balance, active, "
+                                   "coalesce(region, '<NULL>') FROM " +
+                                       qualified("once_kill_rows")),
+                        account_rows_model(1500));
     }
 }
 
