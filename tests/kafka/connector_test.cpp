@@ -88,17 +88,9 @@ bool poll_until(redsink::kafka::Connector& connector, const std::function<bool()
     return true;
 }
 
-// Every partition read to its end, written, and its offset committed to Kafka. (Not the
-// acknowledged offset alone: after a partition is lost and read again, the sink's acknowledged
-// offset is where it had been, while the replay is still under way.)
+// Every partition read to its end, written, and its offset committed to Kafka.
 bool caught_up(const redsink::kafka::Progress& progress, const CustomerStream& stream) {
-    for (int p = 0; p < stream.partitions(); ++p) {
-        const auto end = stream.ends()[static_cast<std::size_t>(p)];
-        if (end == 0) continue;
-        const auto at = progress.partitions.find({stream.topic(), p});
-        if (at == progress.partitions.end() || at->second.committed != end) return false;
-    }
-    return true;
+    return stream.caught_up(progress);
 }
 
 std::atomic<bool> terminate_requested{false};

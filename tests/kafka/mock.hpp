@@ -129,17 +129,68 @@ inline std::string customer_json(const dbz::Customer& row) {
            json_text(row.last_name) + R"(,"email":)" + (row.email ? json_text(*row.email) : std::string("null")) + "}";
 }
 
+// A topic written with keys that stay in one partition (id % partitions), and each partition's
+// end offset: what the producers of the tests' streams share.
+class KeyedTopic {
+public:
+    KeyedTopic(const MockCluster& cluster, std::string topic, int partitions)
+        : topic_(std::move(topic)),
+          partitions_(partitions),
+          ends_(static_cast<std::size_t>(partitions), 0),
+          producer_(cluster) {}
+
+    // Per partition, the offset after its last message.
+    [[nodiscard]] const std::vector<std::int64_t>& ends() const noexcept { return ends_; }
+    [[nodiscard]] std::int64_t total() const noexcept {
+        std::int64_t sum = 0;
+        for (const auto end : ends_) sum += end;
+        return sum;
+    }
+    [[nodiscard]] const std::string& topic() const noexcept { return topic_; }
+    [[nodiscard]] int partitions() const noexcept { return partitions_; }
+
+    // Every partition's offset committed to Kafka at its end (not the acknowledged offset alone:
+    // after a partition is lost and read again, the sink's acknowledged offset is where it had
+    // been, while the replay is still under way). A partition given back by a rebalance after its
+    // last message was acknowledged (its offset committed at the revoke) and nothing read since
+    // counts too: the connector commits nothing more for it, so it does not know the offset; the
+    // tests ask Kafka for the group's offsets at the end (MockCluster::committed).
+    [[nodiscard]] bool caught_up(const redsink::kafka::Progress& progress) const {
+        for (int p = 0; p < partitions_; ++p) {
+            const auto end = ends_[static_cast<std::size_t>(p)];
+            if (end == 0) continue;
+            const auto at = progress.partitions.find({topic_, p});
+            if (at == progress.partitions.end()) return false;
+            const auto& partition = at->second;
+            const bool given_back =
+                partition.committed < 0 && partition.next_offset < 0 && partition.acknowledged == end - 1;
+            if (partition.committed != end && !given_back) return false;
+        }
+        return true;
+    }
+
+protected:
+    void send(int id, const std::string& key, const std::optional<std::string>& value) {
+        const int partition = id % partitions_;
+        producer_.send(topic_, partition, key, value);
+        ++ends_[static_cast<std::size_t>(partition)];
+    }
+    void flush() { producer_.flush(); }
+
+private:
+    std::string topic_;
+    int partitions_;
+    std::vector<std::int64_t> ends_;
+    Producer producer_;
+};
+
 // Produces change events of customers (Debezium's envelope without schemas, keyed by id, a key
 // always in the same partition) and keeps the model of the table they imply, and each
 // partition's end offset.
-class CustomerStream {
+class CustomerStream : public KeyedTopic {
 public:
     CustomerStream(const MockCluster& cluster, std::string topic, int partitions, std::uint32_t seed)
-        : topic_(std::move(topic)),
-          partitions_(partitions),
-          random_(seed),
-          ends_(static_cast<std::size_t>(partitions), 0),
-          producer_(cluster) {}
+        : KeyedTopic(cluster, std::move(topic), partitions), random_(seed) {}
 
     // `count` events over ids 1..keys: creates and updates, and deletes followed by tombstones
     // when `deletes`.
@@ -161,7 +212,7 @@ public:
             send(id, R"({"before":null,"after":)" + customer_json(row) + R"(,"op":")" + op + R"(","ts_ms":1})");
             model_[id] = row;
         }
-        producer_.flush();
+        flush();
     }
 
     // Updates of existing ids (1..keys, created first when missing) of which about half carry
@@ -187,7 +238,7 @@ public:
                          R"(},"op":"u"})");
             existing->second.first_name = row.first_name;
         }
-        producer_.flush();
+        flush();
     }
 
     // Creates only (ids from the next unused one): for appends, every event a new row.
@@ -198,34 +249,18 @@ public:
             send(id, R"({"before":null,"after":)" + customer_json(row) + R"(,"op":"c"})");
             model_[id] = row;
         }
-        producer_.flush();
+        flush();
     }
 
     [[nodiscard]] const std::map<std::int32_t, dbz::Customer>& model() const noexcept { return model_; }
-    // Per partition, the offset after its last message.
-    [[nodiscard]] const std::vector<std::int64_t>& ends() const noexcept { return ends_; }
-    [[nodiscard]] std::int64_t total() const noexcept {
-        std::int64_t sum = 0;
-        for (const auto end : ends_) sum += end;
-        return sum;
-    }
-    [[nodiscard]] const std::string& topic() const noexcept { return topic_; }
-    [[nodiscard]] int partitions() const noexcept { return partitions_; }
 
 private:
     void send(int id, const std::optional<std::string>& value) {
-        const auto key = R"({"id":)" + std::to_string(id) + "}";
-        const int partition = id % partitions_;
-        producer_.send(topic_, partition, key, value);
-        ++ends_[static_cast<std::size_t>(partition)];
+        KeyedTopic::send(id, R"({"id":)" + std::to_string(id) + "}", value);
     }
 
-    std::string topic_;
-    int partitions_;
     std::mt19937 random_;
     std::map<std::int32_t, dbz::Customer> model_;
-    std::vector<std::int64_t> ends_;
-    Producer producer_;
     int serial_ = 0;
     int next_id_ = 1;
 };

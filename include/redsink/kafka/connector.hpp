@@ -8,6 +8,7 @@
 #include <redsink/kafka/offsets.hpp>
 #include <redsink/kafka/options.hpp>
 #include <redsink/kafka/route.hpp>
+#include <redsink/kafka/routes.hpp>
 #include <redsink/position.hpp>
 #include <redsink/retry.hpp>
 #include <redsink/stats.hpp>
@@ -78,24 +79,40 @@ public:
     // partitions), and the connector takes its on_commit callback.
     template <class Record, class SinkT>
     void route(std::string topic, SinkT& sink, const debezium::Options& decode = {}) {
-        if (handle_) throw KafkaError("route(" + topic + ") after the connector started");
-        if (routes_.contains(topic)) throw KafkaError("the topic " + topic + " has a route already");
-        for (const auto& [name, existing] : routes_)
-            if (existing->sink_address() == &sink)
-                throw KafkaError("the topics " + name + " and " + topic +
-                                 " share one sink: a sink's positions are one topic's partitions");
-        routes_.emplace(topic, std::make_unique<detail::SinkRoute<Record, SinkT>>(
-                                   topic, sink, decode, [this](const std::string& name, const Positions& positions) {
-                                       for (const auto& [partition, offset] : positions)
-                                           offsets_.acknowledge({name, partition}, offset);
-                                   }));
+        before_start("route(" + topic + ")");
+        routes_.add(topic, std::make_unique<detail::SinkRoute<Record, SinkT>>(topic, sink, decode, acknowledge()));
+    }
+
+    // Writes the change events of `topic` as Rows whose columns come from each message's schema
+    // (debezium::RowDecoder, keyed as `key` says) into a Sink<Row, ...> that `make` creates from
+    // the first message's row schema (docs/kafka.md). At-least-once sinks.
+    template <class SinkT>
+    void route_rows(std::string topic, detail::RowSinkFactory<SinkT> make, const debezium::Options& decode = {},
+                    const debezium::RowKey& key = {}) {
+        before_start("route_rows(" + topic + ")");
+        routes_.add(topic,
+                    std::make_unique<detail::RowRoute<SinkT>>(
+                        topic, std::move(make), debezium::RowDecoder(decode, key, SinkT::dialect), acknowledge()));
+    }
+
+    // As route_rows, for every topic whose name matches `pattern` (a regular expression, as
+    // librdkafka matches it), those created while the connector runs included: each topic gets a
+    // sink of its own, made by `make` from its first message.
+    template <class SinkT>
+    void route_rows_matching(std::string pattern, detail::RowSinkFactory<SinkT> make,
+                             const debezium::Options& decode = {}, const debezium::RowKey& key = {}) {
+        before_start("route_rows_matching(" + pattern + ")");
+        routes_.add_pattern(std::move(pattern), [this, make = std::move(make), decode, key](const std::string& topic) {
+            return std::make_unique<detail::RowRoute<SinkT>>(
+                topic, make, debezium::RowDecoder(decode, key, SinkT::dialect), acknowledge());
+        });
     }
 
     // Creates the consumer and subscribes to the routed topics (the group assigns partitions
     // during the following polls).
     void start() {
         if (handle_) return;
-        if (routes_.empty()) throw KafkaError("no topic to consume: call route() first");
+        if (routes_.empty()) throw KafkaError("no topic to consume: call route() or route_rows() first");
         Properties properties{{"partition.assignment.strategy", "cooperative-sticky"},
                               {"auto.offset.reset", "earliest"}};
         for (const auto& [name, value] : options_.properties) properties[name] = value;
@@ -110,8 +127,9 @@ public:
         if (!handle_) throw KafkaError(std::string("cannot create the consumer: ") + reason.data());
         conf.release();  // the handle owns it now
         rd_kafka_poll_set_consumer(handle_.get());
-        auto topics = detail::make_list(static_cast<int>(routes_.size()));
-        for (const auto& [name, route] : routes_)
+        const auto subscription = routes_.subscription();
+        auto topics = detail::make_list(static_cast<int>(subscription.size()));
+        for (const auto& name : subscription)
             rd_kafka_topic_partition_list_add(topics.get(), name.c_str(), RD_KAFKA_PARTITION_UA);
         detail::check(rd_kafka_subscribe(handle_.get(), topics.get()), "subscribing to the topics");
         started_ = last_commit_ = last_rate_ = std::chrono::steady_clock::now();
@@ -134,7 +152,7 @@ public:
             } else {
                 // The topic's name as librdkafka holds it: no copy per message.
                 const std::string_view topic = rd_kafka_topic_name(message->rkt);
-                auto& route = route_of(topic);
+                auto& route = routes_.of(topic);
                 route.write(*message);
                 ++messages_;
                 read = true;
@@ -145,7 +163,7 @@ public:
                 }
             }
         }
-        for (const auto& [name, route] : routes_) route->poll();
+        routes_.each([](const std::string&, detail::Route& route) { route.poll(); });
         if (!read) {
             apply_backpressure();
             settle_replays();
@@ -172,13 +190,13 @@ public:
     void close() {
         if (!handle_) return;
         std::exception_ptr flush_failure;
-        for (const auto& [name, route] : routes_) {
+        routes_.each([&](const std::string&, detail::Route& route) {
             try {
-                route->flush();
+                route.flush();
             } catch (...) {
                 if (!flush_failure) flush_failure = std::current_exception();
             }
-        }
+        });
         const bool committed = commit_acknowledged({}, commit_retries(), !flush_failure);
         closing_ = true;
         detail::check(rd_kafka_consumer_close(handle_.get()), "closing the consumer");
@@ -222,7 +240,7 @@ public:
     // Each routed topic's sink's statistics (Sink::stats()), by topic.
     [[nodiscard]] std::map<std::string, SinkStats> sink_stats() const {
         std::map<std::string, SinkStats> out;
-        for (const auto& [name, route] : routes_) out.emplace(name, route->stats());
+        routes_.each([&](const std::string& name, const detail::Route& route) { out.emplace(name, route.stats()); });
         return out;
     }
 
@@ -277,7 +295,7 @@ private:
             std::map<std::string, Positions> starts;
             std::set<std::string> claimed;
             for (const auto& [name, numbers] : assigned) {
-                auto& route = *routes_.at(name);
+                auto& route = routes_.of(name);
                 if (auto positions = route.claim_partitions(numbers)) {
                     starts[name] = std::move(*positions);
                     claimed.insert(name);
@@ -312,7 +330,7 @@ private:
             try {
                 std::set<std::string> topics;
                 for (const auto& where : revoked) topics.insert(where.topic);
-                for (const auto& topic : topics) routes_.at(topic)->flush();
+                for (const auto& topic : topics) routes_.of(topic).flush();
                 commit_acknowledged(revoked, commit_retries(), true);
             } catch (...) {
                 failure = std::current_exception();
@@ -339,7 +357,7 @@ private:
         if (replayed.empty()) return;
         std::set<std::string> topics;
         for (const auto& where : replayed) topics.insert(where.topic);
-        for (const auto& topic : topics) routes_.at(topic)->flush();
+        for (const auto& topic : topics) routes_.of(topic).flush();
         (void)commit_acknowledged(replayed, once, true);
     }
 
@@ -353,30 +371,16 @@ private:
     }
 
     // Pauses the partitions of a topic whose sink holds too much, resumes them once it is down to half.
-    void apply_backpressure() {
-        for (const auto& [topic, route] : routes_) {
-            const auto pending = route->pending();
-            const bool pause = pending > options_.max_pending_events;
-            const bool resume = pending <= options_.max_pending_events / 2;
-            auto list = detail::make_list();
-            for (auto& [where, state] : offsets_.held()) {
-                if (where.topic != topic) continue;
-                if ((pause && !state.paused) || (resume && state.paused)) {
-                    rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition);
-                    state.paused = pause;
-                }
-            }
-            if (list->cnt == 0) continue;
-            if (pause)
-                detail::check(rd_kafka_pause_partitions(handle_.get(), list.get()), "pausing " + topic);
-            else
-                detail::check(rd_kafka_resume_partitions(handle_.get(), list.get()), "resuming " + topic);
-        }
-    }
+    void apply_backpressure() { routes_.apply_backpressure(handle_.get(), offsets_, options_.max_pending_events); }
 
-    detail::Route& route_of(std::string_view topic) {
-        if (const auto found = routes_.find(topic); found != routes_.end()) return *found->second;
-        throw KafkaError("a message of the topic " + std::string(topic) + ", which has no route");
+    void before_start(const std::string& call) const {
+        if (handle_) throw KafkaError(call + " after the connector started");
+    }
+    // A sink's on_commit: its topic's acknowledged offsets.
+    std::function<void(const std::string&, const Positions&)> acknowledge() {
+        return [this](const std::string& name, const Positions& positions) {
+            for (const auto& [partition, offset] : positions) offsets_.acknowledge({name, partition}, offset);
+        };
     }
 
     void raise_failure() {
@@ -384,7 +388,7 @@ private:
     }
 
     ConnectorOptions options_;
-    std::map<std::string, std::unique_ptr<detail::Route>, std::less<>> routes_;
+    detail::Routes routes_;
     detail::Handle handle_;
     bool closing_ = false;
     std::exception_ptr failure_;

@@ -1,8 +1,10 @@
 #pragma once
 
-// A topic's way into its table: the Debezium decoder, then the sink.
+// A topic's way into its table: the Debezium decoder, then the sink (one of a record type, or of
+// Rows made from the messages' schemas).
 #include <redsink/debezium.hpp>
 #include <redsink/position.hpp>
+#include <redsink/row_schema.hpp>
 #include <redsink/sink_options.hpp>
 #include <redsink/stats.hpp>
 
@@ -11,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,6 +21,17 @@
 #include <utility>
 
 namespace redsink::kafka::detail {
+
+// The message as the decoders read it.
+[[nodiscard]] inline debezium::Message message_of(std::string_view topic, const rd_kafka_message_t& message) {
+    debezium::Message in;
+    in.topic = topic;
+    in.partition = message.partition;
+    in.offset = message.offset;
+    if (message.key != nullptr) in.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
+    if (message.payload != nullptr) in.value = std::string_view(static_cast<const char*>(message.payload), message.len);
+    return in;
+}
 
 // What the connector asks of a topic's route, whatever the record and sink types.
 class Route {
@@ -59,13 +73,7 @@ public:
     }
 
     void write(const rd_kafka_message_t& message) override {
-        debezium::Message in;
-        in.topic = topic();
-        in.partition = message.partition;
-        in.offset = message.offset;
-        if (message.key != nullptr) in.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
-        if (message.payload != nullptr)
-            in.value = std::string_view(static_cast<const char*>(message.payload), message.len);
+        const auto in = message_of(topic(), message);
         // Unavailable values (unchanged TOAST columns) are in change.keep: the sink keeps the stored
         // ones, or refuses the event when it cannot (an append sink).
         sink_.write(decoder_.decode(in).change);
@@ -91,6 +99,58 @@ public:
 private:
     SinkT& sink_;
     debezium::Decoder<Record> decoder_;
+};
+
+// Makes a topic's Row sink from the first message's row schema.
+template <class SinkT>
+using RowSinkFactory =
+    std::function<std::unique_ptr<SinkT>(const std::string& topic, std::shared_ptr<const RowSchema> schema)>;
+
+// A topic's Rows (debezium::RowDecoder: columns from each message's schema) into a Sink<Row, ...>
+// that `make` creates when the first message comes: the table is made from that message, and the
+// sink (with evolve_schema) adds the columns later messages bring.
+template <class SinkT>
+class RowRoute final : public Route {
+    // The sink starts with the first message: there is nothing to resume from before it.
+    static_assert(
+        !requires(const SinkT& sink) { sink.resume_positions(); },
+        "redsink: a route of Rows made from the messages' schemas takes at_least_once sinks");
+
+public:
+    RowRoute(std::string topic, RowSinkFactory<SinkT> make, debezium::RowDecoder decoder,
+             std::function<void(const std::string&, const Positions&)> committed)
+        : Route(std::move(topic)),
+          make_(std::move(make)),
+          decoder_(std::move(decoder)),
+          committed_(std::move(committed)) {}
+
+    void write(const rd_kafka_message_t& message) override {
+        auto decoded = decoder_.decode(message_of(topic(), message));
+        if (!sink_) {
+            sink_ = make_(topic(), decoded.change.row.schema());
+            sink_->on_commit([this](const Positions& positions) { committed_(this->topic(), positions); });
+        }
+        sink_->write(std::move(decoded.change));
+    }
+    void poll() override {
+        if (sink_) sink_->poll();
+    }
+    void flush() override {
+        if (sink_) sink_->flush();
+    }
+    [[nodiscard]] std::optional<Positions> resume_positions() const override { return std::nullopt; }
+    [[nodiscard]] std::optional<Positions> claim_partitions(const std::set<std::int32_t>&) override {
+        return std::nullopt;
+    }
+    [[nodiscard]] std::size_t pending() const override { return sink_ ? sink_->stats().events_pending : 0; }
+    [[nodiscard]] SinkStats stats() const override { return sink_ ? sink_->stats() : SinkStats{}; }
+    [[nodiscard]] const void* sink_address() const noexcept override { return this; }
+
+private:
+    RowSinkFactory<SinkT> make_;
+    debezium::RowDecoder decoder_;
+    std::function<void(const std::string&, const Positions&)> committed_;
+    std::unique_ptr<SinkT> sink_;
 };
 
 }  // namespace redsink::kafka::detail
