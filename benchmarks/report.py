@@ -249,12 +249,19 @@ def debezium_table(encode_runs):
     theirs = encode_runs.get(("debezium", "simdjson_parse", 0, 0))
     if not ours or not theirs:
         return ["The Debezium decoder was not built in this run (it needs simdjson)."]
+    rows = encode_runs.get(("debezium", "decode_rows", 0, 0))
     lines = ["| work | events/s | cv | vs simdjson's parse |", "|---|---:|---:|---:|"]
     for what, case in (("decode: key and value into a Change, schema checked", ours),
+                       ("decode as a Row: its columns from the message's schema (RowDecoder)", rows),
                        ("simdjson DOM parse of the same key and value", theirs)):
+        if not case:
+            continue
         cv = f"{case['cv'] * 100:.0f}%" if case["cv"] is not None else "-"
-        ratio = ratio_text(case["events_per_second"] / theirs["events_per_second"]) if case is ours else ""
+        ratio = ratio_text(case["events_per_second"] / theirs["events_per_second"]) if case is not theirs else ""
         lines.append(f"| {what} | {rate(case['events_per_second'])} | {cv} | {ratio} |")
+    if rows:
+        lines.append("")
+        lines.append(f"Rows against the struct's decoder: {ratio_text(rows['events_per_second'] / ours['events_per_second'])}.")
     return lines
 
 
@@ -503,6 +510,7 @@ def load_connector_runs(path):
 CONNECTOR_PATHS = [
     ("kafka", "(a) the connector: Kafka consumer (mock cluster), decode, Sink, offsets committed"),
     ("decode_sink", "(b) decode, then Sink: one loop, one thread, no Kafka"),
+    ("decode_sink_rows", "(b') as (b), as Rows: RowDecoder, then a Sink<Row> made from the first message"),
     ("sink", "(c) the Sink alone: the same events decoded beforehand"),
 ]
 
@@ -527,6 +535,13 @@ def connector_table(connector_runs):
             ratio = value
         lines.append(f"| {label} | {rate(case['events_per_second'])} | {cv} | {ratio_text(value) if value else ''} |")
     lines.append("")
+    structs, rows = connector_runs.get("decode_sink"), connector_runs.get("decode_sink_rows")
+    if structs and rows:
+        lines.append(
+            f"Rows made from the messages' schemas against the struct, (b') / (b): "
+            f"{ratio_text(rows['events_per_second'] / structs['events_per_second'])} (the target: 0.8 or more)."
+        )
+        lines.append("")
     lines.append(
         f"{ours['events']:,} messages a pass, {ours['repetitions']} repetitions. Not timed in (a): joining "
         "the group and librdkafka's start of the assigned partitions, "
