@@ -1,10 +1,13 @@
-// libFuzzer target: the Debezium decoder, under AddressSanitizer and UndefinedBehaviorSanitizer.
+// libFuzzer target: the Debezium decoders (Decoder<Record> and RowDecoder), under AddressSanitizer
+// and UndefinedBehaviorSanitizer.
 // Built with clang by scripts/test (REDSINK_FUZZ with redsink::debezium), run for a bounded time
 // over tests/fuzz/corpus_debezium. The first input byte picks the record and the options; then
 // the key (when bit 4 is set) up to a 0x01 byte, then the value (none when bit 5 is set).
 // Properties, beyond not crashing:
 // - every failure is a DecodeError (anything else escapes and is reported);
 // - a decoded row's text members are valid UTF-8, and members marked unavailable hold their default;
+//   a Row has one value per column of its schema, a value in each key column, NULL in each
+//   unavailable one;
 // - decoding the same message again (schemas now cached) gives the same outcome.
 #include <redsink/debezium.hpp>
 #include <redsink/detail/utf8.hpp>
@@ -15,6 +18,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 namespace {
 
@@ -79,6 +84,43 @@ void run(const redsink::debezium::Options& options, const redsink::debezium::Mes
     }
 }
 
+// The same message as a Row, its columns from the message's schema; with bit 7 of the mode, the
+// key is the row's `id` (record_value) and a message without a schema is read into given columns.
+void run_rows(const redsink::debezium::Options& options, const redsink::debezium::Message& message, bool by_value) {
+    using redsink::debezium::KeyMode;
+    redsink::debezium::RowDecoder decoder(options,
+                                          {by_value ? KeyMode::record_value : KeyMode::record_key,
+                                           by_value ? std::vector<std::string>{"id"} : std::vector<std::string>{}});
+    if (by_value) {
+        using redsink::ColumnType;
+        using redsink::SqlKind;
+        decoder.columns(redsink::RowSchema({{"id", ColumnType{SqlKind::int64}, true},
+                                            {"first_name", ColumnType{SqlKind::text}},
+                                            {"amount", ColumnType{SqlKind::decimal, 0, 12, 2}},
+                                            {"ts_us", ColumnType{SqlKind::timestamp}},
+                                            {"doc", ColumnType{SqlKind::json}}}));
+    }
+    std::optional<std::string> first_error;
+    for (int round = 0; round < 2; ++round) {
+        try {
+            const auto decoded = decoder.decode(message);
+            const auto& row = decoded.change.row;
+            require(row.schema() != nullptr && row.size() == row.schema()->size());
+            for (std::size_t i = 0; i < row.size(); ++i) {
+                if (const auto* text = std::get_if<std::string>(&row[i])) require(valid_text(*text));
+                if (decoded.unavailable.contains(i)) require(std::holds_alternative<std::monostate>(row[i]));
+            }
+            for (const auto i : row.schema()->key_indexes()) require(!std::holds_alternative<std::monostate>(row[i]));
+            require(round == 0 || !first_error);
+        } catch (const redsink::debezium::DecodeError& error) {
+            if (round == 0)
+                first_error = error.what();
+            else
+                require(first_error == error.what());
+        }
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
@@ -101,5 +143,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
         run<Kinds>(options, message);
     else
         run<Customer>(options, message);
+    run_rows(options, message, (mode & 0x80) != 0);
     return 0;
 }
