@@ -1,12 +1,13 @@
-// The connector as a program: streams Debezium topics of the tutorial's inventory database
-// (customers, products, orders, addresses) from Kafka into Redshift or PostgreSQL, configured
-// like a Kafka Connect sink connector from a properties file and the environment.
+// The connector as a program: streams Debezium topics from Kafka into Redshift or PostgreSQL, a
+// table per topic, configured like a Kafka Connect sink connector from a properties file and the
+// environment. No table is compiled in: each topic's table is created from its first message's
+// schema and gains the columns later messages bring (schema.evolution=basic).
 //
 //     redsink_connector connector.properties
 //
 //     redsink_connector --check connector.properties   # or --help, --version
 //
-// docs/connector.md lists the properties and shows how to add a table. SIGTERM or SIGINT stops it
+// docs/connector.md lists the properties. SIGTERM or SIGINT stops it
 // within shutdown.timeout.ms: every sink flushed, the offsets of what was committed committed, the
 // group left; a second signal exits at once.
 #include "connector_metrics.hpp"
@@ -29,34 +30,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <regex>
+#include <set>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-namespace inventory {
-
-// The tables of Debezium's tutorial (its MySQL inventory database).
-struct Customer {
-    BOOST_HANA_DEFINE_STRUCT(Customer, (std::int32_t, id), (std::string, first_name), (std::string, last_name),
-                             (std::string, email));
-};
-struct Product {
-    BOOST_HANA_DEFINE_STRUCT(Product, (std::int32_t, id), (std::string, name),
-                             (std::optional<std::string>, description), (std::optional<double>, weight));
-};
-struct Order {
-    BOOST_HANA_DEFINE_STRUCT(Order, (std::int32_t, order_number), (std::chrono::year_month_day, order_date),
-                             (std::int32_t, purchaser), (std::int32_t, quantity), (std::int32_t, product_id));
-};
-struct Address {
-    BOOST_HANA_DEFINE_STRUCT(Address, (std::int32_t, id), (std::int32_t, customer_id), (std::string, street),
-                             (std::string, city), (std::string, state), (std::string, zip), (std::string, type));
-};
-
-}  // namespace inventory
 
 namespace {
 
@@ -66,23 +47,8 @@ namespace metrics = connector::metrics;
 
 // ---- sinks, by the settings ---------------------------------------------------------------------
 
-// The records compiled in, by the source table a topic names (its last part).
-template <class Visit>
-void with_record(const std::string& source_table, Visit&& visit) {
-    if (source_table == "customers")
-        visit.template operator()<inventory::Customer, redsink::primary_key<"id">>();
-    else if (source_table == "products")
-        visit.template operator()<inventory::Product, redsink::primary_key<"id">>();
-    else if (source_table == "orders")
-        visit.template operator()<inventory::Order, redsink::primary_key<"order_number">>();
-    else if (source_table == "addresses")
-        visit.template operator()<inventory::Address, redsink::primary_key<"id">>();
-    else
-        throw ConfigError("no record for the source table " + source_table +
-                          " (known: customers, products, orders, addresses; docs/connector.md shows how to add one)");
-}
-
-// Calls `visit.operator()<Policies...>()` with the policies the settings name.
+// Calls `visit.operator()<Policies...>()` with the policies the settings name: one of sixteen
+// Sink<Row, ...> types, each table's sink one of that type.
 template <class Visit>
 void with_policies(const Settings& settings, Visit&& visit) {
     const auto with_dialect = [&]<class... P>() {
@@ -109,17 +75,6 @@ void with_policies(const Settings& settings, Visit&& visit) {
         with_deletes.template operator()<redsink::append>();
 }
 
-// Owns the sinks: each one is a Sink of its record and the settings' policies.
-struct SinkHolder {
-    virtual ~SinkHolder() = default;
-};
-template <class S>
-struct HeldSink final : SinkHolder {
-    template <class... Args>
-    explicit HeldSink(Args&&... args) : sink(std::forward<Args>(args)...) {}
-    S sink;
-};
-
 // ---- the log -------------------------------------------------------------------------------------
 
 enum class Level { info, warn, error };
@@ -144,10 +99,13 @@ void log(Level level, const std::string& message) {
     log(level, "", message);
 }
 
-// The table an error names, of those the settings write to.
-std::string table_of(const Settings& settings, const std::string& text) {
-    for (const auto& [topic, table] : settings.tables)
-        if (const auto name = settings.schema + "." + table; text.find(name) != std::string::npos) return name;
+// The tables written so far (a topic's sink is made at its first message), for the log's lines.
+std::set<std::string> tables_made;
+
+// The table an error names, of those written so far.
+std::string table_of(const std::string& text) {
+    for (const auto& name : tables_made)
+        if (text.find(name) != std::string::npos) return name;
     return {};
 }
 
@@ -246,7 +204,6 @@ int run(const Settings& settings, const ShutdownClock& clock) {
             if (auto read = metrics::read_statistics(json); !read.empty()) statistics = std::move(read);
         };
     }
-    std::vector<std::unique_ptr<SinkHolder>> sinks;
     std::optional<redsink::kafka::Connector> connector;
     try {
         connector.emplace(std::move(consumer_options));
@@ -257,7 +214,7 @@ int run(const Settings& settings, const ShutdownClock& clock) {
         if (!server) return;
         metrics::Snapshot snapshot;
         for (auto& [topic, stats] : connector->sink_stats())
-            snapshot.tables.emplace(settings.schema + "." + settings.tables.at(topic), std::move(stats));
+            snapshot.tables.emplace(settings.schema + "." + settings.table_for(topic), std::move(stats));
         snapshot.consumer = connector->totals();
         snapshot.statistics = statistics;
         server->publish(std::move(snapshot));
@@ -266,27 +223,34 @@ int run(const Settings& settings, const ShutdownClock& clock) {
                          settings.insert_mode + ", delete.enabled=" + (settings.delete_enabled ? "true" : "false") +
                          ", schema.evolution=" + settings.evolution + ", tasks.max=" + std::to_string(settings.tasks) +
                          ")");
-    for (const auto& topic : settings.topics) {
-        const auto& table = settings.tables.at(topic);
-        with_record(topic.substr(topic.rfind('.') + 1), [&]<class Record, class Key>() {
-            with_policies(settings, [&]<class... Policies>() {
-                using S = redsink::Sink<Record, Key, Policies...>;
-                redsink::SinkOptions options;
-                options.schema = settings.schema;
-                options.table = table;
-                options.tasks = settings.tasks;
-                options.batch_rows = settings.batch_rows;
-                options.stop = clock.give_up();
-                auto held = std::make_unique<HeldSink<S>>(settings.connection, options);
-                connector->route<Record>(topic, held->sink);
-                sinks.push_back(std::move(held));
-            });
-        });
-        log(Level::info, settings.schema + "." + table, topic + " -> " + settings.schema + "." + table);
-    }
+    // Each topic's sink is made at its first message, from that message's schema (the table created
+    // or checked then); every sink is of the one type the settings name.
+    with_policies(settings, [&]<class... Policies>() {
+        using S = redsink::Sink<redsink::Row, Policies...>;
+        const auto make = [&settings, &clock](const std::string& topic,
+                                              std::shared_ptr<const redsink::RowSchema> schema) {
+            redsink::SinkOptions options;
+            options.schema = settings.schema;
+            options.table = settings.table_for(topic);
+            options.tasks = settings.tasks;
+            options.batch_rows = settings.batch_rows;
+            options.stop = clock.give_up();
+            const auto table = settings.schema + "." + options.table;
+            tables_made.insert(table);
+            log(Level::info, table,
+                topic + " -> " + table + " (" + std::to_string(schema->size()) + " columns from the first message)");
+            return std::make_unique<S>(settings.connection, options, std::move(schema));
+        };
+        if (!settings.topics_regex.empty())
+            connector->route_rows_matching<S>(settings.subscription_pattern(), make, {}, settings.key);
+        else
+            for (const auto& topic : settings.topics) connector->route_rows<S>(topic, make, {}, settings.key);
+    });
     connector->start();
     log(Level::info,
-        "consuming " + std::to_string(settings.topics.size()) + " topics; waiting for the group to assign partitions");
+        (settings.topics_regex.empty() ? "consuming " + std::to_string(settings.topics.size()) + " topics"
+                                       : "consuming the topics matching " + settings.subscription_pattern()) +
+            "; waiting for the group to assign partitions");
     const auto now = [] { return std::chrono::steady_clock::now(); };
     auto next_progress = now() + settings.progress_interval;
     auto next_assignment_check = now();
@@ -320,23 +284,62 @@ int run(const Settings& settings, const ShutdownClock& clock) {
 
 // ---- --check -------------------------------------------------------------------------------------
 
-// Connects to the database and checks what each table's sink will need of it, then reads the
-// topics' metadata from Kafka. 0 when everything is ready, 1 when something is not.
+// Reads the topics' metadata from Kafka (for topics.regex: which topics match now), then connects
+// to the database and checks what each topic's table will need of it. 0 when everything is
+// ready, 1 when something is not.
 int check(const Settings& settings) {
     int problems = 0;
     const auto report = [&](bool good, const std::string& what, const std::string& detail) {
         if (!good) ++problems;
         std::printf("%-6s %s%s%s\n", good ? "ok" : "FAILED", what.c_str(), detail.empty() ? "" : ": ", detail.c_str());
     };
-    for (const auto& topic : settings.topics) with_record(topic.substr(topic.rfind('.') + 1), []<class, class>() {});
     std::printf("properties: ok\n");
+    std::vector<std::string> topics = settings.topics;
+    const auto& servers = settings.kafka.properties.at("bootstrap.servers");
+    try {
+        auto conf = redsink::kafka::detail::make_conf(settings.kafka.properties);
+        std::array<char, 512> reason{};
+        const redsink::kafka::detail::Handle handle(
+            rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), reason.data(), reason.size()));
+        if (!handle) throw redsink::kafka::KafkaError(std::string("cannot create the consumer: ") + reason.data());
+        conf.release();
+        const rd_kafka_metadata_t* metadata = nullptr;
+        redsink::kafka::detail::check(rd_kafka_metadata(handle.get(), 1, nullptr, &metadata, 10'000),
+                                      "reading the topics' metadata");
+        const std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owned(
+            metadata, rd_kafka_metadata_destroy);
+        report(true, "kafka " + servers, std::to_string(metadata->broker_cnt) + " brokers");
+        const auto state = [&](const rd_kafka_metadata_topic_t& topic) {
+            return topic.err != RD_KAFKA_RESP_ERR_NO_ERROR ? std::string(rd_kafka_err2str(topic.err))
+                                                           : std::to_string(topic.partition_cnt) + " partitions";
+        };
+        if (!settings.topics_regex.empty()) {
+            const std::regex pattern(settings.topics_regex, std::regex::extended);
+            for (int i = 0; i < metadata->topic_cnt; ++i)
+                if (const std::string name = metadata->topics[i].topic; std::regex_match(name, pattern)) {
+                    topics.push_back(name);
+                    report(metadata->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR, "topic " + name,
+                           state(metadata->topics[i]));
+                }
+            std::printf("%zu topics match topics.regex now (topics created later are picked up as they come)\n",
+                        topics.size());
+        }
+        for (const auto& topic : settings.topics) {
+            std::string found = "missing";
+            for (int i = 0; i < metadata->topic_cnt; ++i)
+                if (topic == metadata->topics[i].topic) found = state(metadata->topics[i]);
+            report(found.find("partitions") != std::string::npos, "topic " + topic, found);
+        }
+    } catch (const std::exception& error) {
+        report(false, "kafka " + servers, error.what());
+    }
     try {
         auto config = settings.connection;
         if (!config.connect_timeout) config.connect_timeout = 10;
         redsink::pq::Connection conn(config);
         report(true, "database " + settings.connection.redacted(), "connected");
-        for (const auto& topic : settings.topics) {
-            const auto target = redsink::sql::TableRef::make(settings.schema, settings.tables.at(topic));
+        for (const auto& topic : topics) {
+            const auto target = redsink::sql::TableRef::make(settings.schema, settings.table_for(topic));
             try {
                 // What the sink's start will check (Sink's preflight), for the policies the properties name.
                 const auto state = redsink::inspect_table(conn, target);
@@ -353,38 +356,14 @@ int check(const Settings& settings) {
                 needs.updates = on_conflict;
                 needs.lock_table = settings.dialect == "redshift";
                 redsink::check_privileges(conn, target, state, needs);
-                report(true, "table " + target.display(), missing ? "will be created" : "privileges");
+                report(true, "table " + target.display() + " (" + topic + ")",
+                       missing ? "will be created" : "privileges");
             } catch (const std::exception& error) {
-                report(false, "table " + target.display(), error.what());
+                report(false, "table " + target.display() + " (" + topic + ")", error.what());
             }
         }
     } catch (const std::exception& error) {
         report(false, "database " + settings.connection.redacted(), error.what());
-    }
-    try {
-        auto conf = redsink::kafka::detail::make_conf(settings.kafka.properties);
-        std::array<char, 512> reason{};
-        const redsink::kafka::detail::Handle handle(
-            rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), reason.data(), reason.size()));
-        if (!handle) throw redsink::kafka::KafkaError(std::string("cannot create the consumer: ") + reason.data());
-        conf.release();
-        const rd_kafka_metadata_t* metadata = nullptr;
-        redsink::kafka::detail::check(rd_kafka_metadata(handle.get(), 1, nullptr, &metadata, 10'000),
-                                      "reading the topics' metadata");
-        report(true, "kafka " + settings.kafka.properties.at("bootstrap.servers"),
-               std::to_string(metadata->broker_cnt) + " brokers");
-        for (const auto& topic : settings.topics) {
-            std::string found = "missing";
-            for (int i = 0; i < metadata->topic_cnt; ++i)
-                if (topic == metadata->topics[i].topic)
-                    found = metadata->topics[i].err != RD_KAFKA_RESP_ERR_NO_ERROR
-                                ? rd_kafka_err2str(metadata->topics[i].err)
-                                : std::to_string(metadata->topics[i].partition_cnt) + " partitions";
-            report(found.find("partitions") != std::string::npos, "topic " + topic, found);
-        }
-        rd_kafka_metadata_destroy(metadata);
-    } catch (const std::exception& error) {
-        report(false, "kafka " + settings.kafka.properties.at("bootstrap.servers"), error.what());
     }
     std::printf("%s\n", problems == 0 ? "ready" : "not ready");
     return problems == 0 ? 0 : exit_failed;
@@ -397,7 +376,8 @@ void help(const char* program) {
         "usage: %s CONNECTOR.properties     run the connector until SIGTERM or SIGINT\n"
         "       %s --check CONNECTOR.properties   check the properties, the database and Kafka, and exit\n"
         "       %s --help | --version\n\n"
-        "Streams Debezium topics from Kafka into Redshift or PostgreSQL, a table per topic (docs/connector.md).\n"
+        "Streams Debezium topics from Kafka into Redshift or PostgreSQL, a table per topic, each created from\n"
+        "its messages' schemas and given the columns they add (docs/connector.md).\n"
         "Every property can also come from the environment, over the file: REDSINK_ and its name in capitals\n"
         "with _ for . (REDSINK_INSERT_MODE=insert); the password only from REDSINK_CONNECTION_PASSWORD or\n"
         "connection.password.file. Unknown properties are errors.\n\nproperties (default; Kafka Connect's):\n",
@@ -410,7 +390,7 @@ void help(const char* program) {
         std::printf("\n");
     }
     std::printf(
-        "  %-26s any librdkafka consumer property\n  %-26s the table a topic goes into; default its last part\n\n"
+        "  %-26s any librdkafka consumer property\n  %-26s the table one topic goes into, over table.name.format\n\n"
         "exit codes:\n"
         "  0  stopped by SIGTERM or SIGINT: everything read written and its offsets committed (--check: ready)\n"
         "  1  a failure while running, or a stop that had to give up what it could not write within\n"
@@ -458,10 +438,10 @@ int main(int argc, char** argv, char** environment) {
         log(Level::error, std::string("configuration: ") + error.what());
         return exit_config;
     } catch (const redsink::Error& error) {
-        log(Level::error, settings ? table_of(*settings, error.what()) : "", error.what());
+        log(Level::error, table_of(error.what()), error.what());
         return error.kind() == redsink::ErrorKind::fenced ? exit_fenced : exit_failed;
     } catch (const std::exception& error) {
-        log(Level::error, settings ? table_of(*settings, error.what()) : "", error.what());
+        log(Level::error, table_of(error.what()), error.what());
         return exit_failed;
     }
 }

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -46,7 +47,7 @@ struct PropertySpec {
 };
 
 // Every property but the open-ended ones (kafka.<property>, topic.<topic>.table).
-inline constexpr std::array<PropertySpec, 22> property_table{{
+inline constexpr std::array<PropertySpec, 26> property_table{{
     {"connection.hostname", "", "connection.url (its host)", "the warehouse's host; without it, REDSINK_CONNINFO"},
     {"connection.port", "5439", "connection.url (its port)", "the warehouse's port"},
     {"connection.username", "", "connection.username, connection.user", "the user", "connection.user"},
@@ -63,7 +64,15 @@ inline constexpr std::array<PropertySpec, 22> property_table{{
     {"batch.rows", "10000", "batch.size", "events per batch and task", "batch.size"},
     {"bootstrap.servers", "", "bootstrap.servers (the worker's)", "Kafka's brokers"},
     {"group.id", "redsink-connector", "connect-<name>", "the consumer group"},
-    {"topics", "", "topics", "comma-separated topics; each one's last part names its source table"},
+    {"topics", "", "topics", "comma-separated topics to consume (or topics.regex)"},
+    {"topics.regex", "", "topics.regex",
+     "the topics whose whole name matches this regular expression, those created later included"},
+    {"table.name.format", "${source.table}", "table.name.format (default ${topic} there)",
+     "a topic's table: ${topic} the topic's name, ${source.table} its last part"},
+    {"primary.key.mode", "record_key", "primary.key.mode (default none there)",
+     "the table's key: record_key (the message key's fields), record_value, kafka or none"},
+    {"primary.key.fields", "", "primary.key.fields",
+     "comma-separated: record_value's key columns; record_key's subset of the message key (default all)"},
     {"name", "redsink-connector", "name", "the sessions' application_name"},
     {"progress.interval.ms", "5000", "", "how often progress is logged"},
     {"metrics.port", "0", "", "serves Prometheus metrics at GET /metrics on this port; 0: none"},
@@ -268,12 +277,62 @@ struct Settings {
     std::size_t tasks = 1;
     std::size_t batch_rows = 10'000;
     redsink::kafka::ConnectorOptions kafka;
-    std::vector<std::string> topics;
-    std::map<std::string, std::string> tables;  // topic -> table
+    std::vector<std::string> topics;             // or
+    std::string topics_regex;                    // as given; subscription() makes librdkafka's pattern of it
+    std::string table_format;                    // table.name.format
+    std::map<std::string, std::string> renames;  // topic -> table, from topic.<topic>.table
+    redsink::debezium::RowKey key;
     std::chrono::milliseconds progress_interval{5000};
     std::chrono::milliseconds shutdown_timeout{30'000};
     std::uint16_t metrics_port = 0;  // 0: no metrics
+
+    // The table `topic` goes into: topic.<topic>.table, else table.name.format.
+    [[nodiscard]] std::string table_for(const std::string& topic) const {
+        if (const auto rename = renames.find(topic); rename != renames.end()) return rename->second;
+        std::string out = table_format;
+        for (const auto& [placeholder, value] : {std::pair<std::string, std::string>{"${topic}", topic},
+                                                 {"${source.table}", topic.substr(topic.rfind('.') + 1)}})
+            for (auto at = out.find(placeholder); at != std::string::npos;
+                 at = out.find(placeholder, at + value.size()))
+                out.replace(at, placeholder.size(), value);
+        return out;
+    }
+    // What librdkafka subscribes to for topics.regex: the whole name matches, as in Kafka Connect.
+    [[nodiscard]] std::string subscription_pattern() const {
+        auto pattern = topics_regex;
+        if (pattern.starts_with('^')) pattern.erase(0, 1);
+        if (pattern.ends_with('$')) pattern.pop_back();
+        return "^(" + pattern + ")$";
+    }
 };
+
+// primary.key.mode and primary.key.fields, checked against insert.mode and delete.enabled.
+inline redsink::debezium::RowKey key_from(const Properties& properties, const std::string& insert_mode,
+                                          bool delete_enabled) {
+    using redsink::debezium::KeyMode;
+    redsink::debezium::RowKey key;
+    const auto mode =
+        one_of(properties, "primary.key.mode", "record_key", {"record_key", "record_value", "kafka", "none"});
+    key.mode = mode == "record_key"     ? KeyMode::record_key
+               : mode == "record_value" ? KeyMode::record_value
+               : mode == "kafka"        ? KeyMode::kafka
+                                        : KeyMode::none;
+    key.fields = split_list(optional_property(properties, "primary.key.fields", ""));
+    if (key.mode == KeyMode::record_value && key.fields.empty())
+        throw ConfigError("primary.key.mode=record_value needs primary.key.fields: the row's fields that make the key");
+    if ((key.mode == KeyMode::kafka || key.mode == KeyMode::none) && !key.fields.empty())
+        throw ConfigError("primary.key.fields is given, and primary.key.mode=" + mode + " takes no fields");
+    if (key.mode == KeyMode::none && insert_mode == "upsert")
+        throw ConfigError(
+            "insert.mode=upsert needs a key, and primary.key.mode=none gives none: set primary.key.mode "
+            "(record_key, record_value, kafka) or insert.mode=insert");
+    if (delete_enabled && key.mode != KeyMode::record_key && key.mode != KeyMode::record_value)
+        throw ConfigError(
+            "delete.enabled=true needs primary.key.mode=record_key or record_value (a delete names its row "
+            "by key), and it is " +
+            mode + ": set delete.enabled=false");
+    return key;
+}
 
 inline Settings settings_from(const Properties& properties) {
     Settings out;
@@ -320,12 +379,28 @@ inline Settings settings_from(const Properties& properties) {
             throw ConfigError("the property kafka." + name + " was refused" +
                               (redsink::kafka::secret_property(name) ? std::string(" (its value is not shown)")
                                                                      : ": " + std::string(reason.data())));
-    out.topics = split_list(required(properties, "topics"));
-    for (const auto& topic : out.topics) {
-        // One table per topic, named after the topic's last part unless topic.<topic>.table says.
-        const auto rename = properties.find("topic." + topic + ".table");
-        out.tables[topic] = rename != properties.end() ? rename->second : topic.substr(topic.rfind('.') + 1);
+    out.topics = split_list(optional_property(properties, "topics", ""));
+    out.topics_regex = optional_property(properties, "topics.regex", "");
+    if (out.topics.empty() == out.topics_regex.empty())
+        throw ConfigError(out.topics.empty() ? "the property topics (or topics.regex) is missing"
+                                             : "topics and topics.regex are both given: give one of them");
+    if (!out.topics_regex.empty()) {
+        try {
+            (void)std::regex(out.topics_regex, std::regex::extended);
+        } catch (const std::regex_error& error) {
+            throw ConfigError("the property topics.regex is not a regular expression: " + std::string(error.what()));
+        }
     }
+    out.table_format = optional_property(properties, "table.name.format", "${source.table}");
+    for (auto at = out.table_format.find("${"); at != std::string::npos; at = out.table_format.find("${", at + 2))
+        if (out.table_format.compare(at, 8, "${topic}") != 0 &&
+            out.table_format.compare(at, 15, "${source.table}") != 0)
+            throw ConfigError("the property table.name.format is \"" + out.table_format +
+                              "\": its placeholders are ${topic} and ${source.table}");
+    // topic.<topic>.table: one topic's table, over table.name.format.
+    for (const auto& [name, value] : properties)
+        if (open_ended(name) && name.starts_with("topic.")) out.renames[name.substr(6, name.size() - 12)] = value;
+    out.key = key_from(properties, out.insert_mode, out.delete_enabled);
     return out;
 }
 

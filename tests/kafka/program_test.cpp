@@ -1,7 +1,10 @@
 // End to end: the connector program (examples/connector.cpp) run as a process, configured by a
-// properties file, reading Debezium JSON for the tutorial's four inventory tables from the mock
-// cluster and writing them in the redshift dialect; SIGTERM stops it; the tables equal the model
-// and the group's offsets are at the topics' ends.
+// properties file, reading Debezium JSON with schemas for the tutorial's inventory tables from the
+// mock cluster and writing them in the redshift dialect: each table created from its topic's first
+// message, a column the source adds mid-stream added, a topic created while it runs picked up by
+// topics.regex; SIGTERM stops it; the tables equal the model and the group's offsets are at the
+// topics' ends.
+#include <debezium/support.hpp>
 #include <kafka/mock.hpp>
 #include <support/sink.hpp>
 
@@ -46,13 +49,83 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The text of the JSON object or array that opens at `at` in `text`.
+std::string balanced(const std::string& text, std::size_t at) {
+    int depth = 0;
+    bool in_string = false;
+    for (auto i = at; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            return text.substr(at, i - at + 1);
+        }
+    }
+    FAIL("unbalanced JSON in " << text);
+    return {};
+}
+
+// The members of the first row struct's "fields" in a Debezium value's schema (the struct after
+// the envelope's own "fields").
+std::string row_fields(const std::string& value) {
+    const std::string marker = R"({"type":"struct","fields":[)";
+    const auto envelope = value.find(marker);
+    const auto row = value.find(marker, envelope + 1);
+    REQUIRE(row != std::string::npos);
+    const auto array = balanced(value, row + marker.size() - 1);
+    return array.substr(1, array.size() - 2);
+}
+
+// What the messages are made of, from real messages (tests/debezium/fixtures/real/README.md):
+// Debezium 3.0.1's MySQL envelope, source block and key of inventory.customers (decodableco/examples),
+// and the row fields of customers and addresses from the same, of products from apache/paimon's
+// products (before its ALTER TABLE ... ADD COLUMN age, and the age field after it).
+struct Real {
+    std::string envelope_schema;  // customers' value schema
+    std::string customer_fields, address_fields, product_fields, age_field;
+    std::string source;  // the payload's source block, for customers
+
+    static const Real& get() {
+        static const Real real = [] {
+            Real out;
+            const auto inventory = redsink_test::dbz::read_messages(
+                redsink_test::dbz::fixture_path("fixtures/real/decodable_mysql_inventory.txt"));
+            const auto& customer = *inventory.at(0).value;
+            const auto payload = customer.find(R"(,"payload":)");
+            out.envelope_schema = customer.substr(0, payload) + "}";
+            out.envelope_schema = out.envelope_schema.substr(std::string(R"({"schema":)").size());
+            out.envelope_schema.pop_back();
+            out.customer_fields = row_fields(customer);
+            out.address_fields = row_fields(*inventory.at(1).value);
+            out.source = balanced(customer, customer.find(R"("source":{)") + 9);
+            const auto evolution = redsink_test::dbz::read_messages(
+                redsink_test::dbz::fixture_path("fixtures/real/paimon_mysql_schema_evolution.txt"));
+            out.product_fields = row_fields(*evolution.at(0).value);
+            const auto evolved = row_fields(*evolution.at(1).value);
+            REQUIRE(evolved.starts_with(out.product_fields + ","));
+            out.age_field = evolved.substr(out.product_fields.size() + 1);
+            REQUIRE(out.age_field == R"({"type":"int32","optional":true,"field":"age"})");
+            return out;
+        }();
+        return real;
+    }
+};
+
 // A source table: its topic and how a row of it reads as Debezium JSON and in the table.
 struct Table {
     std::string source;  // customers, ...
-    std::string table;   // where the connector is told to write it
+    std::string table;   // the table the connector writes it to
     int partitions = 1;
     std::string key;
-    std::string select;                                                          // one text per row, ordered by the key
+    std::string fields;  // the row's fields in the value's schema
+    std::string select;  // one text per row, ordered by the key
     std::function<std::pair<std::string, std::string>(int id, int serial)> row;  // JSON, row text
 };
 
@@ -60,14 +133,16 @@ std::string quoted(const std::string& text) {
     return redsink_test::kafka::json_text(text);
 }
 
+std::string pipe(std::initializer_list<std::string> columns) {
+    std::string out;
+    for (const auto& column : columns) out += (out.empty() ? "" : " || '|' || ") + column;
+    return out;
+}
+
 std::vector<Table> inventory_tables() {
-    const auto pipe = [](std::initializer_list<std::string> columns) {
-        std::string out;
-        for (const auto& column : columns) out += (out.empty() ? "" : " || '|' || ") + column;
-        return out;
-    };
+    const auto& real = Real::get();
     return {
-        {"customers", "e2e_customers", 2, "id", pipe({"id", "first_name", "last_name", "email"}),
+        {"customers", "e2e_clients", 2, "id", real.customer_fields, pipe({"id", "first_name", "last_name", "email"}),
          [](int id, int serial) {
              const auto first = "F\"" + std::to_string(serial), last = "L\\" + std::to_string(id),
                         email = "c" + std::to_string(serial) + "@example.com";
@@ -75,7 +150,7 @@ std::vector<Table> inventory_tables() {
                                           quoted(last), quoted(email)),
                               fmt::format("{}|{}|{}|{}", id, first, last, email)};
          }},
-        {"products", "e2e_products", 1, "id",
+        {"products", "e2e_products", 1, "id", real.product_fields,
          pipe({"id", "name", "coalesce(description, '<NULL>')", "coalesce(weight::text, '<NULL>')"}),
          [](int id, int serial) {
              const auto name = "p" + std::to_string(serial);
@@ -87,7 +162,13 @@ std::vector<Table> inventory_tables() {
                               fmt::format("{}|{}|{}|{}", id, name, described ? "d é " + name : "<NULL>",
                                           serial % 5 == 0 ? "<NULL>" : fmt::format("{}", weight))};
          }},
+        // No real orders message was found: its fields are composed as Debezium's MySQL connector
+        // writes INT and DATE columns (io.debezium.time.Date: days since 1970).
         {"orders", "e2e_orders", 2, "order_number",
+         R"({"type":"int32","optional":false,"field":"order_number"},)"
+         R"({"type":"int32","optional":false,"name":"io.debezium.time.Date","version":1,"field":"order_date"},)"
+         R"({"type":"int32","optional":false,"field":"purchaser"},{"type":"int32","optional":false,"field":"quantity"},)"
+         R"({"type":"int32","optional":false,"field":"product_id"})",
          pipe({"order_number", "(order_date - DATE '1970-01-01')", "purchaser", "quantity", "product_id"}),
          [](int id, int serial) {
              const int day = 16'000 + serial % 900 - (serial % 7 == 0 ? 20'000 : 0);  // some before 1970
@@ -96,7 +177,8 @@ std::vector<Table> inventory_tables() {
                              id, day, 1000 + serial % 4, serial % 9 + 1, 100 + serial % 3),
                  fmt::format("{}|{}|{}|{}|{}", id, day, 1000 + serial % 4, serial % 9 + 1, 100 + serial % 3)};
          }},
-        {"addresses", "e2e_addresses", 1, "id", pipe({"id", "customer_id", "street", "city", "state", "zip", "type"}),
+        {"addresses", "e2e_addresses", 1, "id", real.address_fields,
+         pipe({"id", "customer_id", "street", "city", "state", "zip", "type"}),
          [](int id, int serial) {
              const std::string street = std::to_string(serial) + " Main St\nApt 2";
              const std::string type = serial % 2 ? "SHIPPING" : "BILLING";
@@ -109,7 +191,25 @@ std::vector<Table> inventory_tables() {
     };
 }
 
-// Produces creates, updates, deletes and tombstones for a table, and keeps the model.
+// The tutorial's fifth table, whose topic appears while the connector runs (fields composed as
+// Debezium writes INT columns).
+Table products_on_hand() {
+    return {
+        "products_on_hand",
+        "e2e_products_on_hand",
+        1,
+        "product_id",
+        R"({"type":"int32","optional":false,"field":"product_id"},{"type":"int32","optional":false,"field":"quantity"})",
+        pipe({"product_id", "quantity"}),
+        [](int id, int serial) {
+            return std::pair{fmt::format(R"({{"product_id":{},"quantity":{}}})", id, serial % 40),
+                             fmt::format("{}|{}", id, serial % 40)};
+        }};
+}
+
+// Produces creates, updates, deletes and tombstones for a table as Debezium writes them (value and
+// key with their schemas), and keeps the model. add_column() makes later rows carry Paimon's
+// optional `age` field, as after the source's ALTER TABLE ... ADD COLUMN.
 class TableStream {
 public:
     TableStream(const redsink_test::kafka::MockCluster& cluster, Table table, std::uint32_t seed)
@@ -120,35 +220,44 @@ public:
 
     [[nodiscard]] std::string topic() const { return "dbserver1.inventory." + table_.source; }
 
+    void add_column() { evolved_ = true; }
+
     void produce(int count, int keys) {
         std::uniform_int_distribution<int> id_of(1, keys), kind(0, 7);
         for (int i = 0; i < count; ++i) {
             const int id = id_of(random_);
-            const auto key = fmt::format(R"({{"{}":{}}})", table_.key, id);
+            const auto key = key_json(id);
             if (const auto existing = json_.find(id); existing != json_.end() && kind(random_) == 0) {
-                send(id, key, R"({"before":)" + existing->second + R"(,"after":null,"op":"d"})");
+                send(id, key, value_json(existing->second, "null", "d"));
                 send(id, key, std::nullopt);
                 json_.erase(existing);
                 model_.erase(id);
                 continue;
             }
-            const auto [json, text] = table_.row(id, serial_++);
-            send(id, key,
-                 R"({"before":null,"after":)" + json + R"(,"op":")" + (json_.contains(id) ? "u" : "c") + "\"}");
+            auto [json, text] = table_.row(id, serial_);
+            std::optional<int> age;
+            if (evolved_) {
+                if (serial_ % 3 != 0) age = serial_ % 90;
+                json.insert(json.size() - 1, R"(,"age":)" + (age ? std::to_string(*age) : std::string("null")));
+            }
+            ++serial_;
+            send(id, key, value_json("null", json, json_.contains(id) ? "u" : "c"));
             json_[id] = json;
-            model_[id] = text;
+            model_[id] = {text, age};
         }
         producer_.flush();
     }
 
     [[nodiscard]] std::vector<std::string> model() const {
         std::vector<std::string> out;
-        for (const auto& [id, text] : model_) out.push_back(text);
+        for (const auto& [id, row] : model_)
+            out.push_back(row.first + (evolved_ ? "|" + (row.second ? std::to_string(*row.second) : "<NULL>") : ""));
         return out;
     }
     [[nodiscard]] std::vector<std::string> table_rows() const {
         auto conn = redsink_test::reader();
-        const auto result = conn.exec("SELECT " + table_.select + " FROM " + redsink_test::qualified(table_.table) +
+        const auto select = table_.select + (evolved_ ? " || '|' || coalesce(age::text, '<NULL>')" : "");
+        const auto result = conn.exec("SELECT " + select + " FROM " + redsink_test::qualified(table_.table) +
                                       " ORDER BY " + table_.key);
         std::vector<std::string> out;
         for (int row = 0; row < result.rows(); ++row) out.emplace_back(result.get(row, 0));
@@ -158,6 +267,33 @@ public:
     [[nodiscard]] const Table& table() const noexcept { return table_; }
 
 private:
+    // The key as Debezium writes it: the key field's schema (the row's) and its value.
+    [[nodiscard]] std::string key_json(int id) const {
+        const auto field = R"("field":")" + table_.key + "\"";
+        const auto end = table_.fields.find(field) + field.size() + 1;
+        const auto begin = table_.fields.rfind('{', end);
+        return fmt::format(R"({{"schema":{{"type":"struct","fields":[{}],"optional":false,"name":"{}.Key"}},)"
+                           R"("payload":{{"{}":{}}}}})",
+                           table_.fields.substr(begin, end - begin), topic(), table_.key, id);
+    }
+    // The envelope with this table's row fields, its source block naming the table.
+    [[nodiscard]] std::string value_json(const std::string& before, const std::string& after,
+                                         const std::string& op) const {
+        const auto& real = Real::get();
+        auto schema = real.envelope_schema;
+        const auto fields = table_.fields + (evolved_ ? "," + real.age_field : "");
+        for (auto at = schema.find(real.customer_fields); at != std::string::npos;
+             at = schema.find(real.customer_fields, at + fields.size()))
+            schema.replace(at, real.customer_fields.size(), fields);
+        const std::string name = "demodb.inventory.customers";
+        for (auto at = schema.find(name); at != std::string::npos; at = schema.find(name, at + 1))
+            schema.replace(at, name.size(), "dbserver1.inventory." + table_.source);
+        auto source = real.source;
+        source.replace(source.find(R"("table":"customers")"), 19, R"("table":")" + table_.source + "\"");
+        return fmt::format(R"({{"schema":{},"payload":{{"before":{},"after":{},"source":{},"op":"{}","ts_ms":{}}}}})",
+                           schema, before, after, source, op, 1733763172327 + serial_);
+    }
+
     void send(int id, const std::string& key, const std::optional<std::string>& value) {
         const int partition = id % table_.partitions;
         producer_.send(topic(), partition, key, value);
@@ -166,16 +302,20 @@ private:
 
     Table table_;
     std::mt19937 random_;
-    std::map<int, std::string> json_, model_;
+    std::map<int, std::string> json_;
+    std::map<int, std::pair<std::string, std::optional<int>>> model_;
     std::vector<std::int64_t> ends_;
     redsink_test::kafka::Producer producer_;
     int serial_ = 0;
+    bool evolved_ = false;
 };
 
 }  // namespace
 
-TEST_CASE("the connector program: Debezium topics of four tables into the redshift dialect, SIGTERM, restart",
-          "[kafka]") {
+TEST_CASE(
+    "the connector program: Debezium topics into tables made from their schemas, redshift dialect, a column "
+    "added, a topic created while it runs, SIGTERM, restart",
+    "[kafka]") {
     redsink_test::kafka::MockCluster cluster;
     std::vector<std::unique_ptr<TableStream>> streams;
     std::uint32_t seed = 21;
@@ -187,23 +327,27 @@ TEST_CASE("the connector program: Debezium topics of four tables into the redshi
         topics += (topics.empty() ? "" : ",") + stream->topic();
         streams.push_back(std::move(stream));
     }
+    redsink_test::drop_table(products_on_hand().table);
     for (auto& stream : streams) stream->produce(1500, 200);
 
     const auto directory = std::filesystem::temp_directory_path() / fmt::format("redsink-connector-{}", ::getpid());
     std::filesystem::create_directories(directory);
     const auto properties = directory / "connector.properties";
-    {
+    // The customers' table by topic.<topic>.table, the others by table.name.format.
+    const auto write_properties = [&](const std::string& which_topics) {
         std::ofstream out(properties);
         out << "# the connector test's settings\n"
             << "table.schema=" << redsink_test::sink_schema << "\n"
             << "dialect=redshift\ninsert.mode=upsert\ndelete.enabled=true\nschema.evolution=basic\n"
             << "tasks.max=2\nbatch.rows=300\nprogress.interval.ms=300\n"
             << "bootstrap.servers=" << cluster.bootstraps() << "\n"
-            << "group.id=connector-e2e\ntopics=" << topics << "\n"
-            << "kafka.session.timeout.ms=6000\nkafka.heartbeat.interval.ms=500\nkafka.fetch.wait.max.ms=50\n";
-        for (const auto& stream : streams)
-            out << "topic." << stream->topic() << ".table=" << stream->table().table << "\n";
-    }
+            << "group.id=connector-e2e\n"
+            << which_topics << "\ntable.name.format=e2e_${source.table}\n"
+            << "topic.dbserver1.inventory.customers.table=e2e_clients\n"
+            << "kafka.session.timeout.ms=6000\nkafka.heartbeat.interval.ms=500\nkafka.fetch.wait.max.ms=50\n"
+            << "kafka.topic.metadata.refresh.interval.ms=500\n";
+    };
+    write_properties("topics=" + topics);
     const auto output = directory / "output.txt";
     // The program, with the test database as REDSINK_CONNINFO; stdout and stderr to a file.
     // posix_spawn: this process has librdkafka's threads, and a forked child may only exec.
@@ -249,27 +393,41 @@ TEST_CASE("the connector program: Debezium topics of four tables into the redshi
         return ::waitpid(child, &status, WNOHANG) == 0;
     };
     // The tables are created by the first batches; until then the reads fail.
-    CHECK(wait_for([&] {
+    const auto written = [&] {
         REQUIRE(running());
         try {
             return all_written();
         } catch (const std::exception&) {
             return false;
         }
-    }));
+    };
+    CHECK(wait_for(written));
     auto status = stop(child);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     for (const auto& stream : streams)
         CHECK(cluster.committed("connector-e2e", stream->topic(), stream->table().partitions) == stream->ends());
+    {
+        // Each table's columns and key are its topic's schema's.
+        auto conn = redsink_test::reader();
+        const auto columns = redsink_test::catalog_columns(conn, "e2e_orders");
+        INFO(fmt::format("{}", fmt::join(columns, ", ")));
+        CHECK(columns == std::vector<std::string>{"order_number integer NOT NULL", "order_date date",
+                                                  "purchaser integer", "quantity integer", "product_id integer"});
+    }
 
-    // More events, a restart: it resumes at the committed offsets.
+    // The source adds a column to products; a restart subscribes by topics.regex, resumes at the
+    // committed offsets, and picks up a topic created while it runs.
+    streams.at(1)->add_column();
     for (auto& stream : streams) stream->produce(500, 200);
+    write_properties(R"(topics.regex=dbserver1\.inventory\..*)");
     child = start();
-    CHECK(wait_for([&] {
-        REQUIRE(running());
-        return all_written();
-    }));
+    CHECK(wait_for(written));
+    auto on_hand = std::make_unique<TableStream>(cluster, products_on_hand(), seed++);
+    cluster.create_topic(on_hand->topic(), 1);
+    on_hand->produce(300, 50);
+    streams.push_back(std::move(on_hand));
+    CHECK(wait_for(written));
     status = stop(child);
     CHECK(WEXITSTATUS(status) == 0);
     for (const auto& stream : streams) {
@@ -278,7 +436,9 @@ TEST_CASE("the connector program: Debezium topics of four tables into the redshi
     }
     const auto text = redsink_test::read_file(output.string());
     INFO(text);
-    CHECK_THAT(text, Catch::Contains("dbserver1.inventory.orders -> sink_test.e2e_orders"));
+    CHECK_THAT(text, Catch::Contains("dbserver1.inventory.orders -> sink_test.e2e_orders (5 columns"));
+    CHECK_THAT(text, Catch::Contains("dbserver1.inventory.customers -> sink_test.e2e_clients"));
+    CHECK_THAT(text, Catch::Contains("dbserver1.inventory.products_on_hand -> sink_test.e2e_products_on_hand"));
     CHECK_THAT(text, Catch::Contains("progress: "));
     CHECK_THAT(text, Catch::Contains("stopping: flushing the sinks and committing offsets"));
     CHECK(text.find("password=") == std::string::npos);
@@ -304,9 +464,22 @@ TEST_CASE("the connector program refuses a password in its properties file, and 
     const auto [code2, text2] = run(connection + "insert.mode=merge\nbootstrap.servers=x\ntopics=a.b.customers\n");
     CHECK(code2 == 2);
     CHECK_THAT(text2, Catch::Contains("insert.mode is \"merge\"; expected one of insert, upsert"));
-    const auto [code3, text3] = run(connection + "bootstrap.servers=x\ntopics=a.b.invoices\n");
-    CHECK(code3 == 2);
-    CHECK_THAT(text3, Catch::Contains("no record for the source table invoices"));
+    // The topics, the table names and the key, checked against each other.
+    for (const auto& [lines, message] : std::vector<std::pair<std::string, std::string>>{
+             {"", "the property topics (or topics.regex) is missing"},
+             {"topics=a.b.c\ntopics.regex=a\\..*", "topics and topics.regex are both given"},
+             {"topics.regex=a.(b", "topics.regex is not a regular expression"},
+             {"topics=a.b.c\ntable.name.format=t_${table}", "its placeholders are ${topic} and ${source.table}"},
+             {"topics=a.b.c\nprimary.key.mode=primary", "primary.key.mode is \"primary\"; expected one of record_key"},
+             {"topics=a.b.c\nprimary.key.mode=record_value", "record_value needs primary.key.fields"},
+             {"topics=a.b.c\nprimary.key.mode=none", "insert.mode=upsert needs a key"},
+             {"topics=a.b.c\nprimary.key.mode=kafka\nprimary.key.fields=id", "primary.key.mode=kafka takes no fields"},
+             {"topics=a.b.c\nprimary.key.mode=kafka", "delete.enabled=true needs primary.key.mode=record_key"}}) {
+        const auto [code3, text3] = run(connection + "bootstrap.servers=x\n" + lines + "\n");
+        INFO(text3);
+        CHECK(code3 == 2);
+        CHECK_THAT(text3, Catch::Contains(message));
+    }
     std::filesystem::remove_all(directory);
 }
 
@@ -425,9 +598,10 @@ TEST_CASE("the connector program: unknown properties, bad values, the environmen
     CHECK(typo_code == 2);
     CHECK_THAT(typo_text,
                Catch::Contains("REDSINK_INSERT_MOD is no property's; did you mean REDSINK_INSERT_MODE (insert.mode)?"));
-    const auto [other_code, other_text] = with(valid + "topics=a.b.invoices\n", "REDSINK_JOBS=2");
+    const auto [other_code, other_text] =
+        with(valid + "topics=a.b.invoices\nprimary.key.mode=none\n", "REDSINK_JOBS=2");
     CHECK(other_code == 2);
-    CHECK_THAT(other_text, Catch::Contains("no record for the source table invoices"));
+    CHECK_THAT(other_text, Catch::Contains("insert.mode=upsert needs a key"));
     // The command line.
     const auto [help_code, help_text] = run_program(directory, "--help");
     CHECK(help_code == 0);
@@ -464,6 +638,19 @@ TEST_CASE("the connector program: --check reports the database and the topics", 
     CHECK(missing_code == 1);
     CHECK_THAT(missing_text, Catch::Contains("topic dbserver1.inventory.orders: "));
     CHECK_THAT(missing_text, Catch::Contains("not ready"));
+    // topics.regex: the topics that match now, and their tables.
+    cluster.create_topic("dbserver1.inventory.addresses", 1);
+    cluster.create_topic("other.inventory.orders", 1);
+    std::ofstream(path) << properties
+                        << "topics.regex=dbserver1\\.inventory\\..*\ntable.name.format=t_${source.table}\n";
+    const auto [regex_code, regex_text] = run_program(directory, "--check " + path, conninfo);
+    INFO(regex_text);
+    CHECK(regex_code == 0);
+    CHECK_THAT(regex_text, Catch::Contains("topic dbserver1.inventory.addresses: 1 partitions"));
+    CHECK_THAT(regex_text, Catch::Contains("2 topics match topics.regex now"));
+    CHECK_THAT(regex_text, Catch::Contains(fmt::format("table {}.t_customers (dbserver1.inventory.customers)",
+                                                       redsink_test::sink_schema)));
+    CHECK(regex_text.find("other.inventory.orders") == std::string::npos);
     std::ofstream(path) << properties << "topics=dbserver1.inventory.customers\ninsert.mode=merge\n";
     CHECK(run_program(directory, "--check " + path, conninfo).first == 2);
     std::filesystem::remove_all(directory);
@@ -475,16 +662,31 @@ TEST_CASE("the connector program stops within shutdown.timeout.ms with the datab
         std::filesystem::temp_directory_path() / fmt::format("redsink-connector-stop-{}", ::getpid());
     std::filesystem::create_directories(directory);
     const auto port = closed_port();
+    // A topic's sink is made at its first message: one message, and the database down.
+    redsink_test::kafka::MockCluster cluster;
+    auto table = inventory_tables()[0];
+    table.partitions = 1;
+    TableStream stream(cluster, table, 3);
+    cluster.create_topic(stream.topic(), 1);
+    stream.produce(1, 1);
     const auto start = [&](int timeout_ms) {
         const auto path = directory / "c.properties";
         std::ofstream(path) << "connection.hostname=127.0.0.1\nconnection.port=" << port
-                            << "\nconnection.username=u\nconnection.database=d\nbootstrap.servers=127.0.0.1:1\n"
-                            << "topics=a.b.customers\nshutdown.timeout.ms=" << timeout_ms << "\n";
-        return spawn_program(path, directory / "out.txt");
+                            << "\nconnection.username=u\nconnection.database=d\nbootstrap.servers="
+                            << cluster.bootstraps() << "\ngroup.id=connector-stop-" << timeout_ms
+                            << "\ntopics=" << stream.topic() << "\nshutdown.timeout.ms=" << timeout_ms << "\n";
+        const auto child = spawn_program(path, directory / "out.txt");
+        // Until the sink's start is retrying the database.
+        const auto give_up = std::chrono::steady_clock::now() + 30s;
+        while (redsink_test::read_file((directory / "out.txt").string()).find("columns from the first message") ==
+                   std::string::npos &&
+               std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(50ms);
+        return child;
     };
     // The sink's start retries the database (a 5-minute budget); SIGTERM: given up at 3/4 of the timeout.
     auto child = start(2000);
-    std::this_thread::sleep_for(1s);
+    std::this_thread::sleep_for(500ms);
     ::kill(child, SIGTERM);
     int status = 0;
     const auto took = wait_exit(child, status);
@@ -492,6 +694,7 @@ TEST_CASE("the connector program stops within shutdown.timeout.ms with the datab
     INFO(text << "\nstopped in " << took.count() << " ms");
     CHECK(took < 2500ms);
     CHECK(took >= 1000ms);
+    CHECK_THAT(text, Catch::Contains("columns from the first message"));
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 1);
     CHECK_THAT(text, Catch::Contains("giving up what waits to be tried again"));
