@@ -12,6 +12,7 @@
 // group left; a second signal exits at once.
 #include "connector_metrics.hpp"
 #include "connector_properties.hpp"
+#include "connector_routes.hpp"
 
 #include <unistd.h>
 
@@ -44,36 +45,6 @@ namespace {
 using connector::ConfigError;
 using connector::Settings;
 namespace metrics = connector::metrics;
-
-// ---- sinks, by the settings ---------------------------------------------------------------------
-
-// Calls `visit.operator()<Policies...>()` with the policies the settings name: one of sixteen
-// Sink<Row, ...> types, each table's sink one of that type.
-template <class Visit>
-void with_policies(const Settings& settings, Visit&& visit) {
-    const auto with_dialect = [&]<class... P>() {
-        if (settings.dialect == "redshift")
-            visit.template operator()<P..., redsink::redshift>();
-        else
-            visit.template operator()<P..., redsink::postgres>();
-    };
-    const auto with_schema = [&]<class... P>() {
-        if (settings.evolution == "basic")
-            with_dialect.template operator()<P..., redsink::evolve_schema>();
-        else
-            with_dialect.template operator()<P..., redsink::fixed_schema>();
-    };
-    const auto with_deletes = [&]<class... P>() {
-        if (settings.delete_enabled)
-            with_schema.template operator()<P..., redsink::hard_delete>();
-        else
-            with_schema.template operator()<P..., redsink::ignore_deletes>();
-    };
-    if (settings.insert_mode == "upsert")
-        with_deletes.template operator()<redsink::upsert>();
-    else
-        with_deletes.template operator()<redsink::append>();
-}
 
 // ---- the log -------------------------------------------------------------------------------------
 
@@ -225,27 +196,13 @@ int run(const Settings& settings, const ShutdownClock& clock) {
                          ")");
     // Each topic's sink is made at its first message, from that message's schema (the table created
     // or checked then); every sink is of the one type the settings name.
-    with_policies(settings, [&]<class... Policies>() {
-        using S = redsink::Sink<redsink::Row, Policies...>;
-        const auto make = [&settings, &clock](const std::string& topic,
-                                              std::shared_ptr<const redsink::RowSchema> schema) {
-            redsink::SinkOptions options;
-            options.schema = settings.schema;
-            options.table = settings.table_for(topic);
-            options.tasks = settings.tasks;
-            options.batch_rows = settings.batch_rows;
-            options.stop = clock.give_up();
-            const auto table = settings.schema + "." + options.table;
+    connector::route_topics(
+        *connector, settings, clock.give_up(),
+        [](const std::string& topic, const std::string& table, std::size_t columns) {
             tables_made.insert(table);
             log(Level::info, table,
-                topic + " -> " + table + " (" + std::to_string(schema->size()) + " columns from the first message)");
-            return std::make_unique<S>(settings.connection, options, std::move(schema));
-        };
-        if (!settings.topics_regex.empty())
-            connector->route_rows_matching<S>(settings.subscription_pattern(), make, {}, settings.key);
-        else
-            for (const auto& topic : settings.topics) connector->route_rows<S>(topic, make, {}, settings.key);
-    });
+                topic + " -> " + table + " (" + std::to_string(columns) + " columns from the first message)");
+        });
     connector->start();
     log(Level::info,
         (settings.topics_regex.empty() ? "consuming " + std::to_string(settings.topics.size()) + " topics"

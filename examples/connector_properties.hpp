@@ -47,7 +47,7 @@ struct PropertySpec {
 };
 
 // Every property but the open-ended ones (kafka.<property>, topic.<topic>.table).
-inline constexpr std::array<PropertySpec, 26> property_table{{
+inline constexpr std::array<PropertySpec, 28> property_table{{
     {"connection.hostname", "", "connection.url (its host)", "the warehouse's host; without it, REDSINK_CONNINFO"},
     {"connection.port", "5439", "connection.url (its port)", "the warehouse's port"},
     {"connection.username", "", "connection.username, connection.user", "the user", "connection.user"},
@@ -61,6 +61,10 @@ inline constexpr std::array<PropertySpec, 26> property_table{{
     {"delete.enabled", "true", "delete.enabled (default false there)", "true: deletes delete the row; false: ignored"},
     {"schema.evolution", "basic", "schema.evolution", "basic: create tables, add columns; none: must match"},
     {"tasks.max", "1", "tasks.max", "connections writing in parallel, per table"},
+    {"errors.tolerance", "none", "errors.tolerance",
+     "none: a message that cannot be written stops the program; all: it goes to the dead-letter table"},
+    {"errors.deadletter.table.name", "redsink_dead_letters", "errors.deadletter.topic.name (a topic there)",
+     "with errors.tolerance=all: the dead letters' table, in table.schema"},
     {"batch.rows", "10000", "batch.size", "events per batch and task", "batch.size"},
     {"bootstrap.servers", "", "bootstrap.servers (the worker's)", "Kafka's brokers"},
     {"group.id", "redsink-connector", "connect-<name>", "the consumer group"},
@@ -273,7 +277,9 @@ struct Settings {
     std::string dialect;      // redshift | postgres
     std::string insert_mode;  // insert | upsert
     bool delete_enabled = false;
-    std::string evolution;  // none | basic
+    std::string evolution;      // none | basic
+    bool dead_letters = false;  // errors.tolerance=all
+    std::string dead_letter_table;
     std::size_t tasks = 1;
     std::size_t batch_rows = 10'000;
     redsink::kafka::ConnectorOptions kafka;
@@ -358,6 +364,12 @@ inline Settings settings_from(const Properties& properties) {
     out.insert_mode = one_of(properties, "insert.mode", "upsert", {"insert", "upsert"});
     out.delete_enabled = one_of(properties, "delete.enabled", "true", {"true", "false"}) == "true";
     out.evolution = one_of(properties, "schema.evolution", "basic", {"none", "basic"});
+    out.dead_letters = one_of(properties, "errors.tolerance", "none", {"none", "all"}) == "all";
+    out.dead_letter_table = optional_property(properties, "errors.deadletter.table.name", "redsink_dead_letters");
+    if (!out.dead_letters && properties.contains("errors.deadletter.table.name"))
+        throw ConfigError(
+            "errors.deadletter.table.name is given, and errors.tolerance is none: dead letters are "
+            "written with errors.tolerance=all");
     out.tasks = positive(properties, "tasks.max", "1");
     out.batch_rows = positive(properties, "batch.rows", "10000");
     out.progress_interval = std::chrono::milliseconds(positive(properties, "progress.interval.ms", "5000"));

@@ -80,6 +80,9 @@ struct SinkOptions {
     // batch (docs/dead-letters.md says what that costs). 0: the
     // server's refusals stop the sink (the client's are still dead-lettered).
     std::size_t max_refused_rows = 20;
+    // dead_letter: the dead letters' table (in `schema`) when it is known only at run time, over
+    // the policy's name; empty: the policy's (dead_letter<"name">, redsink_dead_letters).
+    std::string dead_letter_table{};
     // exactly_once: names the source when several sources write into one table. The table and
     // this name are the sink's identity: its positions, and the sinks it fences.
     std::string source_name{};
@@ -136,7 +139,11 @@ inline void check_options(const SinkOptions& options, const SinkTraits& traits) 
     // identity is loading.
     if (options.fencing == Fencing::partition && options.bulk_load)
         refuse("SinkOptions::bulk_load cannot be combined with Fencing::partition yet");
-    if (!traits.dead_letter_table.empty() && options.table == traits.dead_letter_table)
+    if (!options.dead_letter_table.empty() && traits.dead_letter_table.empty())
+        refuse("SinkOptions::dead_letter_table is for the dead_letter error policy");
+    if (const auto letters = options.dead_letter_table.empty() ? traits.dead_letter_table
+                                                               : std::string_view(options.dead_letter_table);
+        !letters.empty() && options.table == letters)
         refuse("table " + options.table + " is the dead_letter policy's table; it cannot be the target too");
     if (options.upsert_statement == UpsertStatement::merge && !traits.upserts)
         refuse("SinkOptions::upsert_statement (UpsertStatement::merge) is for the upsert insert mode");

@@ -89,13 +89,16 @@ public:
         if (!handle_) throw std::runtime_error(reason.data());
     }
 
-    void send(const std::string& topic, int partition, const std::string& key,
+    // An absent key or value is Kafka's null (a tombstone's value, a message without a key).
+    void send(const std::string& topic, int partition, const std::optional<std::string>& key,
               const std::optional<std::string>& value) {
         char* bytes = value ? const_cast<char*>(value->data()) : nullptr;
         const std::size_t size = value ? value->size() : 0;
+        const char* key_bytes = key ? key->data() : nullptr;
+        const std::size_t key_size = key ? key->size() : 0;
         const auto error =
             rd_kafka_producev(handle_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key.data(), key.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key_bytes, key_size),
                               RD_KAFKA_V_VALUE(bytes, size), RD_KAFKA_V_END);
         if (error != RD_KAFKA_RESP_ERR_NO_ERROR) throw std::runtime_error(rd_kafka_err2str(error));
         rd_kafka_poll(handle_.get(), 0);

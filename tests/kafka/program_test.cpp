@@ -474,7 +474,10 @@ TEST_CASE("the connector program refuses a password in its properties file, and 
              {"topics=a.b.c\nprimary.key.mode=record_value", "record_value needs primary.key.fields"},
              {"topics=a.b.c\nprimary.key.mode=none", "insert.mode=upsert needs a key"},
              {"topics=a.b.c\nprimary.key.mode=kafka\nprimary.key.fields=id", "primary.key.mode=kafka takes no fields"},
-             {"topics=a.b.c\nprimary.key.mode=kafka", "delete.enabled=true needs primary.key.mode=record_key"}}) {
+             {"topics=a.b.c\nprimary.key.mode=kafka", "delete.enabled=true needs primary.key.mode=record_key"},
+             {"topics=a.b.c\nerrors.tolerance=some", "errors.tolerance is \"some\"; expected one of none, all"},
+             {"topics=a.b.c\nerrors.deadletter.table.name=letters",
+              "dead letters are written with errors.tolerance=all"}}) {
         const auto [code3, text3] = run(connection + "bootstrap.servers=x\n" + lines + "\n");
         INFO(text3);
         CHECK(code3 == 2);
@@ -613,6 +616,95 @@ TEST_CASE("the connector program: unknown properties, bad values, the environmen
     CHECK_THAT(version_text, Catch::StartsWith("redsink_connector 0."));
     CHECK(run_program(directory, "--frobnicate").first == 2);
     CHECK(run_program(directory, "").first == 2);
+    std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("the connector program: a field whose type changes stops it, or with errors.tolerance=all is a dead letter",
+          "[kafka]") {
+    // apache/paimon's schema-evolution stream (fixtures/real/README.md): products, `age` INT added at
+    // offset 1, then `age` as BIGINT (2), INT again (3) and a string (4). No message keys: the key is
+    // the row's id (primary.key.mode=record_value).
+    const auto messages = redsink_test::dbz::read_messages(
+        redsink_test::dbz::fixture_path("fixtures/real/paimon_mysql_schema_evolution.txt"));
+    REQUIRE(messages.size() == 5);
+    redsink_test::kafka::MockCluster cluster;
+    const std::string topic = "paimon.inventory.products";
+    cluster.create_topic(topic, 1);
+    redsink_test::kafka::Producer producer(cluster);
+    for (const auto& message : messages) producer.send(topic, 0, message.key, message.value);
+    producer.flush();
+    const auto directory =
+        std::filesystem::temp_directory_path() / fmt::format("redsink-connector-types-{}", ::getpid());
+    std::filesystem::create_directories(directory);
+    const auto path = directory / "c.properties";
+    const auto output = directory / "out.txt";
+    const std::string table = "e2e_evolution", letters = "e2e_evolution_letters";
+    const auto properties = [&](const std::string& group, const std::string& more) {
+        std::ofstream(path) << "table.schema=" << redsink_test::sink_schema << "\ndialect=postgres\n"
+                            << "bootstrap.servers=" << cluster.bootstraps() << "\ngroup.id=" << group
+                            << "\ntopics=" << topic << "\ntopic." << topic << ".table=" << table
+                            << "\nprimary.key.mode=record_value\nprimary.key.fields=id\nbatch.rows=2\n"
+                            << "kafka.fetch.wait.max.ms=50\n"
+                            << more;
+    };
+    const auto environment =
+        std::vector<std::string>{std::string("REDSINK_CONNINFO=") + std::getenv("REDSINK_TEST_CONNINFO")};
+    auto conn = redsink_test::reader();
+
+    // errors.tolerance=none (the default): the program stops at offset 2, naming table, column, types.
+    redsink_test::drop_table(table);
+    properties("connector-types-stop", "");
+    auto child = spawn_program(path, output, environment);
+    int status = 0;
+    const auto exited = [&] {
+        const auto give_up = std::chrono::steady_clock::now() + 60s;
+        while (std::chrono::steady_clock::now() < give_up) {
+            if (::waitpid(child, &status, WNOHANG) == child) return true;
+            std::this_thread::sleep_for(100ms);
+        }
+        ::kill(child, SIGKILL);
+        ::waitpid(child, &status, 0);
+        return false;
+    };
+    {
+        REQUIRE(exited());
+        const auto text = redsink_test::read_file(output.string());
+        INFO(text);
+        CHECK(WEXITSTATUS(status) == 1);
+        CHECK_THAT(text, Catch::Contains(fmt::format("ERROR [{}.{}]", redsink_test::sink_schema, table)));
+        CHECK_THAT(text, Catch::Contains("column \"age\"") && Catch::Contains("offset 2") &&
+                             Catch::Contains("BIGINT") && Catch::Contains("INTEGER"));
+        // Nothing past the refused message is acknowledged.
+        CHECK(cluster.committed("connector-types-stop", topic, 1).at(0) <= 2);
+        CHECK(redsink_test::catalog_columns(conn, table).back() == "age integer");
+    }
+
+    // errors.tolerance=all: offsets 2 and 4 are dead letters in errors.deadletter.table.name, the rest written.
+    redsink_test::drop_table(table);
+    redsink_test::drop_table(letters);
+    properties("connector-types-letters", "errors.tolerance=all\nerrors.deadletter.table.name=" + letters + "\n");
+    child = spawn_program(path, output, environment);
+    const auto rows = [&] {
+        try {
+            return redsink_test::query_rows(conn, "SELECT id, name, age FROM " + redsink_test::qualified(table));
+        } catch (const std::exception&) {
+            return std::vector<std::string>{};
+        }
+    };
+    const std::vector<std::string> expected{"101|scooter|<NULL>", "103|12-pack drill bits|18", "105|hammer|24"};
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    while ((rows() != expected || cluster.committed("connector-types-letters", topic, 1).at(0) != 5) &&
+           std::chrono::steady_clock::now() < give_up && ::waitpid(child, &status, WNOHANG) == 0)
+        std::this_thread::sleep_for(200ms);
+    ::kill(child, SIGTERM);
+    ::waitpid(child, &status, 0);
+    const auto text = redsink_test::read_file(output.string());
+    INFO(text);
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(rows() == expected);
+    CHECK(redsink_test::query_rows(conn, "SELECT source_offset, column_name FROM " + redsink_test::qualified(letters) +
+                                             " ORDER BY source_offset") == std::vector<std::string>{"2|age", "4|age"});
+    CHECK(cluster.committed("connector-types-letters", topic, 1).at(0) == 5);
     std::filesystem::remove_all(directory);
 }
 

@@ -166,6 +166,21 @@ TEST_CASE("upsert_statement merge is for the upsert insert mode", "[unit][config
     CHECK_NOTHROW(redsink::check_options(options, {.upserts = true}));
 }
 
+TEST_CASE("dead_letter_table is for the dead_letter policy, and is not the target", "[unit][config]") {
+    redsink::SinkOptions options{.table = "orders"};
+    options.dead_letter_table = "letters";
+    CHECK_THROWS_WITH(redsink::check_options(options, {}),
+                      Catch::Contains("SinkOptions::dead_letter_table is for the dead_letter error policy"));
+    CHECK_NOTHROW(redsink::check_options(options, {.dead_letter_table = "redsink_dead_letters"}));
+    options.dead_letter_table = "orders";
+    CHECK_THROWS_WITH(redsink::check_options(options, {.dead_letter_table = "redsink_dead_letters"}),
+                      Catch::Contains("table orders is the dead_letter policy's table"));
+    // The option over the policy's name: the policy's own name is then free.
+    options = {.table = "redsink_dead_letters"};
+    options.dead_letter_table = "letters";
+    CHECK_NOTHROW(redsink::check_options(options, {.dead_letter_table = "redsink_dead_letters"}));
+}
+
 TEST_CASE("from_env prefers REDSINK_CONNINFO", "[unit][config]") {
     ScopedEnv clean(no_pg_env);
     ScopedEnv env({{"REDSINK_CONNINFO", "postgresql://a@b:1/c"}, {"PGHOST", "ignored"}});

@@ -203,8 +203,11 @@ public:
         delete_mode::plan(*plan);
         insert_mode::plan(*plan);
         if constexpr (error_policy::dead_letters)
-            out.dead_letters =
-                dead_letter_table_spec(sql::TableRef::make(options_.schema, std::string(error_policy::table)), dialect);
+            out.dead_letters = dead_letter_table_spec(
+                sql::TableRef::make(options_.schema, options_.dead_letter_table.empty()
+                                                         ? std::string(error_policy::table)
+                                                         : options_.dead_letter_table),
+                dialect);
         check_privileges(conn, target_, state, privilege_needs(*plan, state, enforced, out.dead_letters));
         out.setup =
             prepare_table(conn, plan->table(), {schema_policy::creates_table, schema_policy::adds_columns}, state);
