@@ -619,6 +619,124 @@ TEST_CASE("the connector program: unknown properties, bad values, the environmen
     std::filesystem::remove_all(directory);
 }
 
+TEST_CASE(
+    "the connector program: two processes in one group while the source adds a column, a SIGKILL after it, "
+    "a restart",
+    "[kafka]") {
+    redsink_test::kafka::MockCluster cluster;
+    auto table = inventory_tables()[0];  // customers, 2 partitions
+    table.table = "e2e_pair_customers";
+    redsink_test::drop_table(table.table);
+    TableStream stream(cluster, table, 77);
+    cluster.create_topic(stream.topic(), 2);
+    stream.produce(600, 200);
+    const auto directory =
+        std::filesystem::temp_directory_path() / fmt::format("redsink-connector-pair-{}", ::getpid());
+    std::filesystem::create_directories(directory);
+    const auto path = directory / "c.properties";
+    std::ofstream(path) << "table.schema=" << redsink_test::sink_schema << "\ndialect=postgres\n"
+                        << "bootstrap.servers=" << cluster.bootstraps()
+                        << "\ngroup.id=connector-pair\ntopics=" << stream.topic() << "\ntopic." << stream.topic()
+                        << ".table=" << table.table
+                        << "\ntasks.max=4\nbatch.rows=50\nprogress.interval.ms=300\nkafka.fetch.wait.max.ms=50\n"
+                        << "kafka.session.timeout.ms=6000\nkafka.heartbeat.interval.ms=500\n";
+    const auto environment =
+        std::vector<std::string>{std::string("REDSINK_CONNINFO=") + std::getenv("REDSINK_TEST_CONNINFO")};
+    std::array<pid_t, 2> children{};
+    const auto start = [&](std::size_t which) {
+        children.at(which) =
+            spawn_program(path, directory / fmt::format("out{}.txt", which), environment);  // truncated
+    };
+    const auto output = [&] {
+        return redsink_test::read_file((directory / "out0.txt").string()) + "\n----\n" +
+               redsink_test::read_file((directory / "out1.txt").string());
+    };
+    const auto written = [&] {
+        const auto give_up = std::chrono::steady_clock::now() + 90s;
+        while (std::chrono::steady_clock::now() < give_up) {
+            for (const auto child : children) {
+                int status = 0;
+                if (child != 0 && ::waitpid(child, &status, WNOHANG) != 0) FAIL("a process exited\n" << output());
+            }
+            try {
+                if (stream.table_rows() == stream.model()) return true;
+            } catch (const std::exception&) {
+                // not created yet
+            }
+            std::this_thread::sleep_for(200ms);
+        }
+        return false;
+    };
+    start(0);
+    start(1);
+    CHECK(written());
+    // The source adds a column: each process's sink meets it in its own partition, and both add
+    // it (one ALTER TABLE adds it, the other finds it added).
+    stream.add_column();
+    stream.produce(600, 200);
+    CHECK(written());
+    {
+        auto conn = redsink_test::reader();
+        CHECK(redsink_test::catalog_columns(conn, table.table).back() == "age integer");
+    }
+    // One process killed: the other takes its partition (after kafka.session.timeout.ms) and
+    // writes again what the dead one had not acknowledged; the table stays equal to the model.
+    ::kill(children[0], SIGKILL);
+    int status = 0;
+    ::waitpid(children[0], &status, 0);
+    children[0] = 0;
+    stream.produce(300, 200);
+    CHECK(written());
+    // The restarted process takes a partition back; then each stops in turn once the group is
+    // settled (a stop while the group rebalances cannot commit its last offsets: they are read again).
+    start(0);
+    stream.produce(200, 200);
+    CHECK(written());
+    // Whether a progress line of process `which` written after byte `from` of its output shows
+    // `partitions` partitions held.
+    const auto settled = [&](std::size_t which, std::size_t from, std::size_t partitions) {
+        const auto give_up = std::chrono::steady_clock::now() + 60s;
+        const auto file = directory / fmt::format("out{}.txt", which);
+        while (std::chrono::steady_clock::now() < give_up) {
+            const auto text = redsink_test::read_file(file.string());
+            const auto line_at = text.rfind("progress: ");
+            if (line_at != std::string::npos && line_at >= from && text.find('\n', line_at) != std::string::npos) {
+                const auto line = text.substr(line_at, text.find('\n', line_at) - line_at);
+                const auto held = static_cast<std::size_t>((line.find("customers[0]") != std::string::npos ? 1 : 0) +
+                                                           (line.find("customers[1]") != std::string::npos ? 1 : 0));
+                if (held == partitions) return true;
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+        return false;
+    };
+    const auto size_of = [&](std::size_t which) {
+        return redsink_test::read_file((directory / fmt::format("out{}.txt", which)).string()).size();
+    };
+    CHECK(settled(0, 0, 1));
+    CHECK(settled(1, size_of(1), 1));
+    std::this_thread::sleep_for(1s);  // a commit_interval: what was written, committed
+    ::kill(children[0], SIGTERM);
+    ::waitpid(children[0], &status, 0);
+    {
+        INFO(output());
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    CHECK(settled(1, size_of(1), 2));
+    std::this_thread::sleep_for(1s);
+    ::kill(children[1], SIGTERM);
+    ::waitpid(children[1], &status, 0);
+    {
+        INFO(output());
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    CHECK(stream.table_rows() == stream.model());
+    CHECK(cluster.committed("connector-pair", stream.topic(), 2) == stream.ends());
+    std::filesystem::remove_all(directory);
+}
+
 TEST_CASE("the connector program: a field whose type changes stops it, or with errors.tolerance=all is a dead letter",
           "[kafka]") {
     // apache/paimon's schema-evolution stream (fixtures/real/README.md): products, `age` INT added at
