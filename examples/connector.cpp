@@ -312,6 +312,8 @@ int check(const Settings& settings) {
                 needs.deletes = settings.delete_enabled || (upsert && !on_conflict);
                 needs.updates = on_conflict;
                 needs.lock_table = settings.dialect == "redshift";
+                if (settings.dead_letters)
+                    needs.dead_letter_table = redsink::sql::TableRef::make(settings.schema, settings.dead_letter_table);
                 redsink::check_privileges(conn, target, state, needs);
                 report(true, "table " + target.display() + " (" + topic + ")",
                        missing ? "will be created" : "privileges");

@@ -120,6 +120,12 @@ struct SinkTraits {
     bool upserts = false;                  // the insert mode is upsert
 };
 
+// The dead_letter policy's table: SinkOptions::dead_letter_table, else the policy's name
+// (`policy_table`; empty without the policy).
+[[nodiscard]] inline std::string_view dead_letter_table_of(const SinkOptions& options, std::string_view policy_table) {
+    return options.dead_letter_table.empty() ? policy_table : std::string_view(options.dead_letter_table);
+}
+
 // Refuses options that cannot work, or cannot work with the sink's policies, with an error that
 // names the option.
 inline void check_options(const SinkOptions& options, const SinkTraits& traits) {
@@ -141,8 +147,7 @@ inline void check_options(const SinkOptions& options, const SinkTraits& traits) 
         refuse("SinkOptions::bulk_load cannot be combined with Fencing::partition yet");
     if (!options.dead_letter_table.empty() && traits.dead_letter_table.empty())
         refuse("SinkOptions::dead_letter_table is for the dead_letter error policy");
-    if (const auto letters = options.dead_letter_table.empty() ? traits.dead_letter_table
-                                                               : std::string_view(options.dead_letter_table);
+    if (const auto letters = dead_letter_table_of(options, traits.dead_letter_table);
         !letters.empty() && options.table == letters)
         refuse("table " + options.table + " is the dead_letter policy's table; it cannot be the target too");
     if (options.upsert_statement == UpsertStatement::merge && !traits.upserts)

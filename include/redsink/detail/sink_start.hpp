@@ -204,9 +204,7 @@ public:
         insert_mode::plan(*plan);
         if constexpr (error_policy::dead_letters)
             out.dead_letters = dead_letter_table_spec(
-                sql::TableRef::make(options_.schema, options_.dead_letter_table.empty()
-                                                         ? std::string(error_policy::table)
-                                                         : options_.dead_letter_table),
+                sql::TableRef::make(options_.schema, std::string(dead_letter_table_of(options_, error_policy::table))),
                 dialect);
         check_privileges(conn, target_, state, privilege_needs(*plan, state, enforced, out.dead_letters));
         out.setup =
