@@ -193,7 +193,7 @@ int run(const Settings& settings, const ShutdownClock& clock) {
     log(Level::info, "writing to " + settings.connection.redacted() + " (" + settings.dialect + ", insert.mode=" +
                          settings.insert_mode + ", delete.enabled=" + (settings.delete_enabled ? "true" : "false") +
                          ", schema.evolution=" + settings.evolution + ", tasks.max=" + std::to_string(settings.tasks) +
-                         ")");
+                         ", delivery.guarantee=" + (settings.exactly_once ? "exactly_once" : "at_least_once") + ")");
     // Each topic's sink is made at its first message, from that message's schema (the table created
     // or checked then); every sink is of the one type the settings name.
     connector::route_topics(
@@ -314,6 +314,7 @@ int check(const Settings& settings) {
                 needs.lock_table = settings.dialect == "redshift";
                 if (settings.dead_letters)
                     needs.dead_letter_table = redsink::sql::TableRef::make(settings.schema, settings.dead_letter_table);
+                if (settings.exactly_once) needs.positions_table = redsink::detail::positions_table(target);
                 redsink::check_privileges(conn, target, state, needs);
                 report(true, "table " + target.display() + " (" + topic + ")",
                        missing ? "will be created" : "privileges");
@@ -355,7 +356,7 @@ void help(const char* program) {
         "  1  a failure while running, or a stop that had to give up what it could not write within\n"
         "     shutdown.timeout.ms (read again at the next start) (--check: not ready)\n"
         "  2  a configuration error: the properties, the environment, the command line\n"
-        "  3  fenced: a newer instance took over the tables\n"
+        "  3  fenced (delivery.guarantee=exactly_once): another member claimed a partition it still wrote\n"
         "  128+signal  a second SIGTERM or SIGINT: exited at once (143, 130)\n",
         "kafka.<property>", "topic.<topic>.table");
 }

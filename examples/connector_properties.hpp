@@ -47,7 +47,7 @@ struct PropertySpec {
 };
 
 // Every property but the open-ended ones (kafka.<property>, topic.<topic>.table).
-inline constexpr std::array<PropertySpec, 28> property_table{{
+inline constexpr std::array<PropertySpec, 29> property_table{{
     {"connection.hostname", "", "connection.url (its host)", "the warehouse's host; without it, REDSINK_CONNINFO"},
     {"connection.port", "5439", "connection.url (its port)", "the warehouse's port"},
     {"connection.username", "", "connection.username, connection.user", "the user", "connection.user"},
@@ -65,6 +65,8 @@ inline constexpr std::array<PropertySpec, 28> property_table{{
      "none: a message that cannot be written stops the program; all: it goes to the dead-letter table"},
     {"errors.deadletter.table.name", "redsink_dead_letters", "errors.deadletter.topic.name (a topic there)",
      "with errors.tolerance=all: the dead letters' table, in table.schema"},
+    {"delivery.guarantee", "at_least_once", "",
+     "at_least_once, or exactly_once: each table's positions say where its partitions resume"},
     {"batch.rows", "10000", "batch.size", "events per batch and task", "batch.size"},
     {"bootstrap.servers", "", "bootstrap.servers (the worker's)", "Kafka's brokers"},
     {"group.id", "redsink-connector", "connect-<name>", "the consumer group"},
@@ -279,6 +281,7 @@ struct Settings {
     bool delete_enabled = false;
     std::string evolution;      // none | basic
     bool dead_letters = false;  // errors.tolerance=all
+    bool exactly_once = false;  // delivery.guarantee=exactly_once
     std::string dead_letter_table;
     std::size_t tasks = 1;
     std::size_t batch_rows = 10'000;
@@ -370,6 +373,8 @@ inline Settings settings_from(const Properties& properties) {
         throw ConfigError(
             "errors.deadletter.table.name is given, and errors.tolerance is none: dead letters are "
             "written with errors.tolerance=all");
+    out.exactly_once =
+        one_of(properties, "delivery.guarantee", "at_least_once", {"at_least_once", "exactly_once"}) == "exactly_once";
     out.tasks = positive(properties, "tasks.max", "1");
     out.batch_rows = positive(properties, "batch.rows", "10000");
     out.progress_interval = std::chrono::milliseconds(positive(properties, "progress.interval.ms", "5000"));

@@ -2,6 +2,7 @@
 
 // Everything redsink offers, in one include.
 #include <redsink/change.hpp>
+#include <redsink/committed_positions.hpp>
 #include <redsink/dialect.hpp>
 #include <redsink/encode.hpp>
 #include <redsink/error.hpp>

@@ -6,6 +6,7 @@
 #include <support/compare.hpp>
 #include <support/sink.hpp>
 
+#include <redsink/committed_positions.hpp>
 #include <redsink/kafka.hpp>
 #include <redsink/sink.hpp>
 
@@ -33,6 +34,8 @@ namespace {
 
 using RowSink =
     redsink::Sink<redsink::Row, redsink::upsert, redsink::hard_delete, redsink::evolve_schema, redsink::postgres>;
+using OnceRowSink = redsink::Sink<redsink::Row, redsink::upsert, redsink::hard_delete, redsink::evolve_schema,
+                                  redsink::exactly_once, redsink::postgres>;
 
 // The schemas of tests/debezium/fixtures/end_to_end.txt (Debezium 2.5's PostgreSQL connector):
 // the key's, and the value's with `extra` fields after email in before and after.
@@ -210,4 +213,67 @@ TEST_CASE(
     // show nothing lost or doubled).
     CHECK(stats.at(people).events_in >= static_cast<std::size_t>(first.total()));
     CHECK(stats.at(members).events_in >= static_cast<std::size_t>(second.total()));
+}
+
+TEST_CASE(
+    "route_rows, exactly_once: partitions start after the table's positions before the first message makes the "
+    "sink, which claims them (Fencing::partition)",
+    "[kafka][rowdecoder]") {
+    MockCluster cluster;
+    const std::string topic = "shop.public.accounts", table = "kafka_rows_once";
+    cluster.create_topic(topic, 3);
+    redsink_test::drop_table(table);
+    redsink_test::drop_table("redsink_positions_" + table);
+    PeopleStream stream(cluster, topic, 3, 21);
+    stream.produce(600, 80, false);
+
+    redsink::SinkOptions options{.schema = redsink_test::sink_schema, .table = table, .batch_rows = 100};
+    options.flush_interval = 200ms;
+    options.fencing = redsink::Fencing::partition;
+    // Nothing before the table exists.
+    CHECK(redsink::committed_positions(redsink_test::test_config(), options).empty());
+
+    // Each run in a group of its own: the group's offsets say nothing (a new group reads from the
+    // start); the table's positions decide.
+    const auto run = [&](const std::string& group) {
+        redsink::kafka::Connector connector({.properties = cluster.consumer(group), .commit_interval = 200ms});
+        int made = 0;
+        connector.route_rows<OnceRowSink>(
+            topic,
+            [&](const std::string&, std::shared_ptr<const redsink::RowSchema> schema) {
+                ++made;
+                return std::make_unique<OnceRowSink>(redsink_test::test_config(), options, std::move(schema));
+            },
+            [&](const std::string&) { return redsink::committed_positions(redsink_test::test_config(), options); });
+        connector.start();
+        REQUIRE(poll_until(connector, [&] { return stream.caught_up(connector.progress()); }));
+        connector.close();
+        CHECK(made == 1);
+        CHECK(cluster.committed(group, topic, 3) == stream.ends());
+        return std::make_pair(connector.progress().messages, connector.sink_stats().at(topic));
+    };
+    const auto [first_read, first_stats] = run("rows-once-a");
+    CHECK(first_read == static_cast<std::uint64_t>(stream.total()));
+    redsink_test::check_same_rows(table_rows(table, false), stream.model_rows());
+    redsink::Positions ends;
+    for (std::int32_t partition = 0; partition < 3; ++partition)
+        ends[partition] = stream.ends()[static_cast<std::size_t>(partition)] - 1;
+    CHECK(redsink::committed_positions(redsink_test::test_config(), options) == ends);
+
+    // The source adds a column; a new group reads only what the table does not hold, and its sink,
+    // made at the first of those messages, claimed the partitions the group had assigned it.
+    const auto before = stream.total();
+    stream.produce(600, 80, true);
+    const auto [second_read, second_stats] = run("rows-once-b");
+    CHECK(second_read == static_cast<std::uint64_t>(stream.total() - before));
+    CHECK(second_stats.events_skipped == 0);
+    redsink_test::check_same_rows(table_rows(table), stream.model_rows());
+    auto conn = redsink_test::reader();
+    const auto epochs = redsink_test::query_rows(conn, "SELECT source_partition, committed_offset, epoch FROM " +
+                                                           redsink_test::qualified("redsink_positions_" + table) +
+                                                           " WHERE source_partition >= 0");
+    REQUIRE(epochs.size() == 3);
+    for (std::int32_t partition = 0; partition < 3; ++partition)
+        CHECK(epochs[static_cast<std::size_t>(partition)] ==
+              fmt::format("{}|{}|2", partition, stream.ends()[static_cast<std::size_t>(partition)] - 1));
 }

@@ -85,14 +85,26 @@ public:
 
     // Writes the change events of `topic` as Rows whose columns come from each message's schema
     // (debezium::RowDecoder, keyed as `key` says) into a Sink<Row, ...> that `make` creates from
-    // the first message's row schema (docs/kafka.md). At-least-once sinks.
+    // the first message's row schema (docs/kafka.md). At-least-once sinks; exactly_once ones take
+    // `committed` as well (below).
     template <class SinkT>
     void route_rows(std::string topic, detail::RowSinkFactory<SinkT> make, const debezium::Options& decode = {},
                     const debezium::RowKey& key = {}) {
+        static_assert(!detail::RowRoute<SinkT>::exactly_once,
+                      "redsink: an exactly_once sink of Rows: give route_rows the table's committed positions");
+        route_rows<SinkT>(std::move(topic), std::move(make), detail::RowPositions{}, decode, key);
+    }
+
+    // exactly_once sinks: `committed(topic)` reads what the topic's table holds
+    // (redsink::committed_positions, with the options `make` gives that topic's sink); until the
+    // first message makes the sink, a partition assigned starts after it.
+    template <class SinkT>
+    void route_rows(std::string topic, detail::RowSinkFactory<SinkT> make, detail::RowPositions committed,
+                    const debezium::Options& decode = {}, const debezium::RowKey& key = {}) {
         before_start("route_rows(" + topic + ")");
-        routes_.add(topic,
-                    std::make_unique<detail::RowRoute<SinkT>>(
-                        topic, std::move(make), debezium::RowDecoder(decode, key, SinkT::dialect), acknowledge()));
+        routes_.add(topic, std::make_unique<detail::RowRoute<SinkT>>(topic, std::move(make),
+                                                                     debezium::RowDecoder(decode, key, SinkT::dialect),
+                                                                     acknowledge(), std::move(committed)));
     }
 
     // As route_rows, for every topic whose name matches `pattern` (a regular expression, as
@@ -101,10 +113,20 @@ public:
     template <class SinkT>
     void route_rows_matching(std::string pattern, detail::RowSinkFactory<SinkT> make,
                              const debezium::Options& decode = {}, const debezium::RowKey& key = {}) {
+        static_assert(
+            !detail::RowRoute<SinkT>::exactly_once,
+            "redsink: an exactly_once sink of Rows: give route_rows_matching the table's committed positions");
+        route_rows_matching<SinkT>(std::move(pattern), std::move(make), detail::RowPositions{}, decode, key);
+    }
+
+    template <class SinkT>
+    void route_rows_matching(std::string pattern, detail::RowSinkFactory<SinkT> make, detail::RowPositions committed,
+                             const debezium::Options& decode = {}, const debezium::RowKey& key = {}) {
         before_start("route_rows_matching(" + pattern + ")");
-        routes_.add_pattern(std::move(pattern), [this, make = std::move(make), decode, key](const std::string& topic) {
+        routes_.add_pattern(std::move(pattern), [this, make = std::move(make), committed = std::move(committed), decode,
+                                                 key](const std::string& topic) {
             return std::make_unique<detail::RowRoute<SinkT>>(
-                topic, make, debezium::RowDecoder(decode, key, SinkT::dialect), acknowledge());
+                topic, make, debezium::RowDecoder(decode, key, SinkT::dialect), acknowledge(), committed);
         });
     }
 
@@ -286,30 +308,15 @@ private:
         ++rebalances_;
         const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(handle_.get()), "COOPERATIVE") == 0;
         if (error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-            // exactly_once: the table's positions say where to start, whatever the group says. A
-            // sink with Fencing::partition claims its topic's new partitions first (fencing their
-            // previous holder) and starts them after what the claim read.
-            std::map<std::string, std::set<std::int32_t>> assigned;
-            for (int i = 0; i < partitions.cnt; ++i)
-                assigned[partitions.elems[i].topic].insert(partitions.elems[i].partition);
-            std::map<std::string, Positions> starts;
-            std::set<std::string> claimed;
-            for (const auto& [name, numbers] : assigned) {
-                auto& route = routes_.of(name);
-                if (auto positions = route.claim_partitions(numbers)) {
-                    starts[name] = std::move(*positions);
-                    claimed.insert(name);
-                } else if (auto resume = route.resume_positions()) {
-                    starts[name] = std::move(*resume);
-                }
-            }
+            // exactly_once: the table's positions say where to start, whatever the group says.
+            const auto starts = routes_.starts(partitions);
             for (int i = 0; i < partitions.cnt; ++i) {
                 auto& element = partitions.elems[i];
                 std::optional<std::int64_t> claimed_start;
-                if (const auto start = starts.find(element.topic); start != starts.end()) {
+                if (const auto start = starts.positions.find(element.topic); start != starts.positions.end()) {
                     if (const auto at = start->second.find(element.partition); at != start->second.end()) {
                         element.offset = at->second + 1;
-                        if (claimed.contains(element.topic)) claimed_start = element.offset;
+                        if (starts.claimed.contains(element.topic)) claimed_start = element.offset;
                     }
                 }
                 offsets_.assign({element.topic, element.partition}, claimed_start);
@@ -337,6 +344,7 @@ private:
             }
         }
         for (const auto& where : revoked) offsets_.revoke(where);
+        routes_.revoked(revoked);
         if (closing_ || !cooperative)
             detail::check(rd_kafka_assign(handle_.get(), nullptr), "giving partitions up");
         else

@@ -47,6 +47,8 @@ public:
     // exactly_once with Fencing::partition: claims the partitions (Sink::claim_partitions) and
     // returns what the table holds for them; nothing for any other sink (it claims nothing).
     [[nodiscard]] virtual std::optional<Positions> claim_partitions(const std::set<std::int32_t>& partitions) = 0;
+    // The topic's `partitions` were given up (revoked or lost).
+    virtual void revoked(const std::set<std::int32_t>& partitions) { (void)partitions; }
     // Events taken and not committed yet.
     [[nodiscard]] virtual std::size_t pending() const = 0;
     // The sink's statistics (Sink::stats()).
@@ -106,29 +108,39 @@ template <class SinkT>
 using RowSinkFactory =
     std::function<std::unique_ptr<SinkT>(const std::string& topic, std::shared_ptr<const RowSchema> schema)>;
 
+// exactly_once: what a topic's table holds (redsink::committed_positions) before its sink exists.
+using RowPositions = std::function<Positions(const std::string& topic)>;
+
 // A topic's Rows (debezium::RowDecoder: columns from each message's schema) into a Sink<Row, ...>
 // that `make` creates when the first message comes: the table is made from that message, and the
 // sink (with evolve_schema) adds the columns later messages bring.
+//
+// exactly_once sinks: until the first message, a partition assigned starts after what
+// `committed` says the table holds (the positions only grow: the sink, once made, skips what
+// was committed since); with Fencing::partition, the sink made claims the partitions assigned
+// until then, fencing their previous holder before it writes.
 template <class SinkT>
 class RowRoute final : public Route {
-    // The sink starts with the first message: there is nothing to resume from before it.
-    static_assert(
-        !requires(const SinkT& sink) { sink.resume_positions(); },
-        "redsink: a route of Rows made from the messages' schemas takes at_least_once sinks");
-
 public:
+    static constexpr bool exactly_once = requires(const SinkT& sink) { sink.resume_positions(); };
+
     RowRoute(std::string topic, RowSinkFactory<SinkT> make, debezium::RowDecoder decoder,
-             std::function<void(const std::string&, const Positions&)> committed)
+             std::function<void(const std::string&, const Positions&)> committed, RowPositions positions = {})
         : Route(std::move(topic)),
           make_(std::move(make)),
           decoder_(std::move(decoder)),
-          committed_(std::move(committed)) {}
+          committed_(std::move(committed)),
+          positions_(std::move(positions)) {}
 
     void write(const rd_kafka_message_t& message) override {
         auto decoded = decoder_.decode(message_of(topic(), message));
         if (!sink_) {
-            sink_ = make_(topic(), decoded.change.row.schema());
-            sink_->on_commit([this](const Positions& positions) { committed_(this->topic(), positions); });
+            auto made = make_(topic(), decoded.change.row.schema());
+            made->on_commit([this](const Positions& positions) { committed_(this->topic(), positions); });
+            if constexpr (exactly_once)
+                if (made->fencing() == Fencing::partition) (void)made->claim_partitions(assigned_);
+            sink_ = std::move(made);
+            assigned_.clear();
         }
         sink_->write(std::move(decoded.change));
     }
@@ -138,9 +150,24 @@ public:
     void flush() override {
         if (sink_) sink_->flush();
     }
-    [[nodiscard]] std::optional<Positions> resume_positions() const override { return std::nullopt; }
-    [[nodiscard]] std::optional<Positions> claim_partitions(const std::set<std::int32_t>&) override {
+    [[nodiscard]] std::optional<Positions> resume_positions() const override {
+        if constexpr (exactly_once)
+            return sink_ ? sink_->resume_positions() : positions_(topic());
+        else
+            return std::nullopt;
+    }
+    // Before the sink exists, the partitions are claimed when it is made.
+    [[nodiscard]] std::optional<Positions> claim_partitions(const std::set<std::int32_t>& partitions) override {
+        if constexpr (exactly_once) {
+            if (!sink_)
+                assigned_.insert(partitions.begin(), partitions.end());
+            else if (sink_->fencing() == Fencing::partition)
+                return sink_->claim_partitions(partitions);
+        }
         return std::nullopt;
+    }
+    void revoked(const std::set<std::int32_t>& partitions) override {
+        for (const auto partition : partitions) assigned_.erase(partition);
     }
     [[nodiscard]] std::size_t pending() const override { return sink_ ? sink_->stats().events_pending : 0; }
     [[nodiscard]] SinkStats stats() const override { return sink_ ? sink_->stats() : SinkStats{}; }
@@ -150,6 +177,8 @@ private:
     RowSinkFactory<SinkT> make_;
     debezium::RowDecoder decoder_;
     std::function<void(const std::string&, const Positions&)> committed_;
+    RowPositions positions_;           // exactly_once
+    std::set<std::int32_t> assigned_;  // exactly_once: assigned before the sink was made
     std::unique_ptr<SinkT> sink_;
 };
 

@@ -11,10 +11,12 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,6 +70,39 @@ public:
         auto& made = *route;
         routes_.emplace(name, std::move(route));
         return made;
+    }
+
+    // Where the partitions just assigned start: per topic, after what an exactly_once route's table
+    // holds (a route whose sink has Fencing::partition claims them first, fencing their previous
+    // holder, and starts them after what the claim read: `claimed` names its topic); a partition
+    // not among them starts at the group's offset.
+    struct Starts {
+        std::map<std::string, Positions> positions;
+        std::set<std::string> claimed;
+    };
+    [[nodiscard]] Starts starts(const rd_kafka_topic_partition_list_t& partitions) {
+        std::map<std::string, std::set<std::int32_t>> assigned;
+        for (int i = 0; i < partitions.cnt; ++i)
+            assigned[partitions.elems[i].topic].insert(partitions.elems[i].partition);
+        Starts out;
+        for (const auto& [name, numbers] : assigned) {
+            auto& route = of(name);
+            if (auto positions = route.claim_partitions(numbers)) {
+                out.positions[name] = std::move(*positions);
+                out.claimed.insert(name);
+            } else if (auto resume = route.resume_positions()) {
+                out.positions[name] = std::move(*resume);
+            }
+        }
+        return out;
+    }
+
+    // Tells each topic's route of its partitions given up.
+    void revoked(const std::set<TopicPartition>& partitions) {
+        std::map<std::string, std::set<std::int32_t>, std::less<>> topics;
+        for (const auto& where : partitions) topics[where.topic].insert(where.partition);
+        for (const auto& [topic, numbers] : topics)
+            if (const auto found = routes_.find(topic); found != routes_.end()) found->second->revoked(numbers);
     }
 
     // Pauses the partitions of a topic whose sink holds more than `max_pending` events, resumes
