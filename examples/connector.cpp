@@ -190,10 +190,15 @@ int run(const Settings& settings, const ShutdownClock& clock) {
         snapshot.statistics = statistics;
         server->publish(std::move(snapshot));
     };
-    log(Level::info, "writing to " + settings.connection.redacted() + " (" + settings.dialect + ", insert.mode=" +
-                         settings.insert_mode + ", delete.enabled=" + (settings.delete_enabled ? "true" : "false") +
-                         ", schema.evolution=" + settings.evolution + ", tasks.max=" + std::to_string(settings.tasks) +
-                         ", delivery.guarantee=" + (settings.exactly_once ? "exactly_once" : "at_least_once") + ")");
+    log(Level::info,
+        "writing to " + settings.connection.redacted() + " (" + settings.dialect + ", insert.mode=" +
+            settings.insert_mode + ", delete.enabled=" + (settings.delete_enabled ? "true" : "false") +
+            ", schema.evolution=" + settings.evolution + ", tasks.max=" + std::to_string(settings.tasks) +
+            ", delivery.guarantee=" + (settings.exactly_once ? "exactly_once" : "at_least_once") +
+            (settings.order_by == redsink::debezium::OrderBy::none         ? std::string()
+             : settings.order_by == redsink::debezium::OrderBy::source_lsn ? std::string(", order.by=source.lsn")
+                                                                           : std::string(", order.by=source.ts_ms")) +
+            ")");
     // Each topic's sink is made at its first message, from that message's schema (the table created
     // or checked then); every sink is of the one type the settings name.
     connector::route_topics(
@@ -315,6 +320,8 @@ int check(const Settings& settings) {
                 if (settings.dead_letters)
                     needs.dead_letter_table = redsink::sql::TableRef::make(settings.schema, settings.dead_letter_table);
                 if (settings.exactly_once) needs.positions_table = redsink::detail::positions_table(target);
+                if (settings.order_by != redsink::debezium::OrderBy::none && settings.delete_enabled)
+                    needs.own_tables.push_back(redsink::detail::tombstones_table(target));
                 redsink::check_privileges(conn, target, state, needs);
                 report(true, "table " + target.display() + " (" + topic + ")",
                        missing ? "will be created" : "privileges");

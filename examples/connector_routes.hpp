@@ -1,7 +1,7 @@
 #pragma once
 
 // The connector program's routes (examples/connector.cpp): each topic's Sink<Row, ...>, of the
-// one type the settings' policies name, made at the topic's first message. The 64 sink types are
+// one type the settings' policies name, made at the topic's first message. The 96 sink types are
 // compiled in four files, one per dialect and delivery guarantee (connector_routes_*.cpp), which
 // build in parallel. docs/connector.md.
 #include "connector_properties.hpp"
@@ -60,7 +60,8 @@ inline redsink::SinkOptions sink_options(const Settings& settings, const std::st
 }
 
 // Calls `visit.operator()<Policies...>()` with the policies the settings name, of `Dialect` and
-// `Delivery`: one of sixteen Sink<Row, ...> types.
+// `Delivery`: one of 24 Sink<Row, ...> types. order.by's sinks order each key's events by the
+// column debezium::Options::order_by adds (Options::order_column's default name).
 template <class Dialect, class Delivery, class Visit>
 void with_policies(const Settings& settings, Visit&& visit) {
     const auto with_schema = [&]<class... P>() {
@@ -81,7 +82,9 @@ void with_policies(const Settings& settings, Visit&& visit) {
         else
             with_deletes.template operator()<P..., redsink::stop_on_error>();
     };
-    if (settings.insert_mode == "upsert")
+    if (settings.order_by != redsink::debezium::OrderBy::none)
+        with_errors.template operator()<redsink::newest_wins<"__source_position">>();
+    else if (settings.insert_mode == "upsert")
         with_errors.template operator()<redsink::upsert>();
     else
         with_errors.template operator()<redsink::append>();
@@ -99,12 +102,15 @@ void route_with(redsink::kafka::Connector& connector, const Settings& settings, 
             on_table(topic, settings.schema + "." + options.table, schema->size());
             return std::make_unique<S>(settings.connection, options, std::move(schema));
         };
+        redsink::debezium::Options decode;
+        decode.order_by = settings.order_by;
         const auto route = [&](auto&&... committed) {
             if (!settings.topics_regex.empty())
-                connector.route_rows_matching<S>(settings.subscription_pattern(), make, committed..., {}, settings.key);
+                connector.route_rows_matching<S>(settings.subscription_pattern(), make, committed..., decode,
+                                                 settings.key);
             else
                 for (const auto& topic : settings.topics)
-                    connector.route_rows<S>(topic, make, committed..., {}, settings.key);
+                    connector.route_rows<S>(topic, make, committed..., decode, settings.key);
         };
         if constexpr (std::is_same_v<Delivery, redsink::exactly_once>)
             // Where each partition starts before its topic's first message makes the sink.

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -400,4 +401,57 @@ TEST_CASE("RowDecoder into Sink<Row, evolve_schema>: a real stream that adds a c
         CHECK(redsink_test::query_rows(conn, "SELECT id, name, age FROM " + redsink_test::qualified(table)) ==
               std::vector<std::string>{"101|scooter|<NULL>", "103|12-pack drill bits|18", "105|hammer|24"});
     }
+}
+
+namespace {
+struct Actor {
+    BOOST_HANA_DEFINE_STRUCT(Actor, (std::int16_t, actor_id));
+};
+}  // namespace
+
+TEST_CASE("RowDecoder, Options::order_by: each row carries its source position in a column of its own",
+          "[debezium][rowdecoder]") {
+    // A PostgreSQL delete and read (source.lsn), a MySQL read (no lsn), from real messages.
+    const auto dvd = read_messages(fixture_path("fixtures/real/floodplain_dvdrental.txt"));
+    redsink::debezium::Options options;
+    options.order_by = redsink::debezium::OrderBy::source_lsn;
+    RowDecoder by_lsn(options, RowKey{KeyMode::none, {}});
+    const auto removed = by_lsn.decode(dvd.at(0).message());
+    CHECK(removed.change.op == redsink::Op::remove);
+    const auto& schema = *removed.change.row.schema();
+    const auto& order = schema.column(schema.size() - 1);
+    CHECK(order.name == "__source_position");
+    CHECK(order.type.kind == redsink::SqlKind::int64);
+    CHECK_FALSE(order.type.nullable);
+    CHECK(removed.change.row.get("__source_position") == redsink::Value(std::int64_t{31246736}));
+    CHECK(removed.change.row.get("actor_id") != redsink::Value{});
+    const auto read = by_lsn.decode(dvd.at(1).message());
+    CHECK(read.change.row.get("__source_position") == redsink::Value(std::int64_t{31227904}));
+    try {
+        (void)by_lsn.decode(dvd.at(2).message());
+        FAIL("decoded");
+    } catch (const redsink::debezium::DecodeError& error) {
+        CHECK(error.field() == "source.lsn");
+        CHECK_THAT(error.what(), Catch::Contains("the mysql connector writes no lsn: order by ts_ms"));
+    }
+
+    options.order_by = redsink::debezium::OrderBy::source_ts_ms;
+    RowDecoder by_time(options, RowKey{KeyMode::none, {}});
+    CHECK(by_time.decode(dvd.at(2).message()).change.row.get("__source_position") ==
+          redsink::Value(std::int64_t{1640944010419}));
+    // A tombstone has no source: 0, older than any event.
+    auto tombstone = read_messages(fixture_path("fixtures/real/decodable_mysql_inventory.txt")).at(0);
+    tombstone.value.reset();
+    RowDecoder keyed(options);
+    const auto gone = keyed.decode(tombstone.message());
+    CHECK(gone.change.op == redsink::Op::tombstone);
+    CHECK(column_names(gone.change.row) == std::vector<std::string>{"id*", "__source_position"});
+    CHECK(gone.change.row.get("__source_position") == redsink::Value(std::int64_t{0}));
+    // A field of that name is refused; so is the option in a struct's decoder (its member orders).
+    options.order_column = "actor_id";
+    RowDecoder clash(options, RowKey{KeyMode::none, {}});
+    CHECK_THROWS_WITH(clash.decode(dvd.at(0).message()),
+                      Catch::Contains("the name of the order column (Options::order_column)"));
+    CHECK_THROWS_WITH(redsink::debezium::Decoder<Actor>(options),
+                      Catch::Contains("debezium::Options::order_by is for the RowDecoder"));
 }

@@ -232,6 +232,7 @@ public:
                 send(id, key, std::nullopt);
                 json_.erase(existing);
                 model_.erase(id);
+                ++serial_;  // each event its own source.ts_ms
                 continue;
             }
             auto [json, text] = table_.row(id, serial_);
@@ -293,6 +294,9 @@ private:
             schema.replace(at, name.size(), "dbserver1.inventory." + table_.source);
         auto source = real.source;
         source.replace(source.find(R"("table":"customers")"), 19, R"("table":")" + table_.source + "\"");
+        // When the database made the change: one millisecond per event.
+        const std::string made = R"("ts_ms":1733763168000)";
+        source.replace(source.find(made), made.size(), fmt::format(R"("ts_ms":{})", 1733763168000 + serial_));
         return fmt::format(R"({{"schema":{},"payload":{{"before":{},"after":{},"source":{},"op":"{}","ts_ms":{}}}}})",
                            schema, before, after, source, op, 1733763172327 + serial_);
     }
@@ -301,13 +305,34 @@ private:
         const int partition = id % table_.partitions;
         producer_.send(topic(), partition, key, value);
         ++ends_[static_cast<std::size_t>(partition)];
+        sent_.push_back({partition, key, value});
     }
+
+public:
+    // Sends the first `count` messages sent so far again, as they were (a producer's retry, a
+    // replay of an older range): the model does not change.
+    void replay(std::size_t count) {
+        for (std::size_t i = 0; i < count && i < sent_.size(); ++i) {
+            const auto [partition, key, value] = sent_[i];
+            producer_.send(topic(), partition, key, value);
+            ++ends_[static_cast<std::size_t>(partition)];
+        }
+        producer_.flush();
+    }
+
+private:
+    struct Sent {
+        int partition = 0;
+        std::string key;
+        std::optional<std::string> value;
+    };
 
     Table table_;
     std::mt19937 random_;
     std::map<int, std::string> json_;
     std::map<int, std::pair<std::string, std::optional<int>>> model_;
     std::vector<std::int64_t> ends_;
+    std::vector<Sent> sent_;
     redsink_test::kafka::Producer producer_;
     int serial_ = 0;
     std::int64_t changes_ = 0;
@@ -481,7 +506,12 @@ TEST_CASE("the connector program refuses a password in its properties file, and 
              {"topics=a.b.c\nprimary.key.mode=kafka", "delete.enabled=true needs primary.key.mode=record_key"},
              {"topics=a.b.c\nerrors.tolerance=some", "errors.tolerance is \"some\"; expected one of none, all"},
              {"topics=a.b.c\nerrors.deadletter.table.name=letters",
-              "dead letters are written with errors.tolerance=all"}}) {
+              "dead letters are written with errors.tolerance=all"},
+             {"topics=a.b.c\ndelivery.guarantee=once",
+              "delivery.guarantee is \"once\"; expected one of at_least_once, exactly_once"},
+             {"topics=a.b.c\norder.by=lsn", "order.by is \"lsn\"; expected one of none, source.lsn, source.ts_ms"},
+             {"topics=a.b.c\norder.by=source.lsn\ninsert.mode=insert",
+              "order.by=source.lsn keeps each key's newest event in its row: it needs insert.mode=upsert"}}) {
         const auto [code3, text3] = run(connection + "bootstrap.servers=x\n" + lines + "\n");
         INFO(text3);
         CHECK(code3 == 2);
@@ -643,6 +673,56 @@ bool holds_partitions(const std::filesystem::path& file, std::size_t from, std::
     return false;
 }
 
+// Two processes of the program in one group, with one properties file in `directory`; their
+// output in out0.txt and out1.txt there (truncated at each start).
+class ProgramPair {
+public:
+    ProgramPair(std::filesystem::path directory, std::filesystem::path properties)
+        : directory_(std::move(directory)), properties_(std::move(properties)) {}
+
+    void start(std::size_t which) {
+        const auto environment =
+            std::vector<std::string>{std::string("REDSINK_CONNINFO=") + std::getenv("REDSINK_TEST_CONNINFO")};
+        children_.at(which) = spawn_program(properties_, out(which), environment);
+    }
+    // Sends `signal` to the process and waits for it; its status.
+    int stop(std::size_t which, int signal) {
+        int status = 0;
+        ::kill(children_.at(which), signal);
+        ::waitpid(children_.at(which), &status, 0);
+        children_.at(which) = 0;
+        return status;
+    }
+    [[nodiscard]] std::filesystem::path out(std::size_t which) const {
+        return directory_ / fmt::format("out{}.txt", which);
+    }
+    [[nodiscard]] std::string output() const {
+        return redsink_test::read_file(out(0).string()) + "\n----\n" + redsink_test::read_file(out(1).string());
+    }
+    // Waits up to 90 s for `done` (a read of the table: it throws until the table is made); fails
+    // the test when a process exits.
+    bool wait_for(const std::function<bool()>& done) {
+        const auto give_up = std::chrono::steady_clock::now() + 90s;
+        while (std::chrono::steady_clock::now() < give_up) {
+            for (const auto child : children_) {
+                int status = 0;
+                if (child != 0 && ::waitpid(child, &status, WNOHANG) != 0) FAIL("a process exited\n" << output());
+            }
+            try {
+                if (done()) return true;
+            } catch (const std::exception&) {
+                // not created yet
+            }
+            std::this_thread::sleep_for(200ms);
+        }
+        return false;
+    }
+
+private:
+    std::filesystem::path directory_, properties_;
+    std::array<pid_t, 2> children_{};
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -666,35 +746,10 @@ TEST_CASE(
                         << ".table=" << table.table
                         << "\ntasks.max=4\nbatch.rows=50\nprogress.interval.ms=300\nkafka.fetch.wait.max.ms=50\n"
                         << "kafka.session.timeout.ms=6000\nkafka.heartbeat.interval.ms=500\n";
-    const auto environment =
-        std::vector<std::string>{std::string("REDSINK_CONNINFO=") + std::getenv("REDSINK_TEST_CONNINFO")};
-    std::array<pid_t, 2> children{};
-    const auto start = [&](std::size_t which) {
-        children.at(which) =
-            spawn_program(path, directory / fmt::format("out{}.txt", which), environment);  // truncated
-    };
-    const auto output = [&] {
-        return redsink_test::read_file((directory / "out0.txt").string()) + "\n----\n" +
-               redsink_test::read_file((directory / "out1.txt").string());
-    };
-    const auto written = [&] {
-        const auto give_up = std::chrono::steady_clock::now() + 90s;
-        while (std::chrono::steady_clock::now() < give_up) {
-            for (const auto child : children) {
-                int status = 0;
-                if (child != 0 && ::waitpid(child, &status, WNOHANG) != 0) FAIL("a process exited\n" << output());
-            }
-            try {
-                if (stream.table_rows() == stream.model()) return true;
-            } catch (const std::exception&) {
-                // not created yet
-            }
-            std::this_thread::sleep_for(200ms);
-        }
-        return false;
-    };
-    start(0);
-    start(1);
+    ProgramPair pair(directory, path);
+    const auto written = [&] { return pair.wait_for([&] { return stream.table_rows() == stream.model(); }); };
+    pair.start(0);
+    pair.start(1);
     CHECK(written());
     // The source adds a column: each process's sink meets it in its own partition, and both add
     // it (one ALTER TABLE adds it, the other finds it added).
@@ -707,39 +762,32 @@ TEST_CASE(
     }
     // One process killed: the other takes its partition (after kafka.session.timeout.ms) and
     // writes again what the dead one had not acknowledged; the table stays equal to the model.
-    ::kill(children[0], SIGKILL);
-    int status = 0;
-    ::waitpid(children[0], &status, 0);
-    children[0] = 0;
+    (void)pair.stop(0, SIGKILL);
     stream.produce(300, 200);
     CHECK(written());
     // The restarted process takes a partition back; then each stops in turn once the group is
     // settled (a stop while the group rebalances cannot commit its last offsets: they are read again).
-    start(0);
+    pair.start(0);
     stream.produce(200, 200);
     CHECK(written());
     const auto settled = [&](std::size_t which, std::size_t from, std::size_t partitions) {
-        return holds_partitions(directory / fmt::format("out{}.txt", which), from, partitions);
+        return holds_partitions(pair.out(which), from, partitions);
     };
-    const auto size_of = [&](std::size_t which) {
-        return redsink_test::read_file((directory / fmt::format("out{}.txt", which)).string()).size();
-    };
+    const auto size_of = [&](std::size_t which) { return redsink_test::read_file(pair.out(which).string()).size(); };
     CHECK(settled(0, 0, 1));
     CHECK(settled(1, size_of(1), 1));
     std::this_thread::sleep_for(1s);  // a commit_interval: what was written, committed
-    ::kill(children[0], SIGTERM);
-    ::waitpid(children[0], &status, 0);
+    auto status = pair.stop(0, SIGTERM);
     {
-        INFO(output());
+        INFO(pair.output());
         CHECK(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) == 0);
     }
     CHECK(settled(1, size_of(1), 2));
     std::this_thread::sleep_for(1s);
-    ::kill(children[1], SIGTERM);
-    ::waitpid(children[1], &status, 0);
+    status = pair.stop(1, SIGTERM);
     {
-        INFO(output());
+        INFO(pair.output());
         CHECK(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) == 0);
     }
@@ -749,8 +797,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "the connector program, delivery.guarantee=exactly_once: two processes append one row per event, through a "
-    "SIGKILL and a restart",
+    "the connector program, delivery.guarantee=exactly_once: two processes append one row per event while the "
+    "source adds a column, through a SIGKILL and a restart",
     "[kafka]") {
     redsink_test::kafka::MockCluster cluster;
     auto table = inventory_tables()[0];  // customers, 2 partitions; each event's email is its own
@@ -773,14 +821,7 @@ TEST_CASE(
                         << ".table=" << table.table
                         << "\ntasks.max=2\nbatch.rows=40\nprogress.interval.ms=300\nkafka.fetch.wait.max.ms=50\n"
                         << "kafka.session.timeout.ms=6000\nkafka.heartbeat.interval.ms=500\n";
-    const auto environment =
-        std::vector<std::string>{std::string("REDSINK_CONNINFO=") + std::getenv("REDSINK_TEST_CONNINFO")};
-    std::array<pid_t, 2> children{};
-    const auto out = [&](std::size_t which) { return directory / fmt::format("out{}.txt", which); };
-    const auto start = [&](std::size_t which) { children.at(which) = spawn_program(path, out(which), environment); };
-    const auto output = [&] {
-        return redsink_test::read_file(out(0).string()) + "\n----\n" + redsink_test::read_file(out(1).string());
-    };
+    ProgramPair pair(directory, path);
     // The rows, and the distinct events among them.
     const auto counts = [&] {
         auto conn = redsink_test::reader();
@@ -788,51 +829,38 @@ TEST_CASE(
             conn.exec("SELECT count(*), count(DISTINCT email) FROM " + redsink_test::qualified(table.table));
         return std::pair{result.as<std::int64_t>(0, 0), result.as<std::int64_t>(0, 1)};
     };
-    const auto written = [&] {
-        const auto give_up = std::chrono::steady_clock::now() + 90s;
-        while (std::chrono::steady_clock::now() < give_up) {
-            for (const auto child : children) {
-                int status = 0;
-                if (child != 0 && ::waitpid(child, &status, WNOHANG) != 0) FAIL("a process exited\n" << output());
-            }
-            try {
-                if (counts().second == stream.changes()) return true;
-            } catch (const std::exception&) {
-                // not created yet
-            }
-            std::this_thread::sleep_for(200ms);
-        }
-        return false;
-    };
-    start(0);
-    start(1);
+    const auto written = [&] { return pair.wait_for([&] { return counts().second == stream.changes(); }); };
+    pair.start(0);
+    pair.start(1);
     CHECK(written());
-    // One process killed while it writes: batches it committed in the table are past the offsets
-    // it committed to Kafka. The other takes its partition over, claims it, and starts after what
-    // the table holds; so does the restarted one when it takes a partition back.
+    // The source adds a column, and one process is killed while it writes: batches it committed in
+    // the table are past the offsets it committed to Kafka. The other takes its partition over,
+    // claims it, and starts after what the table holds; so does the restarted one when it takes a
+    // partition back.
+    stream.add_column();
     stream.produce(1500, 300);
     std::this_thread::sleep_for(300ms);
-    ::kill(children[0], SIGKILL);
-    int status = 0;
-    ::waitpid(children[0], &status, 0);
-    children[0] = 0;
+    (void)pair.stop(0, SIGKILL);
     CHECK(written());
-    start(0);
+    pair.start(0);
     stream.produce(400, 300);
     CHECK(written());
-    CHECK(holds_partitions(out(0), 0, 1));
-    CHECK(holds_partitions(out(1), redsink_test::read_file(out(1).string()).size(), 1));
+    CHECK(holds_partitions(pair.out(0), 0, 1));
+    CHECK(holds_partitions(pair.out(1), redsink_test::read_file(pair.out(1).string()).size(), 1));
     std::this_thread::sleep_for(1s);  // a commit_interval: what was written, committed
-    for (const auto child : children) {
-        ::kill(child, SIGTERM);
-        ::waitpid(child, &status, 0);
-        INFO(output());
+    for (const std::size_t which : {0, 1}) {
+        const auto status = pair.stop(which, SIGTERM);
+        INFO(pair.output());
         CHECK(WIFEXITED(status));
     }
     const auto [rows, distinct] = counts();
-    INFO(output());
+    INFO(pair.output());
     CHECK(distinct == stream.changes());
     CHECK(rows == distinct);
+    {
+        auto conn = redsink_test::reader();
+        CHECK(redsink_test::catalog_columns(conn, table.table).back() == "age integer");
+    }
     // Per partition, the positions table holds its last offset.
     auto conn = redsink_test::reader();
     CHECK(
@@ -840,9 +868,50 @@ TEST_CASE(
                                            redsink_test::qualified("redsink_positions_" + table.table) +
                                            " WHERE source_partition >= 0") ==
         std::vector<std::string>{fmt::format("0|{}", stream.ends()[0] - 1), fmt::format("1|{}", stream.ends()[1] - 1)});
-    const auto text = output();
-    CHECK_THAT(text, Catch::Contains("delivery.guarantee=exactly_once"));
+    CHECK_THAT(pair.output(), Catch::Contains("delivery.guarantee=exactly_once"));
     std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("the connector program, order.by=source.ts_ms: a replay of older messages leaves each key at its newest",
+          "[kafka]") {
+    redsink_test::kafka::MockCluster cluster;
+    auto table = inventory_tables()[0];  // customers, 2 partitions
+    table.table = "e2e_newest_customers";
+    redsink_test::drop_table(table.table);
+    redsink_test::drop_table("redsink_tombstones_" + table.table);
+    TableStream stream(cluster, table, 55);
+    cluster.create_topic(stream.topic(), 2);
+    stream.produce(600, 60);
+    // The first 500 messages again (older creates, updates, deletes and tombstones over newer rows),
+    // then newer events.
+    stream.replay(500);
+    stream.produce(200, 60);
+    const auto directory =
+        std::filesystem::temp_directory_path() / fmt::format("redsink-connector-newest-{}", ::getpid());
+    std::filesystem::create_directories(directory);
+    const auto path = directory / "c.properties";
+    std::ofstream(path) << "table.schema=" << redsink_test::sink_schema << "\ndialect=redshift\norder.by=source.ts_ms\n"
+                        << "bootstrap.servers=" << cluster.bootstraps()
+                        << "\ngroup.id=connector-newest\ntopics=" << stream.topic() << "\ntopic." << stream.topic()
+                        << ".table=" << table.table
+                        << "\ntasks.max=2\nbatch.rows=70\nprogress.interval.ms=300\nkafka.fetch.wait.max.ms=50\n";
+    const auto output = directory / "out.txt";
+    const auto child =
+        spawn_program(path, output, {std::string("REDSINK_CONNINFO=") + std::getenv("REDSINK_TEST_CONNINFO")});
+    const auto give_up = std::chrono::steady_clock::now() + 90s;
+    while (cluster.committed("connector-newest", stream.topic(), 2) != stream.ends() &&
+           std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(200ms);
+    ::kill(child, SIGTERM);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    INFO(redsink_test::read_file(output.string()));
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(cluster.committed("connector-newest", stream.topic(), 2) == stream.ends());
+    CHECK(stream.table_rows() == stream.model());
+    auto conn = redsink_test::reader();
+    CHECK(redsink_test::catalog_columns(conn, table.table).back() == "__source_position bigint NOT NULL");
 }
 
 TEST_CASE("the connector program: a field whose type changes stops it, or with errors.tolerance=all is a dead letter",

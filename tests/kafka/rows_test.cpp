@@ -94,6 +94,19 @@ public:
         flush();
     }
 
+    // A create of `id` whose message key is (id, email): the source's key changed.
+    void produce_rekeyed(int id) {
+        const Person row{"rekeyed", "row", "r@example.com", std::nullopt};
+        const auto key_fields = R"({"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"},)"
+                                R"({"type":"string","optional":false,"field":"email"}],"optional":false,)"
+                                R"("name":"dbserver1.inventory.customers.Key"})";
+        KeyedTopic::send(id,
+                         R"({"schema":)" + std::string(key_fields) + R"(,"payload":{"id":)" + std::to_string(id) +
+                             R"(,"email":"r@example.com"}})",
+                         envelope(id, "null", json(id, row, false), "c", false));
+        flush();
+    }
+
     [[nodiscard]] std::vector<std::string> model_rows() const {
         std::vector<std::string> rows;
         for (const auto& [id, row] : model_)
@@ -276,4 +289,51 @@ TEST_CASE(
     for (std::int32_t partition = 0; partition < 3; ++partition)
         CHECK(epochs[static_cast<std::size_t>(partition)] ==
               fmt::format("{}|{}|2", partition, stream.ends()[static_cast<std::size_t>(partition)] - 1));
+}
+
+TEST_CASE(
+    "route_rows: a message whose key is other fields is refused, naming the table and the column; nothing "
+    "after it is committed",
+    "[kafka][rowdecoder]") {
+    MockCluster cluster;
+    const std::string topic = "shop.public.rekeyed", table = "kafka_rows_rekeyed";
+    cluster.create_topic(topic, 1);
+    redsink_test::drop_table(table);
+    PeopleStream stream(cluster, topic, 1, 31);
+    stream.produce(80, 20, false);
+    const auto before = stream.ends();
+    stream.produce_rekeyed(7);
+    stream.produce(20, 20, false);
+
+    redsink::kafka::Connector connector({.properties = cluster.consumer("rows-rekeyed"), .commit_interval = 100ms});
+    connector.route_rows<RowSink>(topic, [&](const std::string&, std::shared_ptr<const redsink::RowSchema> schema) {
+        redsink::SinkOptions options{.schema = redsink_test::sink_schema, .table = table, .batch_rows = 10};
+        return std::make_unique<RowSink>(redsink_test::test_config(), options, std::move(schema));
+    });
+    std::string failure;
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    while (failure.empty() && std::chrono::steady_clock::now() < give_up) {
+        try {
+            connector.poll();
+        } catch (const redsink::Error& error) {
+            failure = error.what();
+        }
+    }
+    INFO(failure);
+    CHECK_THAT(failure, Catch::Contains(redsink_test::qualified(table)) && Catch::Contains("\"email\"") &&
+                            Catch::Contains("partition 0, offset " + std::to_string(before[0])));
+    try {
+        connector.close();
+    } catch (const std::exception&) {
+        // the sink's failure again
+    }
+    // Nothing at or after it is committed (what was taken before it in the same batch is not
+    // acknowledged either: it is read again), and the table keeps its key and lacks the row.
+    const auto committed = cluster.committed("rows-rekeyed", topic, 1);
+    REQUIRE(committed.size() == 1);
+    CHECK(committed[0] <= before[0]);
+    auto conn = redsink_test::reader();
+    CHECK(redsink_test::catalog_columns(conn, table).front() == "id integer NOT NULL");
+    CHECK(redsink_test::query_rows(conn, "SELECT count(*) FROM " + redsink_test::qualified(table) +
+                                             " WHERE first_name = 'rekeyed'") == std::vector<std::string>{"0"});
 }

@@ -52,7 +52,12 @@ class Decoder : public detail::EnvelopeReader<Decoder<Record>, Record, typename 
     static constexpr auto plain_columns = plain_names(info::column_names);
 
 public:
-    explicit Decoder(Options options = {}) : Base(std::move(options)) {}
+    explicit Decoder(Options options = {}) : Base(std::move(options)) {
+        if (options_.order_by != OrderBy::none)
+            throw Error(ErrorKind::other, {},
+                        "debezium::Options::order_by is for the RowDecoder: a record orders its events by a "
+                        "member of its own (newest_wins<\"member\">), which the decoder fills from the message");
+    }
 
 private:
     using Base::checked;

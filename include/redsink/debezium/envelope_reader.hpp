@@ -50,7 +50,9 @@ public:
     [[nodiscard]] Decoded<Record> decode(const Message& message) {
         const Position position{message.partition, message.offset};
         try {
-            return decode_message(message, position);
+            auto out = decode_message(message, position);
+            if constexpr (requires(Derived & derived) { derived.add_columns(out); }) self().add_columns(out);
+            return out;
         } catch (detail::Malformed& failure) {
             throw DecodeError(failure.kind, std::string(message.topic), position, std::move(failure.field),
                               std::move(failure.reason));

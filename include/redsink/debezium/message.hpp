@@ -52,6 +52,13 @@ enum class DecimalStrings {
     text,    // decimal.handling.mode=string: "-12.50"
 };
 
+// RowDecoder: the source position each row carries in a column of its own, for newest_wins.
+enum class OrderBy {
+    none,
+    source_lsn,    // source.lsn (PostgreSQL's WAL position; __lsn in a flat row)
+    source_ts_ms,  // source.ts_ms (when the database made the change; __source_ts_ms in a flat row)
+};
+
 struct Options {
     // Fields that match no member: a DecodeError (false), or skipped (true).
     bool ignore_unknown_fields = false;
@@ -63,6 +70,12 @@ struct Options {
     std::string unavailable_placeholder = "__debezium_unavailable_value";
     // The prefix of the metadata fields ExtractNewRecordState adds (add.fields.prefix).
     std::string metadata_prefix = "__";
+    // RowDecoder only (a struct has a member of its own for it): each row gains the column
+    // `order_column` (BIGINT NOT NULL, last) holding the position `order_by` names, for a
+    // Sink<Row, newest_wins<"__source_position">> (docs/rows.md). A tombstone carries no source:
+    // its position is 0, older than any event, so it removes nothing its delete did not.
+    OrderBy order_by = OrderBy::none;
+    std::string order_column = "__source_position";
 };
 
 // A decoded message: the change, where it came from, and the members whose value the message

@@ -20,10 +20,12 @@
 #include <simdjson.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -92,6 +94,36 @@ public:
 private:
     using Base::checked;
     using Base::options_;
+
+    // Options::order_by: the row gains the order column, last, with the message's source position
+    // (a tombstone's is 0). One RowSchema with the column per RowSchema without it.
+    void add_columns(Decoded<Row>& out) {
+        if (options_.order_by == OrderBy::none || !out.change.row.schema()) return;
+        const bool lsn = options_.order_by == OrderBy::source_lsn;
+        const auto& value = lsn ? out.source.lsn : out.source.ts_ms;
+        if (!value && out.change.op != Op::tombstone)
+            detail::malformed(lsn ? "source.lsn" : "source.ts_ms",
+                              std::string("is missing, and rows are ordered by it (Options::order_by") +
+                                  (lsn && !out.source.connector.empty() && out.source.connector != "postgresql"
+                                       ? "; the " + out.source.connector + " connector writes no lsn: order by ts_ms"
+                                       : "") +
+                                  ")",
+                              ErrorKind::schema);
+        const auto& unordered = out.change.row.schema();
+        auto& ordered = ordered_[unordered.get()];
+        if (!ordered.second) {
+            auto columns = unordered->columns();
+            if (unordered->find(options_.order_column))
+                detail::malformed(options_.order_column,
+                                  "is a field of the row, and the name of the order column (Options::order_column)",
+                                  ErrorKind::schema);
+            columns.push_back(RowColumn{options_.order_column, ColumnType{SqlKind::int64}, false});
+            ordered = {unordered, detail::row_schema_at(options_.order_column, [&] { return RowSchema(columns); })};
+        }
+        auto values = std::move(out.change.row).take_values();
+        values.emplace_back(value.value_or(0));
+        out.change.row = Row(ordered.second, std::move(values));
+    }
 
     // The EnvelopeReader's questions.
     std::optional<detail::KnownPlan<Plan>> known_plan(bool key, std::string_view message) noexcept {
@@ -286,6 +318,9 @@ private:
     detail::SchemaPlans<Plan> value_schemas_;
     detail::SchemaPlans<Plan> key_schemas_;
     std::unique_ptr<Plan> schemaless_;
+    // Options::order_by: per row schema, the one with the order column (the first kept alive).
+    std::unordered_map<const RowSchema*, std::pair<std::shared_ptr<const RowSchema>, std::shared_ptr<const RowSchema>>>
+        ordered_;
 };
 
 }  // namespace redsink::debezium
