@@ -28,7 +28,6 @@
 
 namespace connector {
 
-
 inline std::string optional_property(const Properties& properties, const std::string& key, std::string fallback) {
     const auto at = properties.find(key);
     return at == properties.end() || at->second.empty() ? fallback : at->second;
