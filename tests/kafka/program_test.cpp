@@ -693,6 +693,9 @@ public:
         children_.at(which) = 0;
         return status;
     }
+    [[nodiscard]] pid_t pid(std::size_t which) const { return children_.at(which); }
+    // The process exited, and the caller waited for it.
+    void forget(std::size_t which) { children_.at(which) = 0; }
     [[nodiscard]] std::filesystem::path out(std::size_t which) const {
         return directory_ / fmt::format("out{}.txt", which);
     }
@@ -872,6 +875,64 @@ TEST_CASE(
     std::filesystem::remove_all(directory);
 }
 
+TEST_CASE(
+    "the connector program, delivery.guarantee=exactly_once: a process cut off while its partition goes to "
+    "another is fenced, exit 3, and its batch commits nothing",
+    "[kafka]") {
+    redsink_test::kafka::MockCluster cluster;
+    auto table = inventory_tables()[0];
+    table.partitions = 1;
+    table.table = "e2e_fenced_customers";
+    redsink_test::drop_table(table.table);
+    redsink_test::drop_table("redsink_positions_" + table.table);
+    TableStream stream(cluster, table, 19);
+    cluster.create_topic(stream.topic(), 1);
+    stream.produce(100, 1000);
+    const auto directory =
+        std::filesystem::temp_directory_path() / fmt::format("redsink-connector-fenced-{}", ::getpid());
+    std::filesystem::create_directories(directory);
+    const auto path = directory / "c.properties";
+    std::ofstream(path) << "table.schema=" << redsink_test::sink_schema << "\ndialect=postgres\n"
+                        << "insert.mode=insert\ndelete.enabled=false\nprimary.key.mode=none\n"
+                        << "delivery.guarantee=exactly_once\nbootstrap.servers=" << cluster.bootstraps()
+                        << "\ngroup.id=connector-fenced\ntopics=" << stream.topic() << "\ntopic." << stream.topic()
+                        << ".table=" << table.table
+                        << "\nbatch.rows=100000\nprogress.interval.ms=300\nkafka.fetch.wait.max.ms=50\n"
+                        << "kafka.session.timeout.ms=6000\nkafka.heartbeat.interval.ms=500\n";
+    ProgramPair pair(directory, path);
+    const auto count = [&] {
+        auto conn = redsink_test::reader();
+        return conn.exec("SELECT count(*), count(DISTINCT email) FROM " + redsink_test::qualified(table.table))
+            .as<std::int64_t>(0, 0);
+    };
+    pair.start(0);
+    CHECK(pair.wait_for([&] { return count() == stream.changes(); }));
+    // Read and held in the sink (a batch is handed over after flush_interval, 1 s), then cut off.
+    stream.produce(50, 1000);
+    std::this_thread::sleep_for(300ms);
+    ::kill(pair.pid(0), SIGSTOP);
+    // The other process gets the partition once the group drops the first, claims it, writes.
+    pair.start(1);
+    CHECK(pair.wait_for([&] { return count() == stream.changes(); }));
+    ::kill(pair.pid(0), SIGCONT);
+    int status = 0;
+    ::waitpid(pair.pid(0), &status, 0);
+    pair.forget(0);
+    {
+        INFO(pair.output());
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 3);
+        CHECK_THAT(pair.output(), Catch::Contains("fenced"));
+    }
+    stream.produce(30, 1000);
+    CHECK(pair.wait_for([&] { return count() == stream.changes(); }));
+    (void)pair.stop(1, SIGTERM);
+    auto conn = redsink_test::reader();
+    CHECK(conn.exec("SELECT count(*) - count(DISTINCT email) FROM " + redsink_test::qualified(table.table))
+              .as<std::int64_t>(0, 0) == 0);
+    std::filesystem::remove_all(directory);
+}
+
 TEST_CASE("the connector program, order.by=source.ts_ms: a replay of older messages leaves each key at its newest",
           "[kafka]") {
     redsink_test::kafka::MockCluster cluster;
@@ -1043,8 +1104,9 @@ TEST_CASE("the connector program: --check reports the database and the topics", 
     std::filesystem::remove_all(directory);
 }
 
-TEST_CASE("the connector program stops within shutdown.timeout.ms with the database down; a second signal at once",
-          "[kafka]") {
+TEST_CASE(
+    "the connector program stops within shutdown.timeout.ms with the database or Kafka down; a second signal at once",
+    "[kafka]") {
     const auto directory =
         std::filesystem::temp_directory_path() / fmt::format("redsink-connector-stop-{}", ::getpid());
     std::filesystem::create_directories(directory);
@@ -1097,6 +1159,56 @@ TEST_CASE("the connector program stops within shutdown.timeout.ms with the datab
     CHECK(second < 1000ms);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 130);
+    // Kafka unreachable (its bootstrap server a closed port): the stop still ends within the bound.
+    {
+        const auto path = directory / "k.properties";
+        std::ofstream(path) << "connection.hostname=127.0.0.1\nconnection.port=" << port
+                            << "\nconnection.username=u\nconnection.database=d\nbootstrap.servers=127.0.0.1:"
+                            << closed_port() << "\ngroup.id=connector-stop-kafka\ntopics=" << stream.topic()
+                            << "\nshutdown.timeout.ms=2000\n";
+        child = spawn_program(path, directory / "k.txt");
+        std::this_thread::sleep_for(1500ms);
+        ::kill(child, SIGTERM);
+        const auto kafka_down = wait_exit(child, status);
+        INFO(redsink_test::read_file((directory / "k.txt").string())
+             << "\nKafka down: stopped in " << kafka_down.count() << " ms");
+        CHECK(kafka_down < 2500ms);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);  // nothing was read: nothing to commit
+    }
+    // The broker going down after the program read and wrote a message: the stop cannot commit
+    // its offset, and still ends within the bound, exit 1 (the message is read again next time).
+    {
+        redsink_test::drop_table("e2e_stop_kafka");
+        const auto path = directory / "b.properties";
+        std::ofstream(path) << "table.schema=" << redsink_test::sink_schema
+                            << "\ndialect=postgres\nbootstrap.servers=" << cluster.bootstraps()
+                            << "\ngroup.id=connector-stop-broker\ntopics=" << stream.topic() << "\ntopic."
+                            << stream.topic() << ".table=e2e_stop_kafka\nshutdown.timeout.ms=2000\n";
+        child = spawn_program(path, directory / "b.txt",
+                              {std::string("REDSINK_CONNINFO=") + std::getenv("REDSINK_TEST_CONNINFO")});
+        const auto give_up = std::chrono::steady_clock::now() + 30s;
+        const auto written = [] {
+            try {
+                auto conn = redsink_test::reader();
+                return conn.exec("SELECT count(*) FROM " + redsink_test::qualified("e2e_stop_kafka"))
+                           .as<std::int64_t>(0, 0) == 1;
+            } catch (const std::exception&) {
+                return false;
+            }
+        };
+        while (!written() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(100ms);
+        CHECK(written());
+        cluster.broker_down(1);
+        ::kill(child, SIGTERM);
+        const auto broker_down = wait_exit(child, status);
+        cluster.broker_up(1);
+        INFO(redsink_test::read_file((directory / "b.txt").string())
+             << "\nbroker down: stopped in " << broker_down.count() << " ms");
+        CHECK(broker_down < 2500ms);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 1);
+    }
     std::filesystem::remove_all(directory);
 }
 
