@@ -5,6 +5,8 @@
 #include <redsink/row_schema.hpp>
 #include <redsink/types.hpp>
 
+#include <boost/container/small_vector.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +18,6 @@
 #include <string_view>
 #include <utility>
 #include <variant>
-#include <vector>
 
 namespace redsink {
 
@@ -49,6 +50,12 @@ using Value = std::variant<std::monostate, bool, std::int16_t, std::int32_t, std
 // column, in the schema's order. Sink<Row, ...> writes rows of one schema.
 class Row {
 public:
+    // The values. Up to inline_values of them are kept inside the Row itself, so that a row, and
+    // the event holding it, are one piece of memory: events an app holds before writing them are
+    // read in order, as structs are (docs/rows.md, "Cost"); more are kept on the heap.
+    static constexpr std::size_t inline_values = 8;
+    using Values = boost::container::small_vector<Value, inline_values>;
+
     Row() = default;
     explicit Row(std::shared_ptr<const RowSchema> schema) : schema_(std::move(schema)) {
         if (!schema_) throw Error(ErrorKind::other, {}, "redsink::Row: no schema");
@@ -56,7 +63,7 @@ public:
     }
 
     // `values` under `schema`: one per column, in its order.
-    Row(std::shared_ptr<const RowSchema> schema, std::vector<Value> values)
+    Row(std::shared_ptr<const RowSchema> schema, Values values)
         : schema_(std::move(schema)), values_(std::move(values)) {
         if (!schema_) throw Error(ErrorKind::other, {}, "redsink::Row: no schema");
         if (values_.size() != schema_->size())
@@ -66,12 +73,22 @@ public:
     }
 
     [[nodiscard]] const std::shared_ptr<const RowSchema>& schema() const noexcept { return schema_; }
-    // The values, taken out of the row (to put them under another schema of the same columns).
-    [[nodiscard]] std::vector<Value> take_values() && noexcept { return std::move(values_); }
+    // Puts the row's values under `schema`, whose first columns are the row's (the same columns
+    // with another key, or more columns after them, which are NULL), where they are: no value is
+    // moved or copied.
+    void rebind(std::shared_ptr<const RowSchema> schema) {
+        if (!schema) throw Error(ErrorKind::other, {}, "redsink::Row: no schema");
+        if (schema->size() < values_.size())
+            throw Error(ErrorKind::other, {},
+                        "redsink::Row: a schema of " + std::to_string(schema->size()) + " columns for " +
+                            std::to_string(values_.size()) + " values");
+        values_.resize(schema->size());
+        schema_ = std::move(schema);
+    }
     [[nodiscard]] std::size_t size() const noexcept { return values_.size(); }
     [[nodiscard]] Value& operator[](std::size_t index) noexcept { return values_[index]; }
     [[nodiscard]] const Value& operator[](std::size_t index) const noexcept { return values_[index]; }
-    [[nodiscard]] std::span<const Value> values() const noexcept { return values_; }
+    [[nodiscard]] std::span<const Value> values() const noexcept { return {values_.data(), values_.size()}; }
 
     // The value of the column named `name` (as the schema names it); an Error naming it when the
     // schema has no such column. By index (operator[]) is the quick way.
@@ -89,7 +106,7 @@ private:
     }
 
     std::shared_ptr<const RowSchema> schema_;
-    std::vector<Value> values_;
+    Values values_;
 };
 
 namespace detail {

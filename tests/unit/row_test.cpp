@@ -1,6 +1,7 @@
 // Rows whose columns are known at run time: the RowSchema's checks (the compile-time checks of a
 // reflected struct, made when the schema is made), each Value written by its column type's
 // encoder, and the record model's view of a row of another schema.
+#include <redsink/change.hpp>
 #include <redsink/detail/dead_letters.hpp>
 #include <redsink/detail/encoded_batch.hpp>
 #include <redsink/detail/record_model.hpp>
@@ -10,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 using redsink::ColumnType;
@@ -213,4 +215,45 @@ TEST_CASE("a Row encodes as the struct with the same columns would, and a row of
     CHECK(batch.params.view(9) == "9");
     CHECK(batch.params.view(10) == "Bo");
     CHECK(batch.params.is_null(11));
+}
+
+TEST_CASE("a Row keeps up to Row::inline_values values inside itself, more on the heap, through moves", "[unit][row]") {
+    const auto schema_of = [](std::size_t columns) {
+        std::vector<RowColumn> out;
+        for (std::size_t i = 0; i < columns; ++i)
+            out.push_back({"c" + std::to_string(i), ColumnType{.kind = SqlKind::text, .nullable = true}});
+        return std::make_shared<const RowSchema>(std::move(out));
+    };
+    const auto inside = [](const Row& row) {
+        const auto* begin = reinterpret_cast<const char*>(&row);
+        const auto* values = reinterpret_cast<const char*>(row.values().data());
+        return values >= begin && values < begin + sizeof(Row);
+    };
+    for (const std::size_t columns : {std::size_t{1}, Row::inline_values, Row::inline_values + 1, std::size_t{40}}) {
+        CAPTURE(columns);
+        Row row(schema_of(columns));
+        for (std::size_t i = 0; i < columns; ++i) row[i] = std::string(40, static_cast<char>('a' + i % 26));
+        CHECK(inside(row) == (columns <= Row::inline_values));
+        // A vector of events holds rows of a few columns in one piece of memory, and moving them
+        // (the vector growing) keeps every value.
+        std::vector<redsink::Change<Row>> events;
+        for (int i = 0; i < 100; ++i) events.push_back(redsink::upserted(row, {0, i}));
+        CHECK(inside(events.back().row) == (columns <= Row::inline_values));
+        for (const auto& event : events) CHECK(event.row.values().size() == columns);
+        CHECK(std::get<std::string>(events[37].row[columns - 1]) == std::get<std::string>(row[columns - 1]));
+        // rebind: the values stay where they are, under a schema of more columns (NULL) or as many.
+        auto& first = events[0].row;
+        const auto* before = first.values().data();
+        first.rebind(schema_of(columns));
+        CHECK(first.values().data() == before);
+        first.rebind(schema_of(columns + 1));
+        CHECK(first.size() == columns + 1);
+        CHECK(std::holds_alternative<std::monostate>(first[columns]));
+        CHECK(std::get<std::string>(first[0]) == std::string(40, 'a'));
+        CHECK_THROWS_WITH(first.rebind(schema_of(columns)),
+                          Catch::Matchers::Contains("a schema of " + std::to_string(columns) + " columns for " +
+                                                    std::to_string(columns + 1) + " values"));
+    }
+    CHECK_THROWS_WITH(Row(schema_of(2), Row::Values(3)),
+                      Catch::Matchers::Contains("3 values for a schema of 2 columns"));
 }

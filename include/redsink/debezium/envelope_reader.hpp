@@ -198,7 +198,10 @@ protected:
             // One pass in document order: before and after are both read when present (op may
             // come last), and the one the op names is kept.
             std::optional<Op> op;
-            Record before{}, after{};
+            // `after` is read into the event's row where it stays (a create's or update's row is
+            // not moved again), `before` beside it.
+            Record before{};
+            Record& after = out.change.row;
             State before_state, after_state;
             bool has_before = false, has_after = false;
             detail::UniqueKeys keys;
@@ -233,12 +236,13 @@ protected:
                 if (has_before) {
                     out.change.row = std::move(before);
                     state = before_state;
+                } else if (has_after) {
+                    out.change.row = Record{};  // a delete's row is its before, not its after
                 }
             } else {
                 if (!has_after)
                     detail::malformed(path + ".after",
                                       "is missing or null in a '" + std::string(to_string(*op)) + "' event");
-                out.change.row = std::move(after);
                 state = after_state;
             }
         } else {

@@ -120,9 +120,9 @@ private:
             columns.push_back(RowColumn{options_.order_column, ColumnType{SqlKind::int64}, false});
             ordered = {unordered, detail::row_schema_at(options_.order_column, [&] { return RowSchema(columns); })};
         }
-        auto values = std::move(out.change.row).take_values();
-        values.emplace_back(value.value_or(0));
-        out.change.row = Row(ordered.second, std::move(values));
+        auto& row = out.change.row;
+        row.rebind(ordered.second);
+        row[row.size() - 1] = value.value_or(0);
     }
 
     // The EnvelopeReader's questions.
@@ -287,7 +287,8 @@ private:
             if (!key_row.schema()) return;
             if (key_.mode == KeyMode::kafka) names.clear();
             auto keyed = key_state.plan->with_key(names, where);
-            row = Row(std::move(keyed), std::move(key_row).take_values());
+            key_row.rebind(std::move(keyed));
+            row = std::move(key_row);
             state = std::move(key_state);
             return;
         }
@@ -299,7 +300,7 @@ private:
             for (std::size_t i = n - 3; i < n; ++i) state.seen.insert(i);
         }
         auto keyed = state.plan->with_key(names, row_path.str());
-        row = Row(std::move(keyed), std::move(row).take_values());
+        row.rebind(std::move(keyed));
         for (const auto i : row.schema()->key_indexes())
             if (std::holds_alternative<std::monostate>(row[i]))
                 detail::malformed(row_path.str() + "." + detail::shown_name(row.schema()->column(i).name),
