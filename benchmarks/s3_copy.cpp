@@ -2,7 +2,8 @@
 // PostgreSQL stand-in: bound multi-row INSERTs, against COPY from S3 (encode, CSV, compression to
 // a temporary file, PUT to the local S3 server, the COPY statement, the DELETE), the S3 path once
 // per compression: gzip level 1 (the default before zstd), zstd levels 1 and 3 and its fast levels
-// -1 and -5. Measured as the
+// -1 and -5; and the wall time of a batch cut into parts, uploaded one at a time against several
+// at once (CopyOptions::upload_concurrency). Measured as the
 // process's CPU time (the sink's tasks included; the database and the S3 server are other
 // processes), so the server side counts on neither path: it cannot be measured without a
 // cluster. On the S3 path the COPY itself is not run (PostgreSQL cannot read s3://): the runner
@@ -48,7 +49,16 @@ constexpr S3Case s3_cases[] = {{"gzip1", redsink::s3::Compression::gzip, 1},
                                {"zstd_fast1", redsink::s3::Compression::zstd, -1},
                                {"zstd_fast5", redsink::s3::Compression::zstd, -5}};
 
-std::shared_ptr<redsink::BulkLoader> loader(const S3Case& s3) {
+// How a batch is cut into parts and uploaded: CopyOptions' defaults, or parts of `part_bytes` of
+// CSV, `concurrency` at a time, under a prefix holding `marker` (the test server holds each PUT
+// whose key has "slow-put" 150 ms: a link to S3 slower than this machine's loopback).
+struct Parts {
+    std::uint64_t part_bytes = std::uint64_t{128} << 20;
+    std::size_t concurrency = 4;
+    const char* marker = "";
+};
+
+std::shared_ptr<redsink::BulkLoader> loader(const S3Case& s3, const Parts& parts = {}) {
     return redsink::s3::copy_loader(
         {.client = {.bucket = env("REDSINK_TEST_S3_BUCKET"),
                     .region = env("REDSINK_TEST_S3_REGION"),
@@ -56,19 +66,23 @@ std::shared_ptr<redsink::BulkLoader> loader(const S3Case& s3) {
                     .path_style = true,
                     .credentials = redsink::s3::Credentials{.access_key_id = env("REDSINK_TEST_S3_ACCESS_KEY"),
                                                             .secret_access_key = env("REDSINK_TEST_S3_SECRET_KEY")}},
-         .prefix = "bench",
+         .prefix = std::string("bench") + parts.marker,
          .min_rows = 1,
          .compression = s3.compression,
          .compression_level = s3.level,
+         .part_bytes = parts.part_bytes,
+         .upload_concurrency = parts.concurrency,
          .run_copy = [](redsink::pq::Connection&, const redsink::s3::CopyCommand& command) { return command.rows; }});
 }
 
 // `s3`: the S3 path with that case's compression; none: the INSERT path.
-void client_work(benchmark::State& state, const S3Case* s3) {
+void client_work(benchmark::State& state, const S3Case* s3, const Parts& parts = {}, const char* table_name = nullptr) {
     constexpr std::size_t rows = 100'000;
     const auto batch = static_cast<std::size_t>(state.range(0));
     try {
-        const std::string table = s3 ? std::string("narrow_client_s3_") + s3->name : "narrow_client_insert";
+        const std::string table = table_name != nullptr ? std::string(table_name)
+                                  : s3                  ? std::string("narrow_client_s3_") + s3->name
+                                                        : "narrow_client_insert";
         {
             const auto conn = pg::connect(pg::conninfo());
             pg::exec(conn.get(), "CREATE SCHEMA IF NOT EXISTS redsink_bench");
@@ -79,7 +93,7 @@ void client_work(benchmark::State& state, const S3Case* s3) {
                                                                      .batch_rows = batch,
                                                                      .batch_bytes = std::size_t{1} << 32,
                                                                      .flush_interval = std::chrono::hours(1),
-                                                                     .bulk_load = s3 ? loader(*s3) : nullptr});
+                                                                     .bulk_load = s3 ? loader(*s3, parts) : nullptr});
         std::vector<redsink::Change<Narrow>> events;
         std::int64_t offset = 0;
         for (auto _ : state) {
@@ -117,6 +131,25 @@ int main(int argc, char** argv) {
             ->Iterations(3)
             ->Unit(benchmark::kMillisecond);
     }
+    // A batch of 100,000 rows (8.7 MB of CSV) in parts of 1 MiB, zstd level 1, uploaded one at a
+    // time or four at once while the next part is written: the wall time of a pass, against the
+    // local server as it is and with each PUT held 150 ms.
+    static constexpr S3Case zstd1{"zstd1", redsink::s3::Compression::zstd, 1};
+    for (const bool held : {false, true})
+        for (const std::size_t concurrency : {1, 4}) {
+            const auto name = std::string("narrow/parts_s3_zstd1") + (held ? "_held150ms" : "") + "_uploads" +
+                              std::to_string(concurrency);
+            const Parts parts{
+                .part_bytes = std::uint64_t{1} << 20, .concurrency = concurrency, .marker = held ? "-slow-put" : ""};
+            benchmark::RegisterBenchmark(
+                name.c_str(),
+                [parts](benchmark::State& state) { client_work(state, &zstd1, parts, "narrow_client_s3_parts"); })
+                ->ArgName("batch")
+                ->Arg(100'000)
+                ->UseRealTime()
+                ->Iterations(3)
+                ->Unit(benchmark::kMillisecond);
+        }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

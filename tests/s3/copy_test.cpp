@@ -25,12 +25,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -540,11 +543,160 @@ TEST_CASE("a batch whose CSV passes part_bytes: parts and a manifest, one COPY, 
     check_tricky_table(table, rows);
 }
 
-TEST_CASE("CopyOptions::part_bytes 0 is refused", "[s3_copy]") {
+// A PUT in the server's request log: its key and when it came and ended (ms).
+struct LoggedPut {
+    std::string url;
+    double start = 0;
+    double end = 0;
+};
+
+std::vector<LoggedPut> logged_puts(std::string_view fragment) {
+    const std::regex url(R"re("url":"([^"]*)")re"), start(R"re("start_ms":([0-9.e+-]+))re"),
+        end(R"re("end_ms":([0-9.e+-]+))re");
+    std::vector<LoggedPut> out;
+    for (const auto& line : logged_requests(fragment)) {
+        if (line.find(R"("method":"PUT")") == std::string::npos) continue;
+        std::smatch u, s, e;
+        REQUIRE(std::regex_search(line, u, url));
+        REQUIRE(std::regex_search(line, s, start));
+        REQUIRE(std::regex_search(line, e, end));
+        out.push_back({u[1].str(), std::stod(s[1].str()), std::stod(e[1].str())});
+    }
+    return out;
+}
+
+// The most requests of `puts` the server held at one time.
+std::size_t most_at_once(const std::vector<LoggedPut>& puts) {
+    std::size_t most = 0;
+    for (const auto& at : puts) {
+        std::size_t held = 0;
+        for (const auto& other : puts) held += other.start <= at.start && at.start < other.end ? 1 : 0;
+        most = std::max(most, held);
+    }
+    return most;
+}
+
+TEST_CASE("a batch's parts upload while the next is written, upload_concurrency at a time, the manifest after them",
+          "[s3_copy]") {
+    using Sink = redsink::Sink<Tricky, redsink::primary_key<"id">, redsink::append, redsink::ignore_deletes,
+                               redsink::create_table, redsink::redshift>;
+    const std::size_t concurrency = GENERATE(1, 3);
+    INFO("upload_concurrency " << concurrency);
+    const std::string table = "s3_copy_parts_at_once";
+    drop_table(table);
+    Capture capture;
+    // The test server holds each PUT under this prefix 150 ms: uploads that overlap show in its log.
+    auto options = test_copy_options(capture, unique_prefix("slow-put-parts"), 1);
+    options.part_bytes = 1000;
+    options.upload_concurrency = concurrency;
+    auto loader = rs3::copy_loader(options);
+    std::vector<Tricky> rows;
+    {
+        Sink sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 80, .bulk_load = loader});
+        for (std::int64_t id = 1; id <= 80; ++id) {
+            rows.push_back(tricky(id));
+            sink.write({redsink::Op::create, rows.back(), {0, id}});
+        }
+        sink.flush();
+        CHECK(sink.stats().acknowledged.at(0) == 80);
+    }
+    REQUIRE(capture.manifests == std::vector<bool>{true});
+    const auto parts = capture.copied_objects.front();
+    REQUIRE(parts.size() >= 6);
+    std::vector<LoggedPut> part_puts;
+    std::optional<LoggedPut> manifest_put;
+    for (auto& put : logged_puts(loader->root())) {
+        if (put.url.find(".manifest") != std::string::npos) {
+            CHECK_FALSE(manifest_put);
+            manifest_put = put;
+        } else {
+            part_puts.push_back(put);
+        }
+    }
+    // Every part uploaded once; never more than upload_concurrency at a time, and as many whenever
+    // the writer is ahead (it is: writing a part takes microseconds, each upload 150 ms).
+    CHECK(part_puts.size() == parts.size());
+    CHECK(most_at_once(part_puts) == concurrency);
+    // The manifest only after every part was stored.
+    REQUIRE(manifest_put);
+    for (const auto& put : part_puts) CHECK(put.end <= manifest_put->start);
+    // The parts, read back before their deletion, in order, hold the batch; the table the same.
+    REQUIRE(capture.objects.size() == parts.size() + 1);
+    std::size_t next = 0;
+    for (const auto& key : parts)
+        for (const auto& fields : python_read(capture.objects.at(key), rs3::Compression::zstd)) {
+            REQUIRE(next < rows.size());
+            CHECK(fields == tricky_fields(rows[next++]));
+        }
+    CHECK(next == rows.size());
+    CHECK(keys_under(loader->root()).empty());
+    check_tricky_table(table, rows);
+}
+
+TEST_CASE(
+    "a part refused while others upload: the batch fails naming its key, every object stored is deleted, "
+    "nothing acknowledged, no file left",
+    "[s3_copy]") {
+    using Sink = redsink::Sink<Tricky, redsink::primary_key<"id">, redsink::append, redsink::ignore_deletes,
+                               redsink::create_table, redsink::redshift>;
+    const std::string table = "s3_copy_part_refused";
+    drop_table(table);
+    Capture capture;
+    // The test server refuses part 3 of a batch under this prefix (403) and holds every other PUT
+    // 150 ms, so parts 1, 2 and 4 are in flight when part 3's answer comes.
+    auto options = test_copy_options(capture, unique_prefix("slow-put-refuse-part-3"), 1);
+    options.part_bytes = 1000;
+    options.upload_concurrency = 4;
+    const auto temp = std::filesystem::temp_directory_path() / ("redsink-parts-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(temp);
+    options.temp_directory = temp;
+    // Each key the sink deletes (part 3 among them: it is listed before its PUT, whose answer might
+    // have been lost after the object was stored).
+    std::vector<std::string> deleted;
+    std::mutex deleted_mutex;
+    options.client.on_delete = [&](std::string_view key) {
+        const std::lock_guard lock(deleted_mutex);
+        deleted.emplace_back(key);
+    };
+    auto loader = rs3::copy_loader(options);
+    {
+        Sink sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 80, .bulk_load = loader});
+        try {
+            for (std::int64_t id = 1; id <= 80; ++id) sink.write({redsink::Op::create, tricky(id), {0, id}});
+            sink.flush();
+            FAIL("the batch was written");
+        } catch (const std::exception& error) {
+            INFO(error.what());
+            CHECK_THAT(error.what(), Catch::Contains("AccessDenied") && Catch::Contains("-p000003.csv.zst"));
+        }
+        CHECK(sink.stats().acknowledged.empty());
+    }
+    // Part 3 was refused once, not retried, while other parts were in flight; the sink waited for
+    // them, then deleted every key it had listed; nothing is left in the bucket or in the temporary
+    // directory; no COPY ran.
+    const auto puts = logged_puts(loader->root());
+    const auto part_3 = [](const auto& text) { return text.find("-p000003") != std::string::npos; };
+    CHECK(std::count_if(puts.begin(), puts.end(), [&](const LoggedPut& put) { return part_3(put.url); }) == 1);
+    CHECK(most_at_once(puts) >= 2);
+    CHECK(deleted.size() >= 4);
+    CHECK(deleted.size() >= puts.size());
+    CHECK(std::count_if(deleted.begin(), deleted.end(), part_3) == 1);
+    CHECK(capture.copied_keys.empty());
+    CHECK(keys_under(loader->root()).empty());
+    CHECK(std::filesystem::is_empty(temp));
+    std::filesystem::remove_all(temp);
+    auto conn = reader();
+    CHECK(conn.exec("SELECT count(*) FROM " + qualified(table)).as<std::int64_t>(0, 0) == 0);
+}
+
+TEST_CASE("CopyOptions::part_bytes 0 and upload_concurrency 0 are refused", "[s3_copy]") {
     Capture capture;
     auto options = test_copy_options(capture, unique_prefix("copy-part-zero"), 1);
     options.part_bytes = 0;
     CHECK_THROWS_WITH(rs3::copy_loader(options), Catch::Contains("CopyOptions::part_bytes is 0"));
+    options.part_bytes = 1000;
+    options.upload_concurrency = 0;
+    CHECK_THROWS_WITH(rs3::copy_loader(options), Catch::Contains("CopyOptions::upload_concurrency is 0"));
 }
 
 TEST_CASE("CopyOptions::compression_level out of its compression's range is refused", "[s3_copy]") {

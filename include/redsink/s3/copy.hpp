@@ -7,6 +7,7 @@
 #include <redsink/s3/csv.hpp>
 #include <redsink/s3/error.hpp>
 #include <redsink/s3/options.hpp>
+#include <redsink/s3/part_uploads.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -78,6 +79,11 @@ struct CopyOptions {
     // more per value than CSV's quotes and comma) one object, as before parts existed, and makes a
     // part some 30 MB compressed: within the 1 MB to 1 GB (compressed) Redshift advises per file.
     std::uint64_t part_bytes = std::uint64_t{128} << 20;
+    // How many parts of one batch upload at once, each on a thread and a connection of its own,
+    // while the task writes the next part: the disk holds at most this many parts and the one being
+    // written (memory: a compressor's state, about 1 MiB for zstd, each). Not 0. A batch of one
+    // object uploads on the task's thread.
+    std::size_t upload_concurrency = 4;
     std::filesystem::path temp_directory{};  // where the compressed file is written; empty: the system's
     // Test seam: runs the COPY instead of the session (the PostgreSQL stand-in of docs/testing.md).
     CopyRunner run_copy{};
@@ -198,30 +204,25 @@ public:
         : options_(std::move(options)),
           client_(credentials ? Client(options_->client, std::move(credentials)) : Client(options_->client)),
           base_(std::move(base)),
-          task_(task) {}
+          task_(task),
+          parts_(options_->upload_concurrency, [this] { return Client(options_->client, client_.credentials()); }) {}
 
     // Uploads the rows as compressed CSV: one object, or, when the CSV passes part_bytes, one object per
-    // part and then the manifest. A part is written to its temporary file, uploaded, and removed
-    // before the next is written: the batch is never held twice, in memory or on disk.
+    // part and then the manifest. Each part is uploaded (then its temporary file removed) while the
+    // next is written, up to upload_concurrency at once; the manifest goes after them all.
     void stage(const BulkRows& rows) override {
         const auto base = base_ + "t" + detail::padded(task_, 3) + "-" + detail::padded(++sequence_, 12);
         objects_.clear();
         from_.clear();
         rows_ = rows.rows();
-        std::size_t next = 0;
-        do {
-            CompressedFile file(options_->temp_directory, options_->compression, options_->compression_level);
-            next = write_csv(rows, next, options_->part_bytes, file);
-            // A batch of one part keeps the key of one object; parts are numbered from 1.
-            auto key =
-                objects_.empty() && next == rows.rows() ? base : base + "-p" + detail::padded(objects_.size() + 1, 6);
-            key.append(object_suffix(options_->compression));
-            FileBody body(file.path());
-            upload(key, body);
-            bytes_ += file.bytes_out();
-            objects_.push_back(std::move(key));
-        } while (next < rows.rows());
+        try {
+            write_parts(rows, base);
+        } catch (...) {
+            parts_.abandon();  // every upload ended before the caller's discard() deletes what they stored
+            throw;
+        }
         if (objects_.size() > 1) {
+            bytes_ += parts_.wait();
             const auto manifest = manifest_json(options_->client.bucket, objects_);
             BytesBody body(manifest);
             upload(base + ".manifest", body);
@@ -287,6 +288,31 @@ public:
     [[nodiscard]] std::uint64_t bytes_uploaded() const noexcept { return bytes_; }
 
 private:
+    // Writes the rows as compressed CSV objects and uploads them: a batch of one object on this
+    // thread, parts through parts_ (their last uploads may still run when it returns).
+    void write_parts(const BulkRows& rows, const std::string& base) {
+        const auto suffix = object_suffix(options_->compression);
+        std::size_t next = 0;
+        do {
+            auto file = std::make_unique<CompressedFile>(options_->temp_directory, options_->compression,
+                                                         options_->compression_level);
+            next = write_csv(rows, next, options_->part_bytes, *file);
+            if (objects_.empty() && next == rows.rows()) {
+                // A batch of one part: one object, uploaded on this thread, under the batch's key.
+                auto key = base + std::string(suffix);
+                FileBody body(file->path());
+                upload(key, body);
+                bytes_ += file->bytes_out();
+                objects_.push_back(std::move(key));
+                break;
+            }
+            auto key = base + "-p" + detail::padded(objects_.size() + 1, 6) + std::string(suffix);
+            keys_.push_back(key);  // listed before the PUT: a PUT whose answer was lost may have stored the object
+            objects_.push_back(key);
+            parts_.submit(std::move(key), std::move(file));
+        } while (next < rows.rows());
+    }
+
     void upload(const std::string& key, BodySource& body) {
         // Listed before the PUT: a PUT whose answer was lost may have stored the object.
         keys_.push_back(key);
@@ -300,6 +326,7 @@ private:
     std::uint64_t sequence_ = 0;
     std::uint64_t rows_ = 0;
     std::uint64_t bytes_ = 0;
+    PartUploads parts_;                 // a batch's parts, uploaded while the next is written
     std::vector<std::string> keys_;     // everything uploaded since the last discard(): deleted by it
     std::vector<std::string> objects_;  // the last stage()'s compressed CSV objects, in order
     std::string from_;                  // what its COPY names: its one object, or its manifest
@@ -324,6 +351,8 @@ public:
             refuse("CopyOptions::compression_level must be " + std::to_string(min_level(options.compression)) + " to " +
                    std::to_string(max_level(options.compression)) + " for " +
                    std::string(compression_name(options.compression)) + " (0: its default)");
+        if (options.upload_concurrency < 1)
+            refuse("CopyOptions::upload_concurrency is 0: a batch's parts need at least one upload at a time");
         if (options.part_bytes < 1)
             refuse(
                 "CopyOptions::part_bytes is 0: a part must be allowed at least one byte of CSV (each part holds "

@@ -3,10 +3,14 @@
 // @20minutes/s3rver, which checks SigV4 header signatures, on 127.0.0.1 only, with one fixed
 // test key pair, the test bucket created at start, and one JSON line per request in a log that
 // the tests read (method, URL, status, the x-amz-content-sha256 value, a session token's SHA-256,
-// the access key id that signed). More key pairs, for the tests of credentials that rotate:
+// the access key id that signed, when the request came and ended in ms from the server's start).
+// Two markers in a PUT's URL make faults for the tests of parts uploaded at once: "slow-put" holds
+// the request 150 ms before it is handled; "refuse-part-3" answers the key's part 3 (-p000003)
+// with 403 AccessDenied, storing nothing. More key pairs, for the tests of credentials that rotate:
 // --more-keys "K1:S1,K2:S2" (optional).
 //   node serve.js --directory D --port N|0 --port-file F --bucket B --access-key K --secret-key S --request-log L
 const crypto = require('crypto');
+const { performance } = require('perf_hooks');
 const fs = require('fs');
 // s3rver escapes XML text twice (with he.escape, then again in its XML builder), so a listing
 // would show the key "a & b" as "a &amp;amp; b". S3 escapes once: let the builder do it alone.
@@ -54,8 +58,20 @@ server.middleware.unshift(async (ctx, next) => {
     sha256: ctx.get('x-amz-content-sha256'),
     token_sha256: token ? crypto.createHash('sha256').update(token).digest('hex') : '',
     access_key: (/Credential=([^/,\s]+)\//.exec(ctx.get('authorization')) || [])[1] || '',
+    start_ms: performance.now(),
   };
   try {
+    if (ctx.method === 'PUT' && ctx.url.includes('slow-put')) await new Promise((done) => setTimeout(done, 150));
+    if (ctx.method === 'PUT' && ctx.url.includes('refuse-part-3') && ctx.url.includes('-p000003')) {
+      ctx.status = 403;
+      ctx.type = 'application/xml';
+      ctx.body =
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>' +
+        '<Message>Access Denied</Message><RequestId>refused-by-test</RequestId></Error>';
+      entry.status = 403;
+      entry.code = 'AccessDenied';
+      return;
+    }
     await next();
     entry.status = ctx.status;
   } catch (err) {
@@ -63,6 +79,7 @@ server.middleware.unshift(async (ctx, next) => {
     entry.code = err.code;
     throw err;
   } finally {
+    entry.end_ms = performance.now();
     fs.appendFileSync(args['request-log'], JSON.stringify(entry) + '\n');
   }
 });
