@@ -37,7 +37,8 @@ public:
     ~PartUploads() { abandon(); }
 
     // Starts uploading `file` (finished) as `key`, first waiting for the oldest upload when
-    // `concurrency` are running. The file is removed once its upload ended. Throws the first
+    // `concurrency` are running. The file is removed once its upload succeeded (after a failure,
+    // when the upload's result is taken, at the latest when this returns by the error). Throws the first
     // error of an upload waited for (after every other has ended: the caller may then delete
     // whatever was stored).
     void submit(std::string key, std::unique_ptr<CompressedFile> file) {
@@ -52,10 +53,14 @@ public:
         }
         Client* const c = &*client;
         running_.push_back({std::async(std::launch::async,
-                                       [c, key = std::move(key), file = std::move(file)]() -> std::uint64_t {
-                                           FileBody body(file->path());
-                                           c->put_object(key, body);
-                                           return file->bytes_out();
+                                       [c, key = std::move(key), file = std::move(file)]() mutable -> std::uint64_t {
+                                           const auto bytes = file->bytes_out();
+                                           {
+                                               FileBody body(file->path());
+                                               c->put_object(key, body);
+                                           }
+                                           file.reset();  // removed as soon as it is stored
+                                           return bytes;
                                        }),
                             slot});
         free_.pop_back();
