@@ -3,7 +3,8 @@
 // a temporary file, PUT to the local S3 server, the COPY statement, the DELETE), the S3 path once
 // per compression: gzip level 1 (the default before zstd), zstd levels 1 and 3 and its fast levels
 // -1 and -5; and the wall time of a batch cut into parts, uploaded one at a time against several
-// at once (CopyOptions::upload_concurrency). Measured as the
+// at once (CopyOptions::upload_concurrency); and the wall time of batches staged ahead against
+// in turn, with a COPY that takes time (CopyOptions::stage_ahead). Measured as the
 // process's CPU time (the sink's tasks included; the database and the S3 server are other
 // processes), so the server side counts on neither path: it cannot be measured without a
 // cluster. On the S3 path the COPY itself is not run (PostgreSQL cannot read s3://): the runner
@@ -22,6 +23,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace redsink_bench {
@@ -52,10 +54,14 @@ constexpr S3Case s3_cases[] = {{"gzip1", redsink::s3::Compression::gzip, 1},
 // How a batch is cut into parts and uploaded: CopyOptions' defaults, or parts of `part_bytes` of
 // CSV, `concurrency` at a time, under a prefix holding `marker` (the test server holds each PUT
 // whose key has "slow-put" 150 ms: a link to S3 slower than this machine's loopback).
+// `ahead`: CopyOptions::stage_ahead. `copy_ms`: how long the runner takes for a COPY (a cluster's
+// COPY, which the stand-in does not run).
 struct Parts {
     std::uint64_t part_bytes = std::uint64_t{128} << 20;
     std::size_t concurrency = 4;
     const char* marker = "";
+    bool ahead = true;
+    int copy_ms = 0;
 };
 
 std::shared_ptr<redsink::BulkLoader> loader(const S3Case& s3, const Parts& parts = {}) {
@@ -72,7 +78,11 @@ std::shared_ptr<redsink::BulkLoader> loader(const S3Case& s3, const Parts& parts
          .compression_level = s3.level,
          .part_bytes = parts.part_bytes,
          .upload_concurrency = parts.concurrency,
-         .run_copy = [](redsink::pq::Connection&, const redsink::s3::CopyCommand& command) { return command.rows; }});
+         .stage_ahead = parts.ahead,
+         .run_copy = [copy_ms = parts.copy_ms](redsink::pq::Connection&, const redsink::s3::CopyCommand& command) {
+             if (copy_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(copy_ms));
+             return command.rows;
+         }});
 }
 
 // `s3`: the S3 path with that case's compression; none: the INSERT path.
@@ -146,6 +156,24 @@ int main(int argc, char** argv) {
                 [parts](benchmark::State& state) { client_work(state, &zstd1, parts, "narrow_client_s3_parts"); })
                 ->ArgName("batch")
                 ->Arg(100'000)
+                ->UseRealTime()
+                ->Iterations(3)
+                ->Unit(benchmark::kMillisecond);
+        }
+    // 100,000 rows in batches of 10,000, each COPY taking 100 ms (a cluster's, which the stand-in
+    // does not run): each batch uploaded when its turn comes, or staged ahead while the batch
+    // before is in its transaction (CopyOptions::stage_ahead); wall time of a pass, against the
+    // local server as it is and with each PUT held 150 ms.
+    for (const bool held : {false, true})
+        for (const bool ahead : {false, true}) {
+            const auto name = std::string("narrow/ahead_s3_zstd1_copy100ms") + (held ? "_held150ms" : "") +
+                              (ahead ? "_ahead" : "_in_turn");
+            const Parts parts{.marker = held ? "-slow-put" : "", .ahead = ahead, .copy_ms = 100};
+            benchmark::RegisterBenchmark(
+                name.c_str(),
+                [parts](benchmark::State& state) { client_work(state, &zstd1, parts, "narrow_client_s3_ahead"); })
+                ->ArgName("batch")
+                ->Arg(10'000)
                 ->UseRealTime()
                 ->Iterations(3)
                 ->Unit(benchmark::kMillisecond);

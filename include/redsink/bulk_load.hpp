@@ -72,9 +72,11 @@ struct BulkTarget {
     std::span<const std::string> columns{};
 };
 
-// One task's bulk loads, on its thread. For a batch it sends that way, the executor calls
-// stage() before the transaction begins, copy() in it (after LOCK and the stage's DDL), and
-// discard() when the attempt is over, committed or not.
+// One task's bulk loads, used by one thread at a time. For a batch it sends that way, the executor
+// calls stage() before the transaction begins, copy() in it (after LOCK and the stage's DDL), and
+// discard() when the attempt is over, committed or not. When the loader stages ahead, stage() may
+// run on a helper thread of the task while the task's other session is in a transaction; copy()
+// and discard() follow on the task's thread.
 class BulkLoadSession {
 public:
     virtual ~BulkLoadSession() = default;
@@ -89,8 +91,8 @@ public:
 };
 
 // A bulk load path for a sink: how large a batch must be to take it, the sweep at start, and a
-// session per task. Shared by the sink's tasks: start() and session() are called before any task
-// runs; each session is used by one thread.
+// session per task (two when it stages ahead). Shared by the sink's tasks: start() and session()
+// are called before any task runs.
 class BulkLoader {
 public:
     virtual ~BulkLoader() = default;
@@ -100,6 +102,10 @@ public:
     // removes what an earlier run of the same sink left behind.
     virtual void start(std::string_view identity) = 0;
     [[nodiscard]] virtual std::unique_ptr<BulkLoadSession> session(std::size_t task) = 0;
+    // True: each task asks for a second session, on which the batch queued behind the one in its
+    // transaction is staged meanwhile (docs/s3-copy.md, "Staging ahead"). Two sessions of one task
+    // are staged at once, so what they stage must not collide.
+    [[nodiscard]] virtual bool stages_ahead() const noexcept { return false; }
 };
 
 }  // namespace redsink

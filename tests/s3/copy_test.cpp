@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +39,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace rs3 = redsink::s3;
@@ -780,6 +782,131 @@ TEST_CASE("upserts and deletes through S3 leave the model's table; small batches
                    Catch::StartsWith(R"(COPY "redsink_stage" ("redsink_op", "redsink_keep", "id", "version")"));
 }
 
+// Each COPY the stand-in ran, with when it began and ended (ms since the Unix epoch, the server
+// log's clock), after a pause that stands for a cluster's COPY.
+struct TimedCopy {
+    std::string key;
+    double start = 0;
+    double end = 0;
+};
+
+double epoch_ms() {
+    return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The batch number in a key: "...t000-000000000007.csv.zst" -> "000000000007".
+std::string batch_of(const std::string& key) {
+    static const std::regex number(R"(t[0-9]{3}-([0-9]{12}))");
+    std::smatch match;
+    if (!std::regex_search(key, match, number)) return {};
+    return match[1].str();
+}
+
+TEST_CASE("a task's next batch is uploaded while the batch before it is in its transaction, once; the model's table",
+          "[s3_copy]") {
+    using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
+                               redsink::redshift>;
+    const bool ahead = GENERATE(true, false);
+    INFO("stage_ahead " << ahead);
+    const std::string table = "s3_copy_ahead";
+    drop_table(table);
+    Capture capture;
+    // The test server holds each PUT under this prefix 150 ms; each COPY takes 300 ms.
+    auto options = test_copy_options(capture, unique_prefix("slow-put-ahead"), 1);
+    options.stage_ahead = ahead;
+    std::vector<TimedCopy> copies;
+    std::mutex copies_mutex;
+    options.run_copy = [real = options.run_copy, &copies, &copies_mutex](redsink::pq::Connection& conn,
+                                                                         const rs3::CopyCommand& command) {
+        const auto start = epoch_ms();
+        std::this_thread::sleep_for(300ms);
+        const auto loaded = real(conn, command);
+        const std::lock_guard lock(copies_mutex);
+        copies.push_back({std::string(command.key), start, epoch_ms()});
+        return loaded;
+    };
+    auto loader = rs3::copy_loader(options);
+    const auto stream = random_stream({.seed = 47, .events = 700, .keys = 200});
+    {
+        Sink sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 100, .bulk_load = loader});
+        for (const auto& change : stream) sink.write(change);
+        sink.flush();
+        CHECK(sink.stats().acknowledged == last_positions(stream));
+    }
+    Model model(InsertKind::upsert, DeleteKind::hard);
+    model.apply(stream);
+    auto conn = reader();
+    CHECK(table_rows(conn, qualified(table)) == model.rows());
+    // Every batch was uploaded once (a batch staged ahead is not uploaded again), under a key of
+    // its own, and loaded by one COPY.
+    REQUIRE(copies.size() == 7);
+    const auto puts = logged_puts(loader->root());
+    REQUIRE(puts.size() == copies.size());
+    std::map<std::string, LoggedPut> put_of;
+    for (const auto& put : puts) put_of.emplace(batch_of(put.url), put);
+    REQUIRE(put_of.size() == copies.size());
+    // With stage_ahead, batch n + 1's PUT begins while batch n's COPY runs (well before it ends);
+    // without, after it ended.
+    for (std::size_t i = 1; i < copies.size(); ++i) {
+        const auto number = batch_of(copies[i].key);
+        INFO("batch " << number << " after " << batch_of(copies[i - 1].key));
+        REQUIRE(put_of.contains(number));
+        const auto& put = put_of.at(number);
+        if (ahead)
+            CHECK(put.start < copies[i - 1].end - 100);
+        else
+            CHECK(put.start > copies[i - 1].end - 20);
+    }
+    CHECK(capture.objects.size() == copies.size());  // each downloaded just before its deletion
+    CHECK(keys_under(loader->root()).empty());
+}
+
+TEST_CASE("the batch before fails for good: the batch staged ahead of it is deleted, nothing acknowledged after it",
+          "[s3_copy]") {
+    using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
+                               redsink::redshift>;
+    const std::string table = "s3_copy_ahead_failed";
+    drop_table(table);
+    Capture capture;
+    auto options = test_copy_options(capture, unique_prefix("copy-ahead-failed"), 1);
+    // The first COPY takes 300 ms (the next batch is staged meanwhile), then reports a count that
+    // is not the rows sent: a fault, not retried.
+    std::atomic<int> calls{0};
+    options.run_copy = [real = options.run_copy, &calls](redsink::pq::Connection& conn,
+                                                         const rs3::CopyCommand& command) -> std::uint64_t {
+        if (++calls > 1) return real(conn, command);
+        std::this_thread::sleep_for(300ms);
+        return real(conn, command) - 1;
+    };
+    auto loader = rs3::copy_loader(options);
+    const auto stream = random_stream({.seed = 53, .events = 300, .keys = 100});
+    {
+        Sink sink(test_config(), {.schema = sink_schema, .table = table, .batch_rows = 100, .bulk_load = loader});
+        int callbacks = 0;
+        sink.on_commit([&](const redsink::Positions&) { ++callbacks; });
+        try {
+            for (const auto& change : stream) sink.write(change);
+            sink.flush();
+            FAIL("the batches were written");
+        } catch (const redsink::Error& error) {
+            CHECK_THAT(error.what(), Catch::Contains("(pg_last_copy_count()), but the batch sent"));
+        }
+        CHECK(callbacks == 0);
+        CHECK(sink.stats().acknowledged.empty());
+    }
+    CHECK(calls == 1);
+    // Batch 2 was uploaded while batch 1's COPY ran (two PUTs, each batch's own key), and deleted
+    // when batch 1 failed, as batch 1's was: nothing is left under the sink's prefix, nothing after
+    // batch 2 was uploaded, the table is empty.
+    const auto puts = logged_puts(loader->root());
+    REQUIRE(puts.size() == 2);
+    CHECK(batch_of(puts[0].url) != batch_of(puts[1].url));
+    CHECK(capture.objects.size() == 2);
+    CHECK(keys_under(loader->root()).empty());
+    auto conn = reader();
+    CHECK(conn.exec("SELECT count(*) FROM " + qualified(table)).get(0, 0) == std::string("0"));
+}
+
 TEST_CASE("kept values through S3: the keep column travels in the file, the stored values stay", "[s3_copy]") {
     using Sink = redsink::Sink<Account, AccountKey, redsink::upsert, redsink::hard_delete, redsink::create_table,
                                redsink::redshift>;
@@ -1025,13 +1152,14 @@ TEST_CASE("a COPY the server refuses: the batch is tried by INSERT, which finds 
     Capture capture;
     Traced traced;
     const auto prefix = unique_prefix("copy-refused");
+    // Three batches: the second (staged ahead while the first was written) holds the refused row.
     Sink sink(test_config(), {.schema = sink_schema,
                               .table = table,
-                              .batch_rows = 1000,
+                              .batch_rows = 100,
                               .bulk_load = rs3::copy_loader(test_copy_options(capture, prefix, 1)),
                               .trace = trace_checking<Sink>(traced)});
     // Appends go straight into the target by COPY, which the CHECK makes fail as a whole.
-    conn.exec("ALTER TABLE " + qualified(table) + " ADD CHECK (id <> 13)");
+    conn.exec("ALTER TABLE " + qualified(table) + " ADD CHECK (id <> 113)");
     std::vector<AccountChange> stream;
     for (std::int64_t id = 1; id <= 300; ++id) {
         Account row{};
@@ -1042,15 +1170,18 @@ TEST_CASE("a COPY the server refuses: the batch is tried by INSERT, which finds 
     for (const auto& change : stream) sink.write(change);
     sink.flush();
     CHECK(sink.stats().acknowledged.at(0) == 300);
-    CHECK(capture.copied_keys.empty());  // the only COPY failed
-    CHECK(traced.inserts >= 1);          // the INSERT path took the batch
-    CHECK(conn.exec("SELECT count(*), count(*) FILTER (WHERE id = 13) FROM " + qualified(table)).get(0, 0) ==
+    CHECK(capture.copied_keys.size() == 2);  // the second batch's COPY failed
+    CHECK(traced.inserts >= 1);              // the INSERT path took that batch
+    CHECK(conn.exec("SELECT count(*), count(*) FILTER (WHERE id = 113) FROM " + qualified(table)).get(0, 0) ==
           std::string("299"));
     const auto letters = conn.exec("SELECT source_offset, sqlstate FROM sink_test.s3_copy_dead_letters");
     REQUIRE(letters.rows() == 1);
-    CHECK(std::string(letters.get(0, 0)) == "13");
+    CHECK(std::string(letters.get(0, 0)) == "113");
     CHECK(std::string(letters.get(0, 1)) == "23514");
-    CHECK(capture.objects.size() == 1);  // the refused COPY's object, deleted after the attempt
+    // Each batch uploaded once (the refused one is not uploaded again for its INSERTs), each object
+    // deleted after its attempt.
+    CHECK(logged_puts(prefix).size() == 3);
+    CHECK(capture.objects.size() == 3);
     CHECK(keys_under(prefix).empty());
     CHECK(traced.secrets == 0);
 }

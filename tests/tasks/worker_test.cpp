@@ -162,3 +162,37 @@ TEST_CASE("the failure latch: a stop is raised as itself, then as 'stopped'; a r
                       Catch::Contains("the sink for s.t stopped after an earlier error") && Catch::Contains("check"));
     CHECK(latch.pending());
 }
+
+TEST_CASE("a running job's helper sees the job queued behind it, or nothing once told to stop", "[tasks][worker]") {
+    // Each job starts a helper that waits for the next job and records what it saw; the job waits
+    // for the helper's answer only when one is queued before it ends (jobs 0 to 2: the test queues
+    // the next while the job runs), and stops it otherwise (job 3, the last).
+    std::vector<int> seen;
+    std::mutex mutex;
+    std::atomic<bool> release{false};
+    Worker<int>* self = nullptr;
+    Worker<int> worker([&](int& job, std::stop_token) {
+        std::jthread helper([&](std::stop_token stop) {
+            const int* next = self->wait_queued(stop);
+            const std::lock_guard lock(mutex);
+            seen.push_back(next != nullptr ? *next : -1);
+        });
+        if (job < 3) {
+            while (!release.load()) std::this_thread::yield();
+            release = false;
+            helper.join();
+        }
+        return true;
+    });
+    self = &worker;
+    int first = 0;
+    REQUIRE(worker.submit(first));
+    for (int i = 1; i <= 3; ++i) {
+        int job = i;
+        REQUIRE(worker.submit(job));  // queued behind job i - 1, which waits for `release`
+        release = true;
+    }
+    worker.wait_idle();
+    const std::lock_guard lock(mutex);
+    CHECK(seen == std::vector<int>{1, 2, 3, -1});
+}

@@ -5,6 +5,7 @@
 #include <redsink/detail/executor.hpp>
 #include <redsink/detail/reduce.hpp>
 #include <redsink/detail/refusals.hpp>
+#include <redsink/detail/stage_ahead.hpp>
 #include <redsink/detail/staged_rows.hpp>
 #include <redsink/detail/transaction_plan.hpp>
 #include <redsink/policies/plan.hpp>
@@ -19,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <random>
 #include <span>
@@ -93,11 +95,35 @@ public:
     // SinkOptions::stop: once requested, a batch waiting to be tried again is given up at once.
     void give_up_on(std::stop_token stop) { give_up_ = std::move(stop); }
 
-    // Reduces and writes the batch; `result` counts what happened, also when it throws the error
-    // (with the table, the batch's events and the attempts) or Abandoned.
-    void apply(const EncodedBatch& batch, ApplyResult& result, std::stop_token stop) {
+    // The bulk loader stages ahead (BulkLoader::stages_ahead): the task's second session, on which
+    // prepare() stages the batch queued behind the one being written.
+    void stage_ahead_on(std::shared_ptr<BulkLoadSession> session) {
+        const auto offer = executor_.bulk_offer();
+        if (session && offer.available) ahead_.emplace(*plan_, reducer_, std::move(session), offer);
+    }
+    [[nodiscard]] bool prepares_ahead() const noexcept { return ahead_.has_value(); }
+    // On the task's helper thread, while the batch before `next` is written (after take() of it,
+    // before its apply() returns): reduces `next` and stages its upload (StageAhead).
+    void prepare(const EncodedBatch& next) noexcept {
+        if (ahead_) ahead_->prepare(next);
+    }
+    // After a batch that was not written (its retries ran out, the sink stops): what was prepared
+    // for the next is removed.
+    void drop_prepared() noexcept {
+        if (ahead_) ahead_->discard();
+        executor_.drop_staged();
+    }
+
+    // Before `batch`'s apply(), on the task's thread: its reduction, or the one prepare() made (with
+    // its upload, which the first attempt then uses if it takes the bulk path).
+    void take(const EncodedBatch& batch) {
         refusals_.clear();
-        reducer_(batch, refusals_, staged_);
+        if (!ahead_ || !ahead_->hand_over(batch, staged_, executor_)) reducer_(batch, refusals_, staged_);
+    }
+
+    // Writes the batch take() reduced; `result` counts what happened, also when it throws the
+    // error (with the table, the batch's events and the attempts) or Abandoned.
+    void apply(const EncodedBatch& batch, ApplyResult& result, std::stop_token stop) {
         std::size_t refused = 0;
         bool by_insert = false;  // the server refused this batch's bulk COPY: INSERT it, which names a refused row
         auto first = std::chrono::steady_clock::now();
@@ -110,6 +136,7 @@ public:
                     const auto committed = executor_.verify_commit();
                     ++result.commit_checks;
                     if (committed) {
+                        executor_.drop_staged();
                         result.inserted = committed->inserted;
                         result.deleted = committed->deleted;
                         result.dead_letters = batch.client_refused.size() + refusals_.size();
@@ -121,8 +148,8 @@ public:
                 auto options = transaction_;
                 options.bulk = executor_.bulk_offer();
                 options.copy_refused = by_insert;
-                const auto steps = plan_transaction(*plan_, shape_of(batch, staged_.rows), executor_.stage(), options,
-                                                    executor_.closing(batch, refusals_));
+                const auto steps = plan_transaction(*plan_, shape_of(batch, staged_, staged_.rows), executor_.stage(),
+                                                    options, executor_.closing(batch, refusals_));
                 const auto counts = executor_.run(steps, batch, staged_);
                 result.inserted = counts.inserted;
                 result.deleted = counts.deleted;
@@ -238,20 +265,8 @@ private:
         TransactionOptions options = transaction_;
         options.trial = true;
         executor_.ensure_session();
-        executor_.run(plan_transaction(*plan_, shape_of(batch, rows), executor_.stage(), options), batch, staged_,
-                      rows);
-    }
-
-    // What `rows` of the batch hold, for the transaction that writes them.
-    [[nodiscard]] BatchShape shape_of(const EncodedBatch& batch, std::span<const StagedRow> rows) const {
-        BatchShape shape;
-        shape.rows = rows.size();
-        const auto values = staged_.values(batch);
-        for (const auto& row : rows) {
-            (row.op == sql::op_delete ? shape.deletes : shape.inserts) = true;
-            if (row.op != sql::op_delete && values.keep(row.row()) != nullptr) shape.keeps = true;
-        }
-        return shape;
+        executor_.run(plan_transaction(*plan_, shape_of(batch, staged_, rows), executor_.stage(), options), batch,
+                      staged_, rows);
     }
 
     // The event whose row the server refuses, found in trials, each of fewer rows. Halving: the
@@ -381,8 +396,9 @@ private:
     RetryPolicy retry_;
     Reducer reducer_;
     RefusalRules rules_;
-    Refusals refusals_;  // what the server refused of the batch being written
-    StagedRows staged_;  // the batch being written, reduced
+    Refusals refusals_;                // what the server refused of the batch being written
+    StagedRows staged_;                // the batch being written, reduced
+    std::optional<StageAhead> ahead_;  // the batch queued behind it, prepared meanwhile
     SessionHook hook_;
     std::mt19937_64 random_;
     std::stop_token give_up_;

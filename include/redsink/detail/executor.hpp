@@ -104,6 +104,14 @@ public:
         return out;
     }
 
+    // The next run's bulk fill into `into` takes what `ahead` staged (RowLoader::take_staged); the
+    // run removes it afterwards, whether it used it or not.
+    void take_staged(RowLoader& ahead, Step::Into into) noexcept { loader_.take_staged(ahead, into); }
+    // Removes what was staged ahead and not run (a batch settled without a run).
+    void drop_staged() noexcept {
+        if (loader_.holds_staged()) loader_.discard_bulk();
+    }
+
     [[nodiscard]] bool copy_refused() const noexcept { return loader_.copy_refused(); }
     [[nodiscard]] std::optional<std::uint32_t> failed_event() const noexcept { return loader_.failed_event(); }
 
@@ -137,17 +145,19 @@ public:
         staged_ = &staged;
         attempt_ = committed_;
         rows_ = rows ? *rows : std::span<const StagedRow>(staged.rows);
-        // Whatever happens, what the bulk loader staged for this attempt is removed afterwards.
+        // Whatever happens, what the bulk loader staged for this attempt (or ahead of it) is
+        // removed afterwards.
         struct Discard {
-            BulkLoadSession* session = nullptr;
+            RowLoader* loader = nullptr;
             ~Discard() {
-                if (session != nullptr) session->discard();
+                if (loader != nullptr) loader->discard_bulk();
             }
         } discard;
+        if (loader_.holds_staged()) discard.loader = &loader_;
         try {
             for (const auto& step : steps)
                 if (step.kind == Step::Kind::fill && step.method == Step::Method::bulk_copy) {
-                    discard.session = loader_.bulk();
+                    discard.loader = &loader_;
                     loader_.select(batch, staged, rows_, step.into);
                     loader_.stage_bulk(step.into);
                 }

@@ -130,8 +130,11 @@ public:
         }
     }
 
-    // Before BEGIN: the selected rows handed to the bulk loader (an upload).
+    // Before BEGIN: the selected rows handed to the bulk loader (an upload), unless they were
+    // staged ahead (take_staged).
     void stage_bulk(Step::Into into) {
+        const auto ahead = std::exchange(ahead_, std::nullopt);
+        if (ahead && ahead->into == into && ahead->rows == rows_.size()) return;
         bulk_events_.clear();
         bulk_ops_.clear();
         for (const auto& row : rows_) {
@@ -139,6 +142,20 @@ public:
             bulk_ops_.push_back(row.op);
         }
         bulk_session().stage(BulkRows(values_of_, bulk_events_, bulk_ops_, into == Step::Into::stage));
+    }
+
+    // Takes the bulk session of `ahead`, whose last stage_bulk(into) uploaded the rows the next
+    // select() of the same batch chooses: the next stage_bulk(into) of as many rows sends nothing.
+    // `ahead` gets this loader's session in exchange, to stage the batch after.
+    void take_staged(RowLoader& ahead, Step::Into into) noexcept {
+        std::swap(bulk_, ahead.bulk_);
+        ahead_ = Ahead{into, ahead.rows_.size()};
+    }
+    [[nodiscard]] bool holds_staged() const noexcept { return ahead_.has_value(); }
+    // After an attempt: what the bulk session holds is removed, what was staged ahead with it.
+    void discard_bulk() noexcept {
+        ahead_.reset();
+        if (bulk_) bulk_->discard();
     }
 
     // In the transaction: the bulk loader's COPY, its count checked against the rows sent (a
@@ -213,6 +230,11 @@ private:
         std::size_t rows;
         std::string name;
     };
+    // What the bulk session holds, staged ahead: the rows of a fill into `into`.
+    struct Ahead {
+        Step::Into into;
+        std::size_t rows;
+    };
 
     [[nodiscard]] std::string table(bool to_stage) const {
         return to_stage ? sql::quote_identifier(sql::stage_table) : plan_->target();
@@ -272,6 +294,7 @@ private:
     std::string buffer_;
     std::vector<std::uint32_t> bulk_events_;  // the rows of a bulk COPY, as BulkRows sees them
     std::vector<char> bulk_ops_;
+    std::optional<Ahead> ahead_;
     bool copy_refused_ = false;
     std::optional<std::uint32_t> failed_event_;
 };

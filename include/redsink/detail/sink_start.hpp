@@ -263,6 +263,8 @@ private:
                      {.dead_letters = error_policy::dead_letters ? options_.max_refused_rows : 0},
                      options_.session_hook);
         made.give_up_on(options_.stop);
+        if (options_.bulk_load && options_.bulk_load->stages_ahead())
+            made.stage_ahead_on(options_.bulk_load->session(task));
         return made;
     }
 

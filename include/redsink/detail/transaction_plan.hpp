@@ -1,5 +1,7 @@
 #pragma once
 
+#include <redsink/detail/encoded_batch.hpp>
+#include <redsink/detail/staged_rows.hpp>
 #include <redsink/detail/step.hpp>
 #include <redsink/dialect.hpp>
 #include <redsink/policies/plan.hpp>
@@ -8,6 +10,7 @@
 #include <redsink/sql/identifiers.hpp>
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +24,19 @@ struct BatchShape {
     bool keeps = false;    // staged rows keep stored values (Change::keep)
     std::size_t rows = 0;  // staged rows: the bulk path's threshold
 };
+
+// What `rows` of a reduced batch hold, for the transaction that writes them.
+[[nodiscard]] inline BatchShape shape_of(const EncodedBatch& batch, const StagedRows& staged,
+                                         std::span<const StagedRow> rows) {
+    BatchShape shape;
+    shape.rows = rows.size();
+    const auto values = staged.values(batch);
+    for (const auto& row : rows) {
+        (row.op == sql::op_delete ? shape.deletes : shape.inserts) = true;
+        if (row.op != sql::op_delete && values.keep(row.row()) != nullptr) shape.keeps = true;
+    }
+    return shape;
+}
 
 // The session's stage table before the transaction, as the last commit left it.
 struct StageState {

@@ -61,6 +61,21 @@ public:
         return held_.has_value();
     }
 
+    // On a thread the running job started: waits until a job is queued behind it and returns it,
+    // or nullptr once `stop` is requested or the worker stops. The job stays where it is,
+    // unchanged, while the running job runs (only the worker's thread takes it, after `run`
+    // returns): the caller must be done with it before the running job's `run` returns.
+    [[nodiscard]] const Job* wait_queued(const std::stop_token& stop) {
+        // Registered before the lock is taken: it runs at once when stop was already requested.
+        const std::stop_callback wake(stop, [this] {
+            { const std::lock_guard lock(mutex_); }  // the waiter is waiting, or will see the request
+            changed_.notify_all();
+        });
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return queued_.has_value() || stopping_ || stop.stop_requested(); });
+        return queued_ && !stopping_ && !stop.stop_requested() ? &*queued_ : nullptr;
+    }
+
     // A finished job, to reuse its memory.
     [[nodiscard]] std::optional<Job> take_spare() {
         const std::lock_guard lock(mutex_);

@@ -10,10 +10,12 @@
 #include <redsink/s3/options.hpp>
 #include <redsink/s3/part_uploads.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -85,6 +87,12 @@ struct CopyOptions {
     // written (memory: a compressor's state, about 1 MiB for zstd, each). Not 0. A batch of one
     // object uploads on the task's thread.
     std::size_t upload_concurrency = 4;
+    // Each task writes, compresses and uploads the batch queued behind the one in its transaction
+    // on a helper thread meanwhile, with a second session (its own S3 client and parts' uploads):
+    // a batch's upload overlaps the COPY and COMMIT before it. Costs a second batch's objects in
+    // the bucket and its files on disk while both are in flight. False: each batch uploads when
+    // its turn comes.
+    bool stage_ahead = true;
     std::filesystem::path temp_directory{};  // where the compressed file is written; empty: the system's
     // Test seam: runs the COPY instead of the session (the PostgreSQL stand-in of docs/testing.md).
     CopyRunner run_copy{};
@@ -122,19 +130,23 @@ class CopyLoader;
 // with the loader and the other tasks (`credentials`; none: the client's own, from its options).
 class CopySession final : public BulkLoadSession {
 public:
+    // `sequence`: the task's batch numbers, shared with its other session (CopyLoader::session);
+    // none: the session's own.
     CopySession(std::shared_ptr<const CopyOptions> options, std::string base, std::size_t task,
-                std::shared_ptr<CredentialsCache> credentials = {})
+                std::shared_ptr<CredentialsCache> credentials = {},
+                std::shared_ptr<std::atomic<std::uint64_t>> sequence = {})
         : options_(std::move(options)),
           client_(credentials ? Client(options_->client, std::move(credentials)) : Client(options_->client)),
           base_(std::move(base)),
           task_(task),
+          sequence_(sequence ? std::move(sequence) : std::make_shared<std::atomic<std::uint64_t>>(0)),
           parts_(options_->upload_concurrency, [this] { return Client(options_->client, client_.credentials()); }) {}
 
     // Uploads the rows as compressed CSV: one object, or, when the CSV passes part_bytes, one object per
     // part and then the manifest. Each part is uploaded (then its temporary file removed) while the
     // next is written, up to upload_concurrency at once; the manifest goes after them all.
     void stage(const BulkRows& rows) override {
-        const auto base = base_ + "t" + detail::padded(task_, 3) + "-" + detail::padded(++sequence_, 12);
+        const auto base = base_ + "t" + detail::padded(task_, 3) + "-" + detail::padded(++*sequence_, 12);
         objects_.clear();
         from_.clear();
         rows_ = rows.rows();
@@ -246,7 +258,7 @@ private:
     Client client_;
     std::string base_;
     std::size_t task_;
-    std::uint64_t sequence_ = 0;
+    std::shared_ptr<std::atomic<std::uint64_t>> sequence_;  // the task's batch numbers
     std::uint64_t rows_ = 0;
     std::uint64_t bytes_ = 0;
     PartUploads parts_;                 // a batch's parts, uploaded while the next is written
@@ -305,8 +317,13 @@ public:
 
     [[nodiscard]] std::unique_ptr<BulkLoadSession> session(std::size_t task) override {
         if (run_.empty()) throw redsink::Error(ErrorKind::other, {}, "CopyLoader::session before start()");
-        return std::make_unique<CopySession>(options_, run_, task, client_->credentials());
+        auto& sequence = sequences_[task];
+        if (!sequence) sequence = std::make_shared<std::atomic<std::uint64_t>>(0);
+        return std::make_unique<CopySession>(options_, run_, task, client_->credentials(), sequence);
     }
+    // A task's second session stages the batch behind the one in its transaction; the two number
+    // their batches in one sequence, so their keys never collide.
+    [[nodiscard]] bool stages_ahead() const noexcept override { return options_->stage_ahead; }
 
     // The sink's own prefix (<prefix>/<identity>/), after start().
     [[nodiscard]] const std::string& root() const noexcept { return root_; }
@@ -319,6 +336,7 @@ private:
     std::string root_;
     std::string run_;
     std::size_t swept_ = 0;
+    std::map<std::size_t, std::shared_ptr<std::atomic<std::uint64_t>>> sequences_;  // per task
 };
 
 [[nodiscard]] inline std::shared_ptr<CopyLoader> copy_loader(CopyOptions options) {

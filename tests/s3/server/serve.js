@@ -3,7 +3,8 @@
 // @20minutes/s3rver, which checks SigV4 header signatures, on 127.0.0.1 only, with one fixed
 // test key pair, the test bucket created at start, and one JSON line per request in a log that
 // the tests read (method, URL, status, the x-amz-content-sha256 value, a session token's SHA-256,
-// the access key id that signed, when the request came and ended in ms from the server's start).
+// the access key id that signed, when the request came and ended in ms since the Unix epoch, as
+// the tests' own clock counts).
 // Two markers in a PUT's URL make faults for the tests of parts uploaded at once: "slow-put" holds
 // the request 150 ms before it is handled; "refuse-part-3" answers the key's part 3 (-p000003)
 // with 403 AccessDenied, storing nothing. More key pairs, for the tests of credentials that rotate:
@@ -58,7 +59,7 @@ server.middleware.unshift(async (ctx, next) => {
     sha256: ctx.get('x-amz-content-sha256'),
     token_sha256: token ? crypto.createHash('sha256').update(token).digest('hex') : '',
     access_key: (/Credential=([^/,\s]+)\//.exec(ctx.get('authorization')) || [])[1] || '',
-    start_ms: performance.now(),
+    start_ms: performance.timeOrigin + performance.now(),
   };
   try {
     if (ctx.method === 'PUT' && ctx.url.includes('slow-put')) await new Promise((done) => setTimeout(done, 150));
@@ -79,7 +80,7 @@ server.middleware.unshift(async (ctx, next) => {
     entry.code = err.code;
     throw err;
   } finally {
-    entry.end_ms = performance.now();
+    entry.end_ms = performance.timeOrigin + performance.now();
     fs.appendFileSync(args['request-log'], JSON.stringify(entry) + '\n');
   }
 });
