@@ -68,25 +68,6 @@ public:
     [[nodiscard]] pq::Connection& connection() noexcept { return applier_.connection(); }
 
 private:
-    // While a batch is written: a helper thread that waits for the batch queued behind it and
-    // prepares it (Applier::prepare: its reduction and, on the bulk path, its upload). Joined
-    // before the batch's run returns, so the queued batch is not taken while the helper reads it.
-    class Ahead {
-    public:
-        Ahead(Applier& applier, Worker<EncodedBatch>& worker) {
-            if (!applier.prepares_ahead()) return;
-            thread_ = std::jthread([&applier, &worker](std::stop_token stop) {
-                if (const auto* next = worker.wait_queued(stop)) applier.prepare(*next);
-            });
-        }
-        Ahead(const Ahead&) = delete;
-        Ahead& operator=(const Ahead&) = delete;
-        ~Ahead() = default;  // the jthread asks its wait to stop, then joins
-
-    private:
-        std::jthread thread_;
-    };
-
     // On the worker's thread; true when the batch is done with (committed, or dropped because
     // the sink stopped), false to hold it after its retries ran out.
     bool run(EncodedBatch& batch, std::stop_token stop) {
@@ -95,16 +76,21 @@ private:
             return true;  // stop at the batch boundary: nothing after the error is acknowledged
         }
         ApplyResult result;
-        // Destroyed (joined) last on success: the batch is acknowledged while the next one may
-        // still be uploading.
-        std::optional<Ahead> ahead;
+        // While the batch is written, a helper waits for the batch queued behind it and prepares it
+        // (Applier::prepare: its reduction and, on the bulk path, its upload). Joined before run
+        // returns, so the queued batch is not taken while the helper reads it; on success only
+        // after the acknowledgements, which need not wait for the next batch's upload.
+        std::optional<std::jthread> ahead;
         const auto failed = [&] {
             ahead.reset();
             applier_.drop_prepared();
         };
         try {
             applier_.take(batch);
-            ahead.emplace(applier_, worker_);
+            if (applier_.prepares_ahead())
+                ahead.emplace([this](std::stop_token done) {
+                    if (const auto* next = worker_.wait_queued(done)) applier_.prepare(*next);
+                });
             applier_.apply(batch, result, stop);
         } catch (const Abandoned&) {
             failed();
