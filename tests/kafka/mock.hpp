@@ -54,21 +54,31 @@ public:
                 {"heartbeat.interval.ms", "500"},    {"fetch.wait.max.ms", "50"}, {"log_level", "3"}};
     }
 
-    // The offsets `group` committed for partitions 0..partitions-1 of `topic` (-1: none).
+    // The offsets `group` committed for partitions 0..partitions-1 of `topic` (-1001: none).
     [[nodiscard]] std::vector<std::int64_t> committed(const std::string& group, const std::string& topic,
                                                       int partitions) const {
+        auto out = try_committed(group, topic, partitions, 10'000);
+        if (!out) throw std::runtime_error("reading the committed offsets of " + group + " failed");
+        return *out;
+    }
+
+    // committed(), or nothing when the coordinator does not answer within `timeout_ms`.
+    [[nodiscard]] std::optional<std::vector<std::int64_t>> try_committed(const std::string& group,
+                                                                         const std::string& topic, int partitions,
+                                                                         int timeout_ms) const {
         auto properties = consumer(group);
         auto conf = redsink::kafka::detail::make_conf(properties);
         std::array<char, 256> reason{};
         redsink::kafka::detail::Handle handle(
             rd_kafka_new(RD_KAFKA_CONSUMER, conf.release(), reason.data(), reason.size()));
+        if (!handle) throw std::runtime_error(reason.data());
         auto list = redsink::kafka::detail::make_list(partitions);
         for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
-        redsink::kafka::detail::check(rd_kafka_committed(handle.get(), list.get(), 10'000),
-                                      "reading committed offsets");
+        const auto error = rd_kafka_committed(handle.get(), list.get(), timeout_ms);
         std::vector<std::int64_t> out;
         for (int p = 0; p < partitions; ++p) out.push_back(list->elems[p].offset);
         rd_kafka_consumer_close(handle.get());
+        if (error != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
         return out;
     }
 
@@ -137,7 +147,8 @@ inline std::string customer_json(const dbz::Customer& row) {
 class KeyedTopic {
 public:
     KeyedTopic(const MockCluster& cluster, std::string topic, int partitions)
-        : topic_(std::move(topic)),
+        : cluster_(cluster),
+          topic_(std::move(topic)),
           partitions_(partitions),
           ends_(static_cast<std::size_t>(partitions), 0),
           producer_(cluster) {}
@@ -152,23 +163,32 @@ public:
     [[nodiscard]] const std::string& topic() const noexcept { return topic_; }
     [[nodiscard]] int partitions() const noexcept { return partitions_; }
 
-    // Every partition's offset committed to Kafka at its end (not the acknowledged offset alone:
-    // after a partition is lost and read again, the sink's acknowledged offset is where it had
-    // been, while the replay is still under way). A partition given back by a rebalance after its
-    // last message was acknowledged (its offset committed at the revoke) and nothing read since
-    // counts too: the connector commits nothing more for it, so it does not know the offset; the
-    // tests ask Kafka for the group's offsets at the end (MockCluster::committed).
-    [[nodiscard]] bool caught_up(const redsink::kafka::Progress& progress) const {
+    // Every partition's offset committed to Kafka at its end, by the consumers of `group` (not the
+    // acknowledged offset alone: after a partition is lost and read again, the sink's acknowledged
+    // offset is where it had been, while the replay is still under way). A partition assigned
+    // again after its last message was acknowledged, with nothing read since, has no committed
+    // offset in the connector's progress: it does not know where the group's offset is. Its
+    // offset was committed at a revoke (nothing more to read), or it was not (the commit failed
+    // while the coordinator was away, and the partition will be read again): Kafka says which.
+    [[nodiscard]] bool caught_up(const redsink::kafka::Progress& progress, const std::string& group) const {
+        bool ask_kafka = false;
         for (int p = 0; p < partitions_; ++p) {
             const auto end = ends_[static_cast<std::size_t>(p)];
             if (end == 0) continue;
             const auto at = progress.partitions.find({topic_, p});
             if (at == progress.partitions.end()) return false;
             const auto& partition = at->second;
-            const bool given_back =
+            if (partition.committed == end) continue;
+            const bool assigned_again =
                 partition.committed < 0 && partition.next_offset < 0 && partition.acknowledged == end - 1;
-            if (partition.committed != end && !given_back) return false;
+            if (!assigned_again) return false;
+            ask_kafka = true;
         }
+        if (!ask_kafka) return true;
+        const auto committed = cluster_.try_committed(group, topic_, partitions_, 2'000);
+        if (!committed) return false;
+        for (std::size_t p = 0; p < ends_.size(); ++p)
+            if (ends_[p] != 0 && (*committed)[p] != ends_[p]) return false;
         return true;
     }
 
@@ -181,6 +201,7 @@ protected:
     void flush() { producer_.flush(); }
 
 private:
+    const MockCluster& cluster_;
     std::string topic_;
     int partitions_;
     std::vector<std::int64_t> ends_;

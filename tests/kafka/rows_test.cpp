@@ -184,7 +184,7 @@ TEST_CASE(
             return std::make_unique<RowSink>(redsink_test::test_config(), options, std::move(schema));
         });
     connector.start();
-    REQUIRE(poll_until(connector, [&] { return first.caught_up(connector.progress()); }));
+    REQUIRE(poll_until(connector, [&] { return first.caught_up(connector.progress(), "rows"); }));
     redsink_test::check_same_rows(table_rows("kafka_rows_people", false), first.model_rows());
     {
         auto conn = redsink_test::reader();
@@ -199,7 +199,7 @@ TEST_CASE(
     second.produce(300, 40, true);
     const bool caught_up = poll_until(connector, [&] {
         const auto progress = connector.progress();
-        return first.caught_up(progress) && second.caught_up(progress);
+        return first.caught_up(progress, "rows") && second.caught_up(progress, "rows");
     });
     if (!caught_up) {
         const auto progress = connector.totals();
@@ -259,7 +259,7 @@ TEST_CASE(
             },
             [&](const std::string&) { return redsink::committed_positions(redsink_test::test_config(), options); });
         connector.start();
-        REQUIRE(poll_until(connector, [&] { return stream.caught_up(connector.progress()); }));
+        REQUIRE(poll_until(connector, [&] { return stream.caught_up(connector.progress(), group); }));
         connector.close();
         CHECK(made == 1);
         CHECK(cluster.committed(group, topic, 3) == stream.ends());
